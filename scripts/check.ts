@@ -1,0 +1,24 @@
+/**
+ * The checks that run before the test suite (`npm test` runs this, then `bun test`): types,
+ * Zig formatting, the Zig tests, and the cross-builds for every shipped platform.
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { run } from "./build.ts";
+
+const root = resolve(import.meta.dir, "..");
+const zig = join(root, "scripts", "zig");
+
+const steps: [string, string[], string][] = [
+  ["TypeScript types", [join(root, "node_modules", ".bin", "tsc"), "--noEmit", "-p", "."], root],
+  ["Zig formatting", [zig, "fmt", "--check", "."], join(root, "zig")],
+  ["Zig tests", [zig, "build", "test", "--summary", "all"], join(root, "zig")],
+  ["Cross-builds (linux x64/arm64, macOS x64/arm64)", [zig, "build", "cross", "--summary", "all"], join(root, "zig")],
+];
+
+for (const [name, command, cwd] of steps) {
+  console.log(`\n== ${name}`);
+  run(command, cwd);
+}
+console.log("\nAll checks passed.");

@@ -1,0 +1,119 @@
+/**
+ * A batch of datagrams in memory shared with the library: `capacity` slots of `slotSize` bytes
+ * for the payloads, and one 32-byte entry per slot for the length, flags and peer. A batch is
+ * allocated once and reused: receiving into it and sending from it allocate nothing.
+ *
+ * @module
+ */
+import { DATAGRAM_TRUNCATED, Layout } from "../sys/abi.ts";
+import { decodeAddress, encodeAddress, type SocketAddress } from "../sys/address.ts";
+
+const ENTRY_WORDS = Layout.datagramSize / 4;
+
+/**
+ * Reusable buffers for receiving and sending many datagrams per system call.
+ *
+ * @example
+ * ```ts
+ * const batch = new DatagramBatch(64, 2048);
+ * const count = yield* socket.recvBatch(batch);
+ * yield* socket.sendBatch(batch, count); // echo them all back to their senders
+ * ```
+ */
+export class DatagramBatch {
+  readonly capacity: number;
+  readonly slotSize: number;
+  /** The payload slots: datagram `i` is at `[i * slotSize, i * slotSize + size(i))`. */
+  readonly payloads: Uint8Array;
+  /** The entries: length, flags and peer of each datagram, as `abi.Datagram`. */
+  readonly entries: Uint8Array;
+  readonly #words: Uint32Array;
+  readonly #view: DataView;
+
+  /**
+   * @param capacity datagrams per batch, 1 to `Layout.batchMax` (256).
+   * @param slotSize bytes per datagram, 1 to 65535; a larger datagram is reported truncated.
+   */
+  constructor(capacity: number, slotSize: number) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > Layout.batchMax) {
+      throw new RangeError(`batch capacity ${capacity} is not a whole number from 1 to ${Layout.batchMax}`);
+    }
+    if (!Number.isInteger(slotSize) || slotSize < 1 || slotSize > 65535) {
+      throw new RangeError(`slot size ${slotSize} is not a whole number of bytes from 1 to 65535`);
+    }
+    this.capacity = capacity;
+    this.slotSize = slotSize;
+    this.payloads = new Uint8Array(capacity * slotSize);
+    this.entries = new Uint8Array(capacity * Layout.datagramSize);
+    this.#words = new Uint32Array(this.entries.buffer);
+    this.#view = new DataView(this.entries.buffer);
+  }
+
+  #check(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.capacity) {
+      throw new RangeError(`datagram index ${index} is not from 0 to ${this.capacity - 1}`);
+    }
+  }
+
+  /** The number of payload bytes of datagram `index` (at most `slotSize`). */
+  size(index: number): number {
+    return this.#words[index * ENTRY_WORDS]!;
+  }
+
+  /** Whether datagram `index` was larger than its slot and lost its tail. */
+  truncated(index: number): boolean {
+    return (this.#words[index * ENTRY_WORDS + 1]! & DATAGRAM_TRUNCATED) !== 0;
+  }
+
+  /** The peer's port of datagram `index`, read without decoding the whole address. */
+  peerPort(index: number): number {
+    return this.#view.getUint16(index * Layout.datagramSize + Layout.datagramAddressOffset + Layout.addressPortOffset, true);
+  }
+
+  /** The 24 raw address bytes of datagram `index` (a view, not a copy). */
+  peerBytes(index: number): Uint8Array {
+    const start = index * Layout.datagramSize + Layout.datagramAddressOffset;
+    return this.entries.subarray(start, start + Layout.addressSize);
+  }
+
+  /** The peer of datagram `index`: the sender after a receive, the receiver for a send. */
+  peer(index: number): SocketAddress {
+    this.#check(index);
+    return decodeAddress(this.#view, index * Layout.datagramSize + Layout.datagramAddressOffset);
+  }
+
+  /** The payload of datagram `index` (a view into the batch, valid until it is reused). */
+  payload(index: number): Uint8Array {
+    this.#check(index);
+    const start = index * this.slotSize;
+    return this.payloads.subarray(start, start + this.size(index));
+  }
+
+  /** Fills slot `index` for sending `bytes` to `peer`. */
+  set(index: number, bytes: Uint8Array, peer: SocketAddress): void {
+    this.#check(index);
+    if (bytes.byteLength > this.slotSize) {
+      throw new RangeError(`a datagram of ${bytes.byteLength} bytes does not fit a slot of ${this.slotSize}`);
+    }
+    this.payloads.set(bytes, index * this.slotSize);
+    this.#words[index * ENTRY_WORDS] = bytes.byteLength;
+    this.#words[index * ENTRY_WORDS + 1] = 0;
+    encodeAddress(peer, this.#view, index * Layout.datagramSize + Layout.datagramAddressOffset);
+  }
+
+  /** Moves datagram `from` (payload and entry) to slot `to`, to close gaps left by drops. */
+  move(from: number, to: number): void {
+    if (from === to) return;
+    const slot = this.slotSize;
+    this.payloads.copyWithin(to * slot, from * slot, from * slot + this.size(from));
+    this.entries.copyWithin(to * Layout.datagramSize, from * Layout.datagramSize, (from + 1) * Layout.datagramSize);
+  }
+
+  /** The slots and entries from `start` to `end`, as the library's batch calls take them. */
+  range(start: number, end: number): { payloads: Uint8Array; entries: Uint8Array } {
+    return {
+      payloads: this.payloads.subarray(start * this.slotSize, end * this.slotSize),
+      entries: this.entries.subarray(start * Layout.datagramSize, end * Layout.datagramSize),
+    };
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The context a future is polled with: Rust's `Context`, plus what this runtime's leaf futures
+ * need to reach (the reactor, the timers, the trace hook).
+ *
+ * @module
+ */
+import type { Executor } from "./executor.ts";
+import type { Reactor } from "./reactor.ts";
+import type { TimerQueue } from "./timers.ts";
+import type { TraceHook } from "./trace.ts";
+import type { Waker } from "./waker.ts";
+
+/** The parts of a runtime that futures use while they are polled. */
+export interface RuntimeCore {
+  readonly executor: Executor;
+  readonly reactor: Reactor;
+  readonly timers: TimerQueue;
+  /** The trace hook, or null when tracing is off (then each emit point costs one branch). */
+  readonly trace: TraceHook | null;
+}
+
+/** How many futures a task may find ready in one poll before it must let others run. */
+export const POLL_BUDGET = 128;
+
+/**
+ * What the executor passes to every poll of one task: that task's waker and its runtime.
+ * One context per task, reused by every poll.
+ */
+export class Context {
+  /** The waker that puts this task back on the run queue. */
+  readonly waker: Waker;
+  /** The task's id, for traces (0 outside a task). */
+  readonly taskId: number;
+  readonly runtime: RuntimeCore;
+  /**
+   * Ready futures this poll may still consume (cooperative scheduling: a task whose futures
+   * are always ready would otherwise never give the others a turn).
+   */
+  budget = POLL_BUDGET;
+
+  constructor(waker: Waker, taskId: number, runtime: RuntimeCore) {
+    this.waker = waker;
+    this.taskId = taskId;
+    this.runtime = runtime;
+  }
+}

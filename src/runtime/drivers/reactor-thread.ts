@@ -1,0 +1,41 @@
+/**
+ * The reactor thread (a Bun `Worker`): step 8 on a thread of its own, as in the seed. It
+ * blocks in the poller until the OS reports events, hands them to the executor through the
+ * {@link Handoff}, and waits until the executor has taken them before it waits again.
+ * Registrations are edge-triggered, so nothing is lost while it waits for the executor: the
+ * kernel keeps new readiness queued for the next wait.
+ *
+ * @module
+ */
+import { workerData } from "node:worker_threads";
+import { SystemError } from "../../sys/errors.ts";
+import { Poller } from "../../sys/poller.ts";
+import { COUNT, Handoff, type HandoffInit, HandoffState, STATE } from "./handoff.ts";
+
+const init = workerData as HandoffInit;
+const handoff = new Handoff(init.memory, init.capacity);
+const poller = Poller.borrow(init.poller);
+
+function run(): void {
+  for (;;) {
+    let state = handoff.state;
+    while (state === HandoffState.ready) {
+      Atomics.wait(handoff.control, STATE, HandoffState.ready);
+      state = handoff.state;
+    }
+    if (state !== HandoffState.waiting) return;
+    let count: number;
+    try {
+      count = poller.wait(handoff.events, -1);
+    } catch (error) {
+      handoff.control[COUNT] = error instanceof SystemError ? error.errno : 0;
+      handoff.transition(HandoffState.waiting, HandoffState.failed);
+      return;
+    }
+    handoff.control[COUNT] = count;
+    if (!handoff.transition(HandoffState.waiting, HandoffState.ready)) return;
+  }
+}
+
+run();
+handoff.set(HandoffState.stopped);

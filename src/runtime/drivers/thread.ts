@@ -1,0 +1,92 @@
+/**
+ * The thread driver: the seed's shape. A reactor thread (`reactor-thread.ts`) waits for the OS
+ * (step 8) and hands the events over; the executor sleeps while it has nothing to run and is
+ * woken by that handoff, then lets the reactor handle the events on its own thread (step 9),
+ * since the map of wakers lives with the tasks.
+ *
+ * @module
+ */
+import { Worker } from "node:worker_threads";
+import { SystemError } from "../../sys/errors.ts";
+import type { Poller } from "../../sys/poller.ts";
+import type { Driver } from "../driver.ts";
+import type { Reactor } from "../reactor.ts";
+import type { TraceHook } from "../trace.ts";
+import { COUNT, Handoff, type HandoffInit, HandoffState, STATE } from "./handoff.ts";
+import { traceOsEvents } from "./trace-events.ts";
+
+/** How long `close` waits for the reactor thread to leave its wait before terminating it. */
+const STOP_WAIT_MS = 2000;
+
+/** Waits for the OS on a reactor thread; the executor sleeps until the thread hands events over. */
+export class ThreadDriver implements Driver {
+  readonly name = "thread";
+  readonly #poller: Poller;
+  readonly #reactor: Reactor;
+  readonly #trace: () => TraceHook | null;
+  readonly #handoff: Handoff;
+  readonly #worker: Worker;
+  #closed = false;
+
+  constructor(poller: Poller, reactor: Reactor, trace: () => TraceHook | null, eventCapacity: number) {
+    this.#poller = poller;
+    this.#reactor = reactor;
+    this.#trace = trace;
+    this.#handoff = Handoff.allocate(eventCapacity);
+    const init: HandoffInit = { memory: this.#handoff.memory, capacity: eventCapacity, poller: poller.handle };
+    this.#worker = new Worker(new URL("./reactor-thread.ts", import.meta.url), { workerData: init });
+    // The reactor thread alone must not keep the process alive.
+    this.#worker.unref();
+  }
+
+  /** The handoff, for a driver that waits for it without blocking (see `embedded.ts`). */
+  get handoff(): Handoff {
+    return this.#handoff;
+  }
+
+  park(timeoutMs: number): void {
+    const handoff = this.#handoff;
+    let state = handoff.state;
+    if (state === HandoffState.waiting && timeoutMs !== 0) {
+      // The executor sleeps here until the reactor thread hands events over (or time runs out).
+      Atomics.wait(handoff.control, STATE, HandoffState.waiting, timeoutMs < 0 ? Infinity : timeoutMs);
+      state = handoff.state;
+    }
+    if (state === HandoffState.ready) this.takeEvents();
+    else if (state === HandoffState.failed) this.#fail();
+  }
+
+  /** Step 9 for a batch the reactor thread handed over, then gives the buffer back to it. */
+  takeEvents(): void {
+    const handoff = this.#handoff;
+    const count = handoff.control[COUNT]!;
+    const trace = this.#trace();
+    if (trace !== null) traceOsEvents(trace, handoff.events, count, this.name);
+    this.#reactor.dispatch(handoff.events, count);
+    handoff.transition(HandoffState.ready, HandoffState.waiting);
+  }
+
+  #fail(): never {
+    throw new SystemError("poller_wait", this.#handoff.control[COUNT]!, "The reactor thread cannot wait for events");
+  }
+
+  unpark(): void {
+    this.#poller.wake();
+  }
+
+  /** Stops the reactor thread: wakes it out of its wait and waits until it has left. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const handoff = this.#handoff;
+    handoff.set(HandoffState.stop);
+    this.#poller.wake();
+    const deadline = performance.now() + STOP_WAIT_MS;
+    for (let state = handoff.state; state === HandoffState.stop; state = handoff.state) {
+      const leftMs = deadline - performance.now();
+      if (leftMs <= 0) break;
+      Atomics.wait(handoff.control, STATE, HandoffState.stop, leftMs);
+    }
+    void this.#worker.terminate();
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The executor: a FIFO run queue of tasks that it polls itself (steps 1, 2, 7, 10 and 11).
+ *
+ * ```text
+ * spawn ──▶ [run queue] ──▶ poll ──▶ ready ──▶ done, joiners woken
+ *              ▲                 └──▶ pending ──▶ parked until its waker is woken
+ *              └──── wake ◀──── reactor / timers / join handles / other tasks
+ * ```
+ *
+ * @module
+ */
+import { toFuture } from "./async-future.ts";
+import type { RuntimeCore } from "./context.ts";
+import type { Driver } from "./driver.ts";
+import type { Awaitable } from "./future.ts";
+import { JoinHandle } from "./join-handle.ts";
+import { RunQueue } from "./run-queue.ts";
+import { Task, TaskState, type TaskStateValue } from "./task.ts";
+import { now } from "./timers.ts";
+import { traceEvent } from "./trace.ts";
+import type { WakeTarget } from "./waker.ts";
+
+/** Options of {@link Executor.spawn}. */
+export interface SpawnOptions {
+  /** A name for traces and error reports. */
+  readonly name?: string;
+}
+
+/** Called with a task's error when the task failed and nobody joined it. */
+export type UnjoinedErrorHandler = (error: unknown, task: { readonly id: number; readonly name: string }) => void;
+
+/** The default report of an unjoined failure: the task and the error's stack, on stderr. */
+export function reportUnjoinedError(error: unknown, task: { readonly id: number; readonly name: string }): void {
+  const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+  console.error(`bun-reactor: ${task.name} (task ${task.id}) failed and nobody joined it:\n${detail}`);
+}
+
+/** Thrown by `blockOn` when its task waits but nothing could ever wake it. */
+export class DeadlockError extends Error {
+  override readonly name = "DeadlockError";
+}
+
+/** Runs tasks: spawns them, polls the ready ones in order, parks in the driver when none is. */
+export class Executor implements WakeTarget<Task<unknown>> {
+  readonly #runtime: RuntimeCore;
+  readonly #driver: Driver;
+  readonly #onUnjoinedError: UnjoinedErrorHandler;
+  readonly #queue = new RunQueue<Task<unknown>>();
+  readonly #alive = new Set<Task<unknown>>();
+  #failed: Task<unknown>[] = [];
+
+  constructor(runtime: RuntimeCore, driver: Driver, onUnjoinedError: UnjoinedErrorHandler) {
+    this.#runtime = runtime;
+    this.#driver = driver;
+    this.#onUnjoinedError = onUnjoinedError;
+  }
+
+  /** How many tasks have been spawned and have not finished. */
+  get alive(): number {
+    return this.#alive.size;
+  }
+
+  /** How many tasks are on the run queue. */
+  get ready(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Step 1: makes a task of `awaitable` and puts it on the run queue. Works from outside the
+   * runtime and from inside a task alike.
+   */
+  spawn<T>(awaitable: Awaitable<T>, options: SpawnOptions = {}): JoinHandle<T> {
+    const task = new Task(toFuture(awaitable), options.name, this, this.#runtime);
+    this.#alive.add(task as Task<unknown>);
+    this.#queue.push(task as Task<unknown>);
+    const trace = this.#runtime.trace;
+    if (trace !== null) trace(traceEvent("spawn", { task: task.id, detail: task.name }));
+    return new JoinHandle(task, this);
+  }
+
+  /** Step 10: a waker puts its task back on the run queue, once. */
+  wakeTask(task: Task<unknown>): void {
+    switch (task.state) {
+      case TaskState.idle:
+        task.state = TaskState.scheduled;
+        this.#queue.push(task);
+        break;
+      case TaskState.running:
+        // Woken while it runs: poll it again after this poll, or the wake would be lost.
+        task.state = TaskState.runningWoken;
+        break;
+      default:
+        return; // already queued or woken, finished, or cancelled
+    }
+    const trace = this.#runtime.trace;
+    if (trace !== null) trace(traceEvent("wake", { task: task.id }));
+  }
+
+  /**
+   * Cancels a task: drops its future (its `finally` blocks run, its registrations and timers
+   * are released) and fails its join handle with `TaskCancelledError`. A task that cancels
+   * itself is cancelled when its current poll returns.
+   */
+  cancel(task: Task<unknown>): void {
+    if (task.finished) return;
+    if (task.state === TaskState.running || task.state === TaskState.runningWoken) {
+      task.cancelRequested = true;
+      return;
+    }
+    this.#cancelNow(task);
+  }
+
+  #cancelNow(task: Task<unknown>): void {
+    // A queued task stays in the queue; the executor skips it when it comes out.
+    task.state = TaskState.cancelled;
+    const error = task.cancel();
+    this.#finish(task);
+    if (error !== undefined) this.#onUnjoinedError(error, task);
+  }
+
+  #finish(task: Task<unknown>): void {
+    this.#alive.delete(task);
+    task.wakeJoiners();
+    if (task.outcome?.state === "error" && !task.observed) this.#failed.push(task);
+  }
+
+  /**
+   * Steps 2, 7 and 11: polls each task that was on the run queue when this call began, in
+   * order. Tasks woken meanwhile wait for the next call, after the OS has been checked, so that
+   * a task that keeps waking itself cannot starve I/O. Returns how many tasks were polled.
+   */
+  runReady(): number {
+    const count = this.#queue.length;
+    const trace = this.#runtime.trace;
+    for (let index = 0; index < count; index++) {
+      const task = this.#queue.shift()!;
+      if (task.state !== TaskState.scheduled) continue; // cancelled while queued
+      task.state = TaskState.running;
+      if (trace !== null) trace(traceEvent(task.polls === 0 ? "poll" : "re-poll", { task: task.id }));
+      const finished = task.poll();
+      if (finished) {
+        task.state = TaskState.done;
+        this.#finish(task);
+        if (trace !== null) trace(traceEvent("ready", { task: task.id, detail: task.outcome!.state }));
+      } else if (task.cancelRequested) {
+        this.#cancelNow(task);
+      } else if ((task.state as TaskStateValue) === TaskState.runningWoken) {
+        // (The poll may have changed the state through the task's waker.)
+        task.state = TaskState.scheduled;
+        this.#queue.push(task);
+      } else {
+        // Step 7: pending, and nobody woke it: paused until its waker is woken.
+        task.state = TaskState.idle;
+        if (trace !== null) trace(traceEvent("pending", { task: task.id }));
+      }
+    }
+    this.#reportUnjoinedFailures();
+    return count;
+  }
+
+  /** Reports the tasks that failed in this turn and that nobody has joined since. */
+  #reportUnjoinedFailures(): void {
+    if (this.#failed.length === 0) return;
+    const failed = this.#failed;
+    this.#failed = [];
+    for (const task of failed) {
+      if (task.observed || task.outcome?.state !== "error") continue;
+      task.observed = true;
+      this.#onUnjoinedError(task.outcome.error, task);
+    }
+  }
+
+  /**
+   * Fires due timers, then waits for the OS in the driver (steps 8 and 9) for at most
+   * `limitMs` (negative: until something happens), or only checks it if tasks are ready.
+   * Throws {@link DeadlockError} rather than wait forever when nothing could end the wait.
+   */
+  park(limitMs: number): void {
+    const timers = this.#runtime.timers;
+    timers.fireDue(now());
+    const timeoutMs = this.#queue.length > 0 ? 0 : timers.timeoutMs(now(), limitMs);
+    if (timeoutMs < 0 && this.#runtime.reactor.waiters === 0) {
+      throw new DeadlockError(
+        `${this.#alive.size} task(s) wait, but no task is ready, no timer is set and no I/O is awaited: nothing can wake them`,
+      );
+    }
+    this.#driver.park(timeoutMs);
+    timers.fireDue(now());
+  }
+
+  /** The executor loop (step 2): runs until `handle`'s task finishes; returns its value. */
+  blockOn<T>(handle: JoinHandle<T>): T {
+    for (;;) {
+      this.runReady();
+      if (handle.finished) return handle.value();
+      this.park(-1);
+    }
+  }
+
+  /** The executor loop, until no task is left. */
+  runUntilIdle(): void {
+    for (;;) {
+      this.runReady();
+      if (this.#alive.size === 0) return;
+      this.park(-1);
+    }
+  }
+
+  /** Cancels every task still alive, in the order they were spawned. */
+  cancelAll(): void {
+    for (const task of [...this.#alive]) this.cancel(task);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Futures: values that are not ready yet, polled by the executor (the seed's `Future` trait).
+ *
+ * A future's {@link Future.poll} either returns its value or returns {@link PENDING} after it
+ * has arranged for `cx.waker` to be woken when polling again could make progress. It is never
+ * driven by Promises or the microtask queue: only the executor calls `poll`.
+ *
+ * Tasks are written as generator functions, and `yield*` plays the part of Rust's `.await`:
+ *
+ * ```ts
+ * function* echoOnce(socket: UdpSocket): Async<void> {
+ *   const { bytes, peer } = yield* socket.recvFrom(buffer); // await
+ *   yield* socket.sendTo(bytes, peer);
+ * }
+ * ```
+ *
+ * `yield*` on a future hands the future itself to the executor, which polls it with the task's
+ * {@link Context} until it is ready and then resumes the generator with its value.
+ *
+ * @module
+ */
+import type { Context } from "./context.ts";
+
+/** Returned by {@link Future.poll} when the value is not ready: Rust's `Poll::Pending`. */
+export const PENDING: unique symbol = Symbol("Pending");
+
+/** What a poll returns: the value, or {@link PENDING}. */
+export type Poll<T> = T | typeof PENDING;
+
+/**
+ * An async computation written as a generator function; `yield*` awaits a future or another
+ * `Async`, and the generator's return value is the result.
+ */
+export type Async<T> = Generator<Future<unknown>, T, unknown>;
+
+/**
+ * A value that becomes ready later, polled by the executor.
+ *
+ * @example
+ * ```ts
+ * // A future that is ready on its second poll.
+ * class Twice extends Future<string> {
+ *   #polled = false;
+ *   poll(cx: Context): Poll<string> {
+ *     if (this.#polled) return "done";
+ *     this.#polled = true;
+ *     cx.waker.wake(); // ask to be polled again
+ *     return PENDING;
+ *   }
+ * }
+ * ```
+ */
+export abstract class Future<T> {
+  /**
+   * Makes progress: returns the value, or {@link PENDING} after arranging for `cx.waker` to
+   * be woken. Called again after a wake; a wake can be spurious, so polling must be safe at
+   * any time. A future is not polled again after it returned its value.
+   */
+  abstract poll(cx: Context): Poll<T>;
+
+  /**
+   * Abandons a pending future (its task was cancelled, a `select` chose another, a `timeout`
+   * expired): it must release what its polls registered, such as a waker stored in the reactor
+   * or a timer. Dropping a future that holds nothing does nothing.
+   */
+  drop(): void {}
+
+  /** Lets a generator await this future with `yield*`. */
+  *[Symbol.iterator](): Generator<Future<unknown>, T, unknown> {
+    return (yield this) as T;
+  }
+}
+
+/** Anything a task can run or a combinator can wait for. */
+export type Awaitable<T> = Future<T> | Async<T>;
+
+/**
+ * A future from a poll function: the seed's `poll_fn`. The function is called with the
+ * task's context on every poll; `drop` is called if the future is abandoned while pending.
+ *
+ * @example
+ * ```ts
+ * let ready = false;
+ * const flag = pollFn<string>((cx) => (ready ? "ready" : PENDING));
+ * ```
+ */
+export function pollFn<T>(poll: (cx: Context) => Poll<T>, drop?: () => void): Future<T> {
+  return new PollFn(poll, drop);
+}
+
+class PollFn<T> extends Future<T> {
+  readonly #poll: (cx: Context) => Poll<T>;
+  readonly #drop: (() => void) | undefined;
+
+  constructor(poll: (cx: Context) => Poll<T>, drop: (() => void) | undefined) {
+    super();
+    this.#poll = poll;
+    this.#drop = drop;
+  }
+
+  poll(cx: Context): Poll<T> {
+    return this.#poll(cx);
+  }
+
+  override drop(): void {
+    this.#drop?.();
+  }
+}
+
+/** A future that is ready at once with `value`. */
+export function ready<T>(value: T): Future<T> {
+  return pollFn(() => value);
+}
+
+/**
+ * A future that is pending once and ready on its next poll: lets other tasks run.
+ *
+ * @example
+ * ```ts
+ * function* busy(): Async<void> {
+ *   for (let i = 0; i < 1e6; i++) if (i % 1000 === 0) yield* yieldNow();
+ * }
+ * ```
+ */
+export function yieldNow(): Future<void> {
+  let yielded = false;
+  return pollFn((cx) => {
+    if (yielded) return undefined;
+    yielded = true;
+    cx.waker.wake();
+    return PENDING;
+  });
+}
+
+/** Whether `value` is a generator (an {@link Async}) rather than a {@link Future}. */
+export function isAsync<T>(value: Awaitable<T>): value is Async<T> {
+  return !(value instanceof Future);
+}

@@ -1,0 +1,101 @@
+/**
+ * Join handles: a future for a task's value, and the way to cancel the task.
+ *
+ * @module
+ */
+import type { Context } from "./context.ts";
+import { Future, PENDING, type Poll } from "./future.ts";
+import { type Outcome, type Task, TaskCancelledError } from "./task.ts";
+import type { Waker } from "./waker.ts";
+
+/** Cancels tasks: the executor. */
+export interface TaskCanceller {
+  cancel(task: Task<unknown>): void;
+}
+
+/**
+ * The handle of a spawned task. Awaiting it (`yield* handle`) gives the task's value, throws
+ * its error, or throws {@link TaskCancelledError} if it was cancelled.
+ *
+ * @example
+ * ```ts
+ * function* main(): Async<number> {
+ *   const child = spawn(compute());
+ *   return yield* child; // waits for compute() and returns its value
+ * }
+ * ```
+ */
+export class JoinHandle<T> extends Future<T> {
+  readonly #task: Task<T>;
+  readonly #canceller: TaskCanceller;
+  #waker: Waker | null = null;
+
+  constructor(task: Task<T>, canceller: TaskCanceller) {
+    super();
+    this.#task = task;
+    this.#canceller = canceller;
+  }
+
+  /** The task's id, as traces show it. */
+  get id(): number {
+    return this.#task.id;
+  }
+
+  get name(): string {
+    return this.#task.name;
+  }
+
+  /** Whether the task has ended, one way or another. */
+  get finished(): boolean {
+    return this.#task.finished;
+  }
+
+  /** How the task ended, or null while it runs. Reading it counts as joining. */
+  outcome(): Outcome<T> | null {
+    if (this.#task.outcome !== null) this.#task.observed = true;
+    return this.#task.outcome;
+  }
+
+  /** The value of a finished task, or its error thrown; throws if it has not finished. */
+  value(): T {
+    const outcome = this.outcome();
+    if (outcome === null) throw new Error(`${this.#task.name} has not finished`);
+    return unwrap(outcome, this.#task);
+  }
+
+  poll(cx: Context): Poll<T> {
+    const outcome = this.outcome();
+    if (outcome === null) {
+      this.#waker = cx.waker;
+      this.#task.addJoiner(cx.waker);
+      return PENDING;
+    }
+    this.#waker = null;
+    return unwrap(outcome, this.#task);
+  }
+
+  override drop(): void {
+    if (this.#waker !== null) this.#task.removeJoiner(this.#waker);
+    this.#waker = null;
+  }
+
+  /**
+   * Cancels the task: its future is dropped, so its `finally` blocks run and its sockets,
+   * registrations and timers are released. Cancelling a finished task does nothing.
+   */
+  cancel(): void {
+    this.#canceller.cancel(this.#task as Task<unknown>);
+  }
+}
+
+/** The value of an outcome, or the error it stands for, thrown. */
+function unwrap<T>(outcome: Outcome<T>, task: Task<T>): T {
+  switch (outcome.state) {
+    case "ok":
+      return outcome.value;
+    case "error":
+      throw outcome.error;
+    case "cancelled":
+      throw new TaskCancelledError(task.id, task.name);
+  }
+}

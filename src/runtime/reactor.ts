@@ -1,0 +1,235 @@
+/**
+ * The reactor: the seed's map from token to status, kept per direction (steps 6 and 9).
+ *
+ * For each registered source and each direction (read, write) the status is one of:
+ * - idle: nothing happened and nobody waits;
+ * - `Happened`: the OS reported readiness that nobody has consumed yet;
+ * - `Awaited(waker)`: a task found the source would block and waits for the OS.
+ *
+ * As in the seed, an event that comes before anyone waits is remembered (`Happened`), and a
+ * waiter that comes first is woken by the event. Unlike the seed, which keeps one status per
+ * token, the two directions are separate, so that a task reading and another writing on one
+ * socket are both woken. Tokens are never reused, so an event for a source that has since been
+ * deregistered finds no entry and wakes nobody.
+ *
+ * @module
+ */
+import { EVENT_ERROR, EVENT_HANGUP, EVENT_READABLE, EVENT_WRITABLE, INTEREST_READABLE, INTEREST_WRITABLE } from "../sys/abi.ts";
+import type { EventBuffer, Interest, Poller } from "../sys/poller.ts";
+import type { Context } from "./context.ts";
+import { type Direction, type TraceHook, traceEvent } from "./trace.ts";
+import type { Waker } from "./waker.ts";
+
+/** The seed's `Status::Happened`. */
+const HAPPENED = 1;
+
+/** A direction's status: idle (null), happened, or awaited by one waker or several. */
+type Status = null | typeof HAPPENED | Waker | Waker[];
+
+/** Direction indexes into a registration's statuses. */
+export const READ = 0;
+export const WRITE = 1;
+export type DirectionIndex = typeof READ | typeof WRITE;
+
+const directionNames: readonly Direction[] = ["read", "write"];
+
+/** Something the runtime closes if it is still open when the runtime closes. */
+export interface Closeable {
+  close(): void;
+}
+
+/** A source registered with the reactor under its token. */
+export class Registration {
+  readonly token: number;
+  readonly fd: number;
+  /** `statuses[READ]` and `statuses[WRITE]`. */
+  readonly statuses: [Status, Status] = [null, null];
+  /** The object that owns the descriptor, closed by `Runtime.close` if still open. */
+  readonly owner: Closeable | null;
+
+  constructor(token: number, fd: number, owner: Closeable | null) {
+    this.token = token;
+    this.fd = fd;
+    this.owner = owner;
+  }
+}
+
+/** A descriptor registered twice, or a registration used after it was removed. */
+export class RegistrationError extends Error {
+  override readonly name = "RegistrationError";
+}
+
+function isWaker(status: Status): status is Waker {
+  return status !== null && status !== HAPPENED && !Array.isArray(status);
+}
+
+function waiterCount(status: Status): number {
+  if (status === null || status === HAPPENED) return 0;
+  return Array.isArray(status) ? status.length : 1;
+}
+
+/** Maps tokens to the tasks waiting on them, and wakes those tasks when the OS reports events. */
+export class Reactor {
+  readonly #poller: Poller;
+  readonly #trace: () => TraceHook | null;
+  readonly #sources = new Map<number, Registration>();
+  readonly #tokensByFd = new Map<number, number>();
+  #nextToken = 1;
+  #waiters = 0;
+  #remoteWaiters: Waker[] = [];
+
+  /** @param trace returns the current trace hook (null when tracing is off). */
+  constructor(poller: Poller, trace: () => TraceHook | null) {
+    this.#poller = poller;
+    this.#trace = trace;
+  }
+
+  /** How many sources are registered. */
+  get registrations(): number {
+    return this.#sources.size;
+  }
+
+  /** How many wakers the reactor holds: tasks that only an OS event (or a remote wake) can wake. */
+  get waiters(): number {
+    return this.#waiters + this.#remoteWaiters.length;
+  }
+
+  /** Registers `fd` for edge-triggered readiness in both directions under a new token. */
+  register(fd: number, owner: Closeable | null, interest: Interest = (INTEREST_READABLE | INTEREST_WRITABLE) as Interest): Registration {
+    const existing = this.#tokensByFd.get(fd);
+    if (existing !== undefined) {
+      throw new RegistrationError(`Cannot register descriptor ${fd}: it is already registered under token ${existing}`);
+    }
+    const token = this.#nextToken++;
+    this.#poller.register(fd, token, interest);
+    const registration = new Registration(token, fd, owner);
+    this.#sources.set(token, registration);
+    this.#tokensByFd.set(fd, token);
+    return registration;
+  }
+
+  /**
+   * Removes a registration and its statuses. Call it before closing the descriptor. Wakers it
+   * held are dropped without a wake: their futures will find the source closed.
+   */
+  deregister(registration: Registration): void {
+    if (this.#sources.get(registration.token) !== registration) {
+      throw new RegistrationError(`Cannot deregister token ${registration.token}: it is not registered`);
+    }
+    this.#sources.delete(registration.token);
+    this.#tokensByFd.delete(registration.fd);
+    for (const index of [READ, WRITE] as const) {
+      this.#waiters -= waiterCount(registration.statuses[index]);
+      registration.statuses[index] = null;
+    }
+    if (!this.#poller.closed) this.#poller.deregister(registration.fd);
+  }
+
+  /** The owners of every registration still open, for `Runtime.close`. */
+  owners(): Closeable[] {
+    return [...this.#sources.values()].flatMap((registration) => (registration.owner === null ? [] : [registration.owner]));
+  }
+
+  /**
+   * Steps 5 and 6, the seed's `Reactor::poll`: called by a future whose system call would
+   * block. If an event already happened in `direction`, consumes it and returns true: the
+   * caller retries its system call. Otherwise stores the task's waker under the token and
+   * returns false: the caller returns pending.
+   */
+  poll(registration: Registration, direction: DirectionIndex, cx: Context): boolean {
+    const trace = this.#trace();
+    if (trace !== null) trace(traceEvent("reactor-poll", { task: cx.taskId, token: registration.token, direction: directionNames[direction]! }));
+    const status = registration.statuses[direction];
+    if (status === HAPPENED) {
+      registration.statuses[direction] = null;
+      return true;
+    }
+    if (this.#sources.get(registration.token) !== registration) {
+      throw new RegistrationError(`token ${registration.token} is no longer registered (its socket was closed)`);
+    }
+    const waker = cx.waker;
+    if (status === null) {
+      registration.statuses[direction] = waker;
+      this.#waiters++;
+    } else if (Array.isArray(status)) {
+      if (!status.includes(waker)) {
+        status.push(waker);
+        this.#waiters++;
+      }
+    } else if (status !== waker) {
+      registration.statuses[direction] = [status, waker];
+      this.#waiters++;
+    }
+    if (trace !== null) trace(traceEvent("waker-stored", { task: cx.taskId, token: registration.token, direction: directionNames[direction]! }));
+    return false;
+  }
+
+  /** Removes `waker` from `direction` of a registration: a pending future was dropped. */
+  forget(registration: Registration, direction: DirectionIndex, waker: Waker): void {
+    const status = registration.statuses[direction];
+    if (status === waker) {
+      registration.statuses[direction] = null;
+      this.#waiters--;
+    } else if (Array.isArray(status)) {
+      const index = status.indexOf(waker);
+      if (index === -1) return;
+      status.splice(index, 1);
+      this.#waiters--;
+      if (status.length === 1) registration.statuses[direction] = status[0]!;
+    }
+  }
+
+  /** Step 9: handles `count` events from the poller, waking the tasks that wait on them. */
+  dispatch(events: EventBuffer, count: number): void {
+    for (let index = 0; index < count; index++) {
+      if (events.isWaker(index)) {
+        this.#wakeRemoteWaiters();
+        continue;
+      }
+      const registration = this.#sources.get(events.token(index));
+      if (registration === undefined) continue; // deregistered since: tokens are never reused
+      const flags = events.flags(index);
+      // An error or hang-up concerns both directions: whoever tries I/O next meets it.
+      const failed = (flags & (EVENT_ERROR | EVENT_HANGUP)) !== 0;
+      if (failed || (flags & EVENT_READABLE) !== 0) this.#happen(registration, READ);
+      if (failed || (flags & EVENT_WRITABLE) !== 0) this.#happen(registration, WRITE);
+    }
+  }
+
+  /** Sets the status to `Happened` and wakes whoever awaited it (steps 9 and 10). */
+  #happen(registration: Registration, direction: DirectionIndex): void {
+    const status = registration.statuses[direction];
+    registration.statuses[direction] = HAPPENED;
+    const trace = this.#trace();
+    if (trace !== null) {
+      const detail = isWaker(status) || Array.isArray(status) ? `was awaited by ${waiterCount(status)} waker(s)` : "nobody waits yet";
+      trace(traceEvent("happened", { token: registration.token, direction: directionNames[direction]!, detail }));
+    }
+    if (status === null || status === HAPPENED) return;
+    this.#waiters -= waiterCount(status);
+    if (Array.isArray(status)) {
+      for (const waker of status) waker.wake();
+    } else {
+      status.wake();
+    }
+  }
+
+  /**
+   * Stores a waker to be woken the next time the poller's own waker fires, that is, when
+   * another thread calls `Driver.unpark` (see `remote.ts`).
+   */
+  awaitRemoteWake(waker: Waker): void {
+    if (!this.#remoteWaiters.includes(waker)) this.#remoteWaiters.push(waker);
+  }
+
+  forgetRemoteWake(waker: Waker): void {
+    const index = this.#remoteWaiters.indexOf(waker);
+    if (index !== -1) this.#remoteWaiters.splice(index, 1);
+  }
+
+  #wakeRemoteWaiters(): void {
+    const waiters = this.#remoteWaiters;
+    this.#remoteWaiters = [];
+    for (const waker of waiters) waker.wake();
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * IP socket addresses: parsing, formatting, and their 24-byte form shared with the library.
+ *
+ * @module
+ */
+import { Layout } from "./abi.ts";
+
+/** An IPv4 or IPv6 address with a port. `scopeId` is the IPv6 zone (0 when none). */
+export interface SocketAddress {
+  readonly family: 4 | 6;
+  readonly host: string;
+  readonly port: number;
+  readonly scopeId: number;
+}
+
+/** A value that is not an IP address, a port or an address with a port. */
+export class AddressError extends TypeError {
+  override readonly name = "AddressError";
+}
+
+const IPV4_PART = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
+
+function parseIPv4(text: string, out: Uint8Array, offset: number): boolean {
+  const parts = text.split(".");
+  if (parts.length !== 4) return false;
+  for (let index = 0; index < 4; index++) {
+    const part = parts[index]!;
+    if (!IPV4_PART.test(part)) return false;
+    out[offset + index] = Number(part);
+  }
+  return true;
+}
+
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+function parseGroups(text: string): number[] | null {
+  if (text === "") return [];
+  const groups: number[] = [];
+  const parts = text.split(":");
+  for (let index = 0; index < parts.length; index++) {
+    const part = parts[index]!;
+    if (index === parts.length - 1 && part.includes(".")) {
+      const v4 = new Uint8Array(4);
+      if (!parseIPv4(part, v4, 0)) return null;
+      groups.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+    } else if (HEX_GROUP.test(part)) {
+      groups.push(Number.parseInt(part, 16));
+    } else {
+      return null;
+    }
+  }
+  return groups;
+}
+
+function parseIPv6(text: string, out: Uint8Array): { scopeId: number } | null {
+  let body = text;
+  let scopeId = 0;
+  const zone = text.indexOf("%");
+  if (zone !== -1) {
+    const id = text.slice(zone + 1);
+    // Interface names would need if_nametoindex; numeric zones are enough for a server.
+    if (!/^[0-9]{1,10}$/.test(id) || Number(id) > 0xffff_ffff) return null;
+    scopeId = Number(id);
+    body = text.slice(0, zone);
+  }
+  const halves = body.split("::");
+  if (halves.length > 2) return null;
+  const head = parseGroups(halves[0]!);
+  const tail = halves.length === 2 ? parseGroups(halves[1]!) : [];
+  if (head === null || tail === null) return null;
+  const count = head.length + tail.length;
+  if (halves.length === 2 ? count > 7 : count !== 8) return null;
+  const groups = [...head, ...new Array<number>(8 - count).fill(0), ...tail];
+  groups.forEach((group, index) => {
+    out[index * 2] = group >> 8;
+    out[index * 2 + 1] = group & 0xff;
+  });
+  return { scopeId };
+}
+
+/**
+ * Parses an IP address literal (no host names). Returns its family, bytes and IPv6 zone, or
+ * throws an {@link AddressError} naming the value.
+ */
+export function parseHost(host: string): { family: 4 | 6; bytes: Uint8Array; scopeId: number } {
+  const bytes = new Uint8Array(16);
+  if (parseIPv4(host, bytes, 0)) return { family: 4, bytes, scopeId: 0 };
+  const v6 = host.includes(":") ? parseIPv6(host, bytes) : null;
+  if (v6 !== null) return { family: 6, bytes, scopeId: v6.scopeId };
+  throw new AddressError(`"${host}" is not an IPv4 or IPv6 address`);
+}
+
+function formatIPv6(bytes: Uint8Array): string {
+  const groups = Array.from({ length: 8 }, (_, index) => (bytes[index * 2]! << 8) | bytes[index * 2 + 1]!);
+  const mapped = groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff;
+  if (mapped) return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  // RFC 5952: compress the longest run of two or more zero groups, the first if tied.
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let start = 0; start < 8; ) {
+    let end = start;
+    while (end < 8 && groups[end] === 0) end++;
+    if (end - start > bestLength) {
+      bestStart = start;
+      bestLength = end - start;
+    }
+    start = end === start ? start + 1 : end;
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (bestStart === -1) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+}
+
+function formatHost(family: 4 | 6, bytes: Uint8Array, scopeId: number): string {
+  if (family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const text = formatIPv6(bytes);
+  return scopeId === 0 ? text : `${text}%${scopeId}`;
+}
+
+/** Checks that `port` is a whole number from 0 to 65535. */
+export function checkPort(port: number): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new AddressError(`port ${port} is not a whole number from 0 to 65535`);
+  }
+  return port;
+}
+
+/**
+ * A socket address from an IP literal and a port, in canonical form.
+ *
+ * @example
+ * ```ts
+ * socketAddress("::1", 7777); // { family: 6, host: "::1", port: 7777, scopeId: 0 }
+ * ```
+ */
+export function socketAddress(host: string, port: number): SocketAddress {
+  const parsed = parseHost(host);
+  return { family: parsed.family, host: formatHost(parsed.family, parsed.bytes, parsed.scopeId), port: checkPort(port), scopeId: parsed.scopeId };
+}
+
+/**
+ * Parses `"127.0.0.1:7777"` or `"[::1]:7777"`.
+ *
+ * @example
+ * ```ts
+ * parseSocketAddress("[::1]:53").port; // 53
+ * ```
+ */
+export function parseSocketAddress(text: string): SocketAddress {
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  if (match === null) throw new AddressError(`"${text}" is not an address:port pair such as 127.0.0.1:7777 or [::1]:7777`);
+  return socketAddress(match[1]!, Number(match[2]));
+}
+
+/** `127.0.0.1:7777`, or `[::1]:7777` for IPv6. */
+export function formatSocketAddress(address: SocketAddress): string {
+  return address.family === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** Writes `address` in the library's form at `offset` of `view` (24 bytes). */
+export function encodeAddress(address: SocketAddress, view: DataView, offset: number): void {
+  const parsed = parseHost(address.host);
+  view.setUint16(offset + Layout.addressFamilyOffset, parsed.family, true);
+  view.setUint16(offset + Layout.addressPortOffset, checkPort(address.port), true);
+  view.setUint32(offset + Layout.addressScopeIdOffset, address.scopeId || parsed.scopeId, true);
+  new Uint8Array(view.buffer, view.byteOffset + offset + Layout.addressBytesOffset, 16).set(parsed.bytes);
+}
+
+/** Reads an address in the library's form at `offset` of `view`. */
+export function decodeAddress(view: DataView, offset: number): SocketAddress {
+  const family = view.getUint16(offset + Layout.addressFamilyOffset, true);
+  if (family !== 4 && family !== 6) throw new AddressError(`address family ${family} is neither 4 nor 6`);
+  const port = view.getUint16(offset + Layout.addressPortOffset, true);
+  const scopeId = view.getUint32(offset + Layout.addressScopeIdOffset, true);
+  const bytes = new Uint8Array(view.buffer, view.byteOffset + offset + Layout.addressBytesOffset, 16);
+  return { family, host: formatHost(family, bytes, scopeId), port, scopeId };
+}

@@ -1,0 +1,72 @@
+//! Builds libbun_reactor, the poller and UDP library that bun:ffi loads.
+//!
+//! - `zig build`: the library for this machine, `fast` (ReleaseFast) unless `-Doptimize` says otherwise,
+//!   installed as `zig-out/lib/<platform>/libbun_reactor.<so|dylib>`, where `<platform>` is
+//!   Bun's `process.platform-process.arch` (`linux-x64`, `darwin-arm64`, …).
+//! - `zig build test`: the Zig tests, in debug mode.
+//! - `zig build cross`: the library for every platform the package ships, by cross-compilation.
+
+const std = @import("std");
+
+/// The platforms the npm package ships prebuilt, by Bun's names.
+const shipped = [_]struct { platform: []const u8, query: std.Target.Query }{
+    .{ .platform = "linux-x64", .query = .{ .cpu_arch = .x86_64, .os_tag = .linux } },
+    .{ .platform = "linux-arm64", .query = .{ .cpu_arch = .aarch64, .os_tag = .linux } },
+    .{ .platform = "darwin-x64", .query = .{ .cpu_arch = .x86_64, .os_tag = .macos } },
+    .{ .platform = "darwin-arm64", .query = .{ .cpu_arch = .aarch64, .os_tag = .macos } },
+};
+
+pub fn build(b: *std.Build) void {
+    // Baseline CPU features: the library (and the echo executable that embeds it) must run on
+    // any machine of the same OS and architecture, not just on the one that built it.
+    const target = b.standardTargetOptions(.{ .default_target = .{ .cpu_model = .baseline } });
+    const optimize = b.option(std.builtin.Optimize, "optimize", "Optimization mode of the library (default: fast)") orelse .fast;
+
+    installLibrary(b, b.getInstallStep(), target, optimize);
+
+    const cross = b.step("cross", "Build the library for every shipped platform");
+    for (shipped) |entry| installLibrary(b, cross, b.resolveTargetQuery(entry.query), optimize);
+
+    const tests = b.addTest(.{ .root_module = b.createModule(.{
+        .root_source_file = b.path("src/tests.zig"),
+        .target = target,
+        .optimize = .debug,
+    }) });
+    const test_step = b.step("test", "Run the Zig tests");
+    test_step.dependOn(&b.addRunArtifact(tests).step);
+}
+
+fn platformName(target: std.Target) []const u8 {
+    const os = switch (target.os.tag) {
+        .linux => "linux",
+        .macos => "darwin",
+        .freebsd => "freebsd",
+        else => @tagName(target.os.tag),
+    };
+    const arch = switch (target.cpu.arch) {
+        .x86_64 => "x64",
+        .aarch64 => "arm64",
+        else => @tagName(target.cpu.arch),
+    };
+    return std.fmt.allocPrint(std.heap.page_allocator, "{s}-{s}", .{ os, arch }) catch @panic("out of memory");
+}
+
+fn installLibrary(b: *std.Build, step: *std.Build.Step, target: std.Build.ResolvedTarget, optimize: std.builtin.Optimize) void {
+    const lib = b.addLibrary(.{
+        .name = "bun_reactor",
+        .linkage = .dynamic,
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("src/root.zig"),
+            .target = target,
+            .optimize = optimize,
+            .strip = optimize != .debug,
+            // libc only where the system calls go through it.
+            .link_libc = target.result.os.tag != .linux,
+        }),
+    });
+    const install = b.addInstallArtifact(lib, .{
+        .dest_dir = .{ .override = .{ .custom = b.fmt("lib/{s}", .{platformName(target.result)}) } },
+        .dest_sub_path = b.fmt("libbun_reactor{s}", .{target.result.dynamicLibSuffix()}),
+    });
+    step.dependOn(&install.step);
+}

@@ -1,0 +1,107 @@
+//! The structs and constants shared with TypeScript through the C ABI.
+//!
+//! Everything here is `extern` with a fixed layout, asserted below. `src/sys/abi.ts` mirrors
+//! each size, offset and constant, and `test/abi.test.ts` checks the two against each other
+//! through `br_abi_layout`, so neither side can drift alone.
+
+const std = @import("std");
+
+/// What a registration asks the poller to report. Zero is rejected: an empty interest cannot
+/// be expressed (`EINVAL`).
+pub const interest_readable: u32 = 1 << 0;
+pub const interest_writable: u32 = 1 << 1;
+pub const interest_all: u32 = interest_readable | interest_writable;
+
+/// What an event reports. Error and hang-up are reported as they are; the reactor treats them
+/// as readiness in both directions so that the task trying I/O meets the error itself.
+pub const event_readable: u32 = 1 << 0;
+pub const event_writable: u32 = 1 << 1;
+pub const event_error: u32 = 1 << 2;
+pub const event_hangup: u32 = 1 << 3;
+
+/// The token of the poller's own waker. A caller cannot register a descriptor under it.
+pub const token_waker: u64 = std.math.maxInt(u64);
+
+/// The most events one wait returns, and the most datagrams one batch moves.
+pub const events_max: u32 = 1024;
+pub const batch_max: u32 = 256;
+
+/// Set in `Datagram.flags` when the datagram was larger than its slot: `len` bytes were kept
+/// and the rest was discarded by the kernel.
+pub const datagram_truncated: u32 = 1 << 0;
+
+/// Socket options, named rather than passed as raw SOL_/SO_ pairs, whose numbers differ by OS.
+pub const Option = enum(u32) {
+    reuse_address = 1,
+    reuse_port = 2,
+    recv_buffer = 3,
+    send_buffer = 4,
+    ipv6_only = 5,
+};
+
+/// A poller is two descriptors owned by the caller: the epoll or kqueue descriptor, and the
+/// eventfd behind the waker on Linux (`-1` on kqueue, whose waker is an EVFILT_USER filter).
+pub const Poller = extern struct {
+    fd: i32,
+    waker_fd: i32,
+};
+
+pub const Event = extern struct {
+    token: u64,
+    flags: u32,
+    reserved: u32 = 0,
+};
+
+/// An IP address and port, the same on every OS (unlike `sockaddr`, which has a length byte on
+/// the BSDs). `family` is 4 or 6, `port` is in host byte order, and an IPv4 address uses the
+/// first four bytes of `bytes`.
+pub const Address = extern struct {
+    family: u16,
+    port: u16,
+    scope_id: u32,
+    bytes: [16]u8,
+};
+
+/// One datagram in a batch: its length, its flags and the peer it came from or goes to. Its
+/// payload is the slot of the same index in the batch's buffer.
+pub const Datagram = extern struct {
+    len: u32,
+    flags: u32,
+    address: Address,
+};
+
+/// The layout TypeScript checks against its own mirror, filled in by `br_abi_layout`.
+pub const Layout = extern struct {
+    poller_size: u32 = @sizeOf(Poller),
+    event_size: u32 = @sizeOf(Event),
+    event_token_offset: u32 = @offsetOf(Event, "token"),
+    event_flags_offset: u32 = @offsetOf(Event, "flags"),
+    address_size: u32 = @sizeOf(Address),
+    address_family_offset: u32 = @offsetOf(Address, "family"),
+    address_port_offset: u32 = @offsetOf(Address, "port"),
+    address_scope_id_offset: u32 = @offsetOf(Address, "scope_id"),
+    address_bytes_offset: u32 = @offsetOf(Address, "bytes"),
+    datagram_size: u32 = @sizeOf(Datagram),
+    datagram_len_offset: u32 = @offsetOf(Datagram, "len"),
+    datagram_flags_offset: u32 = @offsetOf(Datagram, "flags"),
+    datagram_address_offset: u32 = @offsetOf(Datagram, "address"),
+    events_max: u32 = events_max,
+    batch_max: u32 = batch_max,
+};
+
+comptime {
+    std.debug.assert(@sizeOf(Poller) == 8);
+    std.debug.assert(@sizeOf(Event) == 16);
+    std.debug.assert(@offsetOf(Event, "token") == 0);
+    std.debug.assert(@offsetOf(Event, "flags") == 8);
+    std.debug.assert(@sizeOf(Address) == 24);
+    std.debug.assert(@offsetOf(Address, "family") == 0);
+    std.debug.assert(@offsetOf(Address, "port") == 2);
+    std.debug.assert(@offsetOf(Address, "scope_id") == 4);
+    std.debug.assert(@offsetOf(Address, "bytes") == 8);
+    std.debug.assert(@sizeOf(Datagram) == 32);
+    std.debug.assert(@offsetOf(Datagram, "len") == 0);
+    std.debug.assert(@offsetOf(Datagram, "flags") == 4);
+    std.debug.assert(@offsetOf(Datagram, "address") == 8);
+    std.debug.assert(@sizeOf(Layout) == 15 * 4);
+}

@@ -1,0 +1,232 @@
+//! The C ABI of libbun_reactor, and nothing else.
+//!
+//! Every export returns a signed integer: `>= 0` is a count, a length or a descriptor, and
+//! `< 0` is `-errno` with the OS's own errno numbers (`br_errno_name` names them).
+//!
+//! Every pointer comes with its length in bytes, which bun:ffi takes from the typed array itself
+//! (`buffer` and `buffer_length` arguments), so this side checks every access against the real
+//! size of the memory: a null pointer is `-EFAULT`, and memory too short or misaligned for what
+//! it must hold is `-EINVAL`. Bad input is an error, never a crash.
+
+const std = @import("std");
+const abi = @import("abi.zig");
+const sys = @import("sys.zig");
+const poller = @import("poller.zig");
+const udp = @import("udp.zig");
+const signals = @import("signals.zig");
+
+const efault: i32 = sys.narrow(sys.fail(.FAULT));
+const einval: i32 = sys.narrow(sys.fail(.INVAL));
+
+/// Backs the empty slices made for null pointers. A pointer to a zero-sized array is not a real
+/// address, and the kernel rejects it with EFAULT even for a zero-length transfer.
+var empty: [1]u8 = undefined;
+
+const Checked = enum { ok, null_pointer, too_short, misaligned };
+
+fn check(comptime T: type, ptr: ?[*]u8, len: usize, min_count: usize) Checked {
+    const p = ptr orelse return .null_pointer;
+    if (len / @sizeOf(T) < min_count) return .too_short;
+    if (@intFromPtr(p) % @alignOf(T) != 0) return .misaligned;
+    return .ok;
+}
+
+fn refusal(checked: Checked) i32 {
+    return switch (checked) {
+        .ok => unreachable,
+        .null_pointer => efault,
+        .too_short, .misaligned => einval,
+    };
+}
+
+/// The `T` at `ptr`, or the export's refusal if `len` bytes cannot hold one.
+fn one(comptime T: type, ptr: ?[*]u8, len: usize) union(enum) { value: *T, refused: i32 } {
+    const checked = check(T, ptr, len, 1);
+    if (checked != .ok) return .{ .refused = refusal(checked) };
+    return .{ .value = @ptrCast(@alignCast(ptr.?)) };
+}
+
+/// As many `T` as `len` bytes hold (at least one), or the export's refusal.
+fn many(comptime T: type, ptr: ?[*]u8, len: usize) union(enum) { value: []T, refused: i32 } {
+    const checked = check(T, ptr, len, 1);
+    if (checked != .ok) return .{ .refused = refusal(checked) };
+    const items: [*]T = @ptrCast(@alignCast(ptr.?));
+    return .{ .value = items[0 .. len / @sizeOf(T)] };
+}
+
+/// Plain bytes. bun:ffi may pass null for an empty typed array.
+fn bytes(ptr: ?[*]u8, len: usize) ?[]u8 {
+    if (ptr) |p| return p[0..len];
+    return if (len == 0) empty[0..0] else null;
+}
+
+/// Writes this library's struct layout for TypeScript to check against its mirror.
+pub export fn br_abi_layout(out: ?[*]u8, out_len: usize) i32 {
+    const layout = switch (one(abi.Layout, out, out_len)) {
+        .value => |v| v,
+        .refused => |rc| return rc,
+    };
+    layout.* = .{};
+    return 0;
+}
+
+/// Writes the name of errno `code` (`EAGAIN`) into `out`; returns its length, or 0 if the code
+/// has no name on this OS.
+pub export fn br_errno_name(code: i32, out: ?[*]u8, out_len: usize) i32 {
+    const buffer = bytes(out, out_len) orelse return efault;
+    if (code <= 0 or code > std.math.maxInt(u16)) return 0;
+    const bare = sys.errnoName(@intCast(code)) orelse return 0;
+    if (bare.len + 1 > buffer.len) return sys.narrow(sys.fail(.RANGE));
+    buffer[0] = 'E';
+    @memcpy(buffer[1 .. bare.len + 1], bare);
+    return @intCast(bare.len + 1);
+}
+
+/// Writes the poller backend's name (`epoll`, `kqueue`) into `out`; returns its length.
+pub export fn br_poller_backend(out: ?[*]u8, out_len: usize) i32 {
+    const buffer = bytes(out, out_len) orelse return efault;
+    if (poller.name.len > buffer.len) return sys.narrow(sys.fail(.RANGE));
+    @memcpy(buffer[0..poller.name.len], poller.name);
+    return @intCast(poller.name.len);
+}
+
+pub export fn br_poller_open(handle: ?[*]u8, handle_len: usize) i32 {
+    return switch (one(abi.Poller, handle, handle_len)) {
+        .value => |p| sys.narrow(poller.open(p)),
+        .refused => |rc| rc,
+    };
+}
+
+pub export fn br_poller_close(handle: ?[*]u8, handle_len: usize) i32 {
+    return switch (one(abi.Poller, handle, handle_len)) {
+        .value => |p| sys.narrow(poller.close(p.*)),
+        .refused => |rc| rc,
+    };
+}
+
+pub export fn br_poller_register(handle: ?[*]u8, handle_len: usize, fd: i32, token: u64, interest: u32) i32 {
+    return switch (one(abi.Poller, handle, handle_len)) {
+        .value => |p| sys.narrow(poller.register(p.*, fd, token, interest)),
+        .refused => |rc| rc,
+    };
+}
+
+pub export fn br_poller_reregister(handle: ?[*]u8, handle_len: usize, fd: i32, token: u64, interest: u32) i32 {
+    return switch (one(abi.Poller, handle, handle_len)) {
+        .value => |p| sys.narrow(poller.reregister(p.*, fd, token, interest)),
+        .refused => |rc| rc,
+    };
+}
+
+pub export fn br_poller_deregister(handle: ?[*]u8, handle_len: usize, fd: i32) i32 {
+    return switch (one(abi.Poller, handle, handle_len)) {
+        .value => |p| sys.narrow(poller.deregister(p.*, fd)),
+        .refused => |rc| rc,
+    };
+}
+
+/// Waits for events into `events` (as many as it holds, up to `abi.events_max`).
+pub export fn br_poller_wait(handle: ?[*]u8, handle_len: usize, events: ?[*]u8, events_len: usize, timeout_ms: i32) i32 {
+    const p = switch (one(abi.Poller, handle, handle_len)) {
+        .value => |v| v,
+        .refused => |rc| return rc,
+    };
+    return switch (many(abi.Event, events, events_len)) {
+        .value => |out| sys.narrow(poller.wait(p.*, out, timeout_ms)),
+        .refused => |rc| rc,
+    };
+}
+
+/// Interrupts a wait on the same poller. Safe to call from any thread.
+pub export fn br_poller_wake(handle: ?[*]u8, handle_len: usize) i32 {
+    return switch (one(abi.Poller, handle, handle_len)) {
+        .value => |p| sys.narrow(poller.wake(p.*)),
+        .refused => |rc| rc,
+    };
+}
+
+pub export fn br_udp_open(family: u32) i32 {
+    return sys.narrow(udp.open(family));
+}
+
+pub export fn br_udp_set_option(fd: i32, option: u32, value: i32) i32 {
+    return sys.narrow(udp.setOption(fd, option, value));
+}
+
+pub export fn br_udp_get_option(fd: i32, option: u32) i32 {
+    return sys.narrow(udp.getOption(fd, option));
+}
+
+pub export fn br_udp_bind(fd: i32, address: ?[*]u8, address_len: usize) i32 {
+    return switch (one(abi.Address, address, address_len)) {
+        .value => |a| sys.narrow(udp.bind(fd, a)),
+        .refused => |rc| rc,
+    };
+}
+
+pub export fn br_udp_local_address(fd: i32, out: ?[*]u8, out_len: usize) i32 {
+    return switch (one(abi.Address, out, out_len)) {
+        .value => |a| sys.narrow(udp.localAddress(fd, a)),
+        .refused => |rc| rc,
+    };
+}
+
+/// Receives one datagram into `buffer`; its length, flags and sender go to `datagram`. A
+/// zero-length buffer is allowed: the datagram is consumed and reported truncated.
+pub export fn br_udp_recv_from(fd: i32, buffer: ?[*]u8, buffer_len: usize, datagram: ?[*]u8, datagram_len: usize) i32 {
+    const payload = bytes(buffer, buffer_len) orelse return efault;
+    return switch (one(abi.Datagram, datagram, datagram_len)) {
+        .value => |d| sys.narrow(udp.recvFrom(fd, payload, d)),
+        .refused => |rc| rc,
+    };
+}
+
+pub export fn br_udp_send_to(fd: i32, payload: ?[*]u8, payload_len: usize, address: ?[*]u8, address_len: usize) i32 {
+    const message = bytes(payload, payload_len) orelse return efault;
+    return switch (one(abi.Address, address, address_len)) {
+        .value => |a| sys.narrow(udp.sendTo(fd, message, a)),
+        .refused => |rc| rc,
+    };
+}
+
+/// Receives as many datagrams as `datagrams` holds entries and `buffer` holds slots of
+/// `slot_size` bytes (at most `abi.batch_max`); datagram `i` goes to slot `i`.
+pub export fn br_udp_recv_batch(fd: i32, buffer: ?[*]u8, buffer_len: usize, slot_size: u32, datagrams: ?[*]u8, datagrams_len: usize) i32 {
+    const slots = bytes(buffer, buffer_len) orelse return efault;
+    return switch (many(abi.Datagram, datagrams, datagrams_len)) {
+        .value => |d| sys.narrow(udp.recvBatch(fd, slots, slot_size, d)),
+        .refused => |rc| rc,
+    };
+}
+
+/// Sends the datagrams that `datagrams` describes from the slots of `buffer`; returns how many
+/// were sent (an error only if the first could not be).
+pub export fn br_udp_send_batch(fd: i32, buffer: ?[*]u8, buffer_len: usize, slot_size: u32, datagrams: ?[*]u8, datagrams_len: usize) i32 {
+    const slots = bytes(buffer, buffer_len) orelse return efault;
+    return switch (many(abi.Datagram, datagrams, datagrams_len)) {
+        .value => |d| sys.narrow(udp.sendBatch(fd, slots, slot_size, d)),
+        .refused => |rc| rc,
+    };
+}
+
+/// Closes a descriptor this library created.
+pub export fn br_close(fd: i32) i32 {
+    if (fd < 0) return sys.narrow(sys.fail(.BADF));
+    return sys.narrow(sys.close(fd));
+}
+
+/// Watches the signals in `mask` (bit `n` for signal `n`); returns the descriptor their numbers
+/// can be read from, one byte each.
+pub export fn br_signals_open(mask: u32) i32 {
+    return sys.narrow(signals.open(mask));
+}
+
+pub export fn br_signals_close(fd: i32) i32 {
+    return sys.narrow(signals.close(fd));
+}
+
+/// Reads from a descriptor this library created (the signal descriptor); `-EAGAIN` if empty.
+pub export fn br_read(fd: i32, buffer: ?[*]u8, buffer_len: usize) i32 {
+    const out = bytes(buffer, buffer_len) orelse return efault;
+    return sys.narrow(sys.read(fd, out));
+}

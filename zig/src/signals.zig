@@ -1,0 +1,76 @@
+//! Signals as a readable descriptor: the self-pipe trick.
+//!
+//! A process-directed signal is delivered to whichever thread does not block it, and Bun runs
+//! several threads, so signalfd (which needs the signal blocked in every thread) cannot be used
+//! from a library. Instead a handler, run on whatever thread takes the signal, writes the
+//! signal's number as one byte into a non-blocking pipe; the read end is an ordinary source for
+//! the poller. write(2) is async-signal-safe, and a full pipe just drops the byte (a signal is
+//! already pending then).
+
+const std = @import("std");
+const posix = std.posix;
+const sys = @import("sys.zig");
+
+/// The signals that may be watched: those that ask a process to stop, reload or report. The
+/// synchronous ones (SIGSEGV, SIGBUS, …) and SIGKILL/SIGSTOP are never taken over.
+pub const allowed_mask: u32 = bit(.HUP) | bit(.INT) | bit(.QUIT) | bit(.USR1) | bit(.USR2) |
+    bit(.TERM) | bit(.WINCH);
+
+fn bit(comptime sig: posix.SIG) u32 {
+    return @as(u32, 1) << @intCast(@backingInt(sig));
+}
+
+var write_fd = std.atomic.Value(i32).init(-1);
+var read_fd: i32 = -1;
+var watched_mask: u32 = 0;
+var previous: [32]posix.Sigaction = undefined;
+
+fn handle(sig: posix.SIG) callconv(.c) void {
+    const fd = write_fd.load(.acquire);
+    if (fd < 0) return;
+    // The handler may interrupt code that is about to read errno; leave it as it was.
+    const saved_errno = if (@import("builtin").link_libc) std.c._errno().* else 0;
+    defer if (@import("builtin").link_libc) {
+        std.c._errno().* = saved_errno;
+    };
+    const byte = [1]u8{@intCast(@backingInt(sig))};
+    _ = sys.write(fd, &byte);
+}
+
+/// Starts watching the signals in `mask` (bit `n` for signal `n`) and returns the descriptor
+/// to read their numbers from. One watch at a time per process: `-EBUSY` while one is open.
+pub fn open(mask: u32) isize {
+    if (mask == 0 or mask & ~allowed_mask != 0) return sys.fail(.INVAL);
+    if (write_fd.load(.acquire) >= 0) return sys.fail(.BUSY);
+    var fds: [2]i32 = undefined;
+    const rc = sys.pipe(&fds);
+    if (rc < 0) return rc;
+    read_fd = fds[0];
+    watched_mask = mask;
+    write_fd.store(fds[1], .release);
+    const action = posix.Sigaction{
+        .handler = .{ .handler = handle },
+        .mask = posix.sigemptyset(),
+        .flags = posix.SA.RESTART,
+    };
+    for (0..32) |signo| {
+        if (mask & (@as(u32, 1) << @intCast(signo)) == 0) continue;
+        posix.sigaction(@fromBackingInt(@intCast(signo)), &action, &previous[signo]);
+    }
+    return fds[0];
+}
+
+/// Restores the signals' previous handlers and closes the pipe. `fd` must be the descriptor
+/// `open` returned (`-EBADF` otherwise).
+pub fn close(fd: i32) isize {
+    if (fd < 0 or fd != read_fd or write_fd.load(.acquire) < 0) return sys.fail(.BADF);
+    for (0..32) |signo| {
+        if (watched_mask & (@as(u32, 1) << @intCast(signo)) == 0) continue;
+        posix.sigaction(@fromBackingInt(@intCast(signo)), &previous[signo], null);
+    }
+    const writer = write_fd.swap(-1, .acq_rel);
+    _ = sys.close(writer);
+    read_fd = -1;
+    watched_mask = 0;
+    return sys.close(fd);
+}

@@ -1,0 +1,517 @@
+//! Behaviour tests of every export, through the C ABI exactly as TypeScript calls it.
+//!
+//! Sockets bind to port 0 on loopback, for IPv4 and IPv6 alike. Each test narrates its steps.
+
+const std = @import("std");
+const builtin = @import("builtin");
+const abi = @import("abi.zig");
+const sys = @import("sys.zig");
+const root = @import("root.zig");
+
+/// The exports with typed arguments: each pointer goes in with its length, as bun:ffi passes it.
+const lib = struct {
+    const close = root.br_close;
+    const udp_open = root.br_udp_open;
+    const udp_set_option = root.br_udp_set_option;
+    const udp_get_option = root.br_udp_get_option;
+    const signals_open = root.br_signals_open;
+    const signals_close = root.br_signals_close;
+
+    fn raw(ptr: anytype) []u8 {
+        return std.mem.asBytes(@constCast(ptr));
+    }
+    fn rawSlice(items: anytype) []u8 {
+        return std.mem.sliceAsBytes(@constCast(items));
+    }
+    fn abi_layout(out: *abi.Layout) i32 {
+        return root.br_abi_layout(raw(out).ptr, @sizeOf(abi.Layout));
+    }
+    fn errno_name(code: i32, out: []u8) i32 {
+        return root.br_errno_name(code, out.ptr, out.len);
+    }
+    fn poller_backend(out: []u8) i32 {
+        return root.br_poller_backend(out.ptr, out.len);
+    }
+    fn poller_open(p: *abi.Poller) i32 {
+        return root.br_poller_open(raw(p).ptr, @sizeOf(abi.Poller));
+    }
+    fn poller_close(p: *const abi.Poller) i32 {
+        return root.br_poller_close(raw(p).ptr, @sizeOf(abi.Poller));
+    }
+    fn poller_register(p: ?*const abi.Poller, fd: i32, token: u64, interest: u32) i32 {
+        const ptr: ?[*]u8 = if (p) |v| raw(v).ptr else null;
+        return root.br_poller_register(ptr, @sizeOf(abi.Poller), fd, token, interest);
+    }
+    fn poller_reregister(p: *const abi.Poller, fd: i32, token: u64, interest: u32) i32 {
+        return root.br_poller_reregister(raw(p).ptr, @sizeOf(abi.Poller), fd, token, interest);
+    }
+    fn poller_deregister(p: *const abi.Poller, fd: i32) i32 {
+        return root.br_poller_deregister(raw(p).ptr, @sizeOf(abi.Poller), fd);
+    }
+    fn poller_wait(p: *const abi.Poller, events: []abi.Event, timeout_ms: i32) i32 {
+        return root.br_poller_wait(raw(p).ptr, @sizeOf(abi.Poller), rawSlice(events).ptr, events.len * @sizeOf(abi.Event), timeout_ms);
+    }
+    fn poller_wake(p: *const abi.Poller) i32 {
+        return root.br_poller_wake(raw(p).ptr, @sizeOf(abi.Poller));
+    }
+    fn udp_bind(fd: i32, address: *const abi.Address) i32 {
+        return root.br_udp_bind(fd, raw(address).ptr, @sizeOf(abi.Address));
+    }
+    fn udp_local_address(fd: i32, address: *abi.Address) i32 {
+        return root.br_udp_local_address(fd, raw(address).ptr, @sizeOf(abi.Address));
+    }
+    fn udp_recv_from(fd: i32, buffer: []u8, datagram: *abi.Datagram) i32 {
+        return root.br_udp_recv_from(fd, buffer.ptr, buffer.len, raw(datagram).ptr, @sizeOf(abi.Datagram));
+    }
+    fn udp_send_to(fd: i32, payload: []const u8, address: *const abi.Address) i32 {
+        return root.br_udp_send_to(fd, @constCast(payload.ptr), payload.len, raw(address).ptr, @sizeOf(abi.Address));
+    }
+    fn udp_recv_batch(fd: i32, buffer: []u8, slot_size: u32, datagrams: []abi.Datagram) i32 {
+        return root.br_udp_recv_batch(fd, buffer.ptr, buffer.len, slot_size, rawSlice(datagrams).ptr, datagrams.len * @sizeOf(abi.Datagram));
+    }
+    fn udp_send_batch(fd: i32, buffer: []const u8, slot_size: u32, datagrams: []const abi.Datagram) i32 {
+        return root.br_udp_send_batch(fd, @constCast(buffer.ptr), buffer.len, slot_size, rawSlice(datagrams).ptr, datagrams.len * @sizeOf(abi.Datagram));
+    }
+    fn read(fd: i32, buffer: []u8) i32 {
+        return root.br_read(fd, buffer.ptr, buffer.len);
+    }
+};
+
+const testing = std.testing;
+const os = if (builtin.os.tag == .linux) std.os.linux else std.c;
+
+fn neg(e: sys.E) i32 {
+    return sys.narrow(sys.fail(e));
+}
+
+fn sleepMs(ms: u32) void {
+    const duration = os.timespec{ .sec = @intCast(ms / 1000), .nsec = @intCast((ms % 1000) * std.time.ns_per_ms) };
+    _ = os.nanosleep(&duration, null);
+}
+
+const families = [_]u16{ 4, 6 };
+
+fn loopback(family: u16, port: u16) abi.Address {
+    var address = std.mem.zeroes(abi.Address);
+    address.family = family;
+    address.port = port;
+    if (family == 4) address.bytes[0..4].* = .{ 127, 0, 0, 1 } else address.bytes[15] = 1;
+    return address;
+}
+
+/// A UDP socket bound to the loopback address of `family`, on a port the kernel picks.
+const Bound = struct {
+    fd: i32,
+    address: abi.Address,
+
+    fn open(family: u16) !Bound {
+        const fd = lib.udp_open(family);
+        try testing.expect(fd >= 0);
+        errdefer _ = lib.close(fd);
+        var address = loopback(family, 0);
+        try testing.expectEqual(0, lib.udp_bind(fd, &address));
+        try testing.expectEqual(0, lib.udp_local_address(fd, &address));
+        try testing.expect(address.port != 0);
+        return .{ .fd = fd, .address = address };
+    }
+
+    fn close(self: Bound) void {
+        std.debug.assert(lib.close(self.fd) == 0);
+    }
+};
+
+fn openPoller() !abi.Poller {
+    var poller: abi.Poller = undefined;
+    try testing.expectEqual(0, lib.poller_open(&poller));
+    return poller;
+}
+
+fn closePoller(poller: *const abi.Poller) void {
+    std.debug.assert(lib.poller_close(poller) == 0);
+}
+
+test "the layout export matches the structs it describes" {
+    var layout: abi.Layout = undefined;
+    try testing.expectEqual(0, lib.abi_layout(&layout));
+    try testing.expectEqual(@as(u32, 16), layout.event_size);
+    try testing.expectEqual(@as(u32, 24), layout.address_size);
+    try testing.expectEqual(@as(u32, 32), layout.datagram_size);
+}
+
+test "errno codes have their OS names, and unknown codes have none" {
+    var name: [32]u8 = undefined;
+    const len = lib.errno_name(@backingInt(sys.E.AGAIN), &name);
+    try testing.expectEqualStrings("EAGAIN", name[0..@intCast(len)]);
+    try testing.expectEqual(0, lib.errno_name(0, &name));
+    try testing.expectEqual(0, lib.errno_name(9999, &name));
+    try testing.expectEqual(neg(.RANGE), lib.errno_name(@backingInt(sys.E.AGAIN), name[0..3]));
+}
+
+test "the poller names its backend" {
+    var name: [16]u8 = undefined;
+    const len = lib.poller_backend(&name);
+    const expected = if (builtin.os.tag == .linux) "epoll" else "kqueue";
+    try testing.expectEqualStrings(expected, name[0..@intCast(len)]);
+}
+
+test "a wait with nothing ready times out with no events" {
+    const poller = try openPoller();
+    defer closePoller(&poller);
+    var events: [8]abi.Event = undefined;
+    const before = sys.monotonicMs();
+    try testing.expectEqual(0, lib.poller_wait(&poller, &events, 30));
+    try testing.expect(sys.monotonicMs() - before >= 29);
+}
+
+test "a datagram sent to a registered socket makes it readable under its token" {
+    for (families) |family| {
+        const poller = try openPoller();
+        defer closePoller(&poller);
+        const receiver = try Bound.open(family);
+        defer receiver.close();
+        const sender = try Bound.open(family);
+        defer sender.close();
+        var events: [8]abi.Event = undefined;
+
+        // Registered for reading only: nothing is readable yet.
+        try testing.expectEqual(0, lib.poller_register(&poller, receiver.fd, 42, abi.interest_readable));
+        try testing.expectEqual(0, lib.poller_wait(&poller, &events, 0));
+
+        // A datagram arrives: now the socket is readable, reported under token 42.
+        try testing.expectEqual(5, lib.udp_send_to(sender.fd, "hello", &receiver.address));
+        try testing.expectEqual(1, lib.poller_wait(&poller, &events, 1000));
+        try testing.expectEqual(@as(u64, 42), events[0].token);
+        try testing.expect(events[0].flags & abi.event_readable != 0);
+
+        // Edge-triggered: the same readiness is not reported twice.
+        try testing.expectEqual(0, lib.poller_wait(&poller, &events, 0));
+    }
+}
+
+test "a socket registered for both directions reports that it is writable" {
+    const poller = try openPoller();
+    defer closePoller(&poller);
+    const socket = try Bound.open(4);
+    defer socket.close();
+    var events: [8]abi.Event = undefined;
+    try testing.expectEqual(0, lib.poller_register(&poller, socket.fd, 7, abi.interest_all));
+    try testing.expectEqual(1, lib.poller_wait(&poller, &events, 1000));
+    try testing.expectEqual(@as(u64, 7), events[0].token);
+    try testing.expect(events[0].flags & abi.event_writable != 0);
+    try testing.expect(events[0].flags & abi.event_readable == 0);
+}
+
+test "reregister changes the interest and deregister stops events" {
+    const poller = try openPoller();
+    defer closePoller(&poller);
+    const receiver = try Bound.open(4);
+    defer receiver.close();
+    const sender = try Bound.open(4);
+    defer sender.close();
+    var events: [8]abi.Event = undefined;
+
+    // Registered for writing only, the socket is reported writable, under the old token.
+    try testing.expectEqual(0, lib.poller_register(&poller, receiver.fd, 1, abi.interest_writable));
+    try testing.expectEqual(1, lib.poller_wait(&poller, &events, 1000));
+    // Reregistered for reading under a new token: a datagram is reported under that token.
+    try testing.expectEqual(0, lib.poller_reregister(&poller, receiver.fd, 2, abi.interest_readable));
+    try testing.expectEqual(1, lib.udp_send_to(sender.fd, "x", &receiver.address));
+    try testing.expectEqual(1, lib.poller_wait(&poller, &events, 1000));
+    try testing.expectEqual(@as(u64, 2), events[0].token);
+
+    // Deregistered: another datagram arrives, and the poller says nothing.
+    try testing.expectEqual(0, lib.poller_deregister(&poller, receiver.fd));
+    try testing.expectEqual(1, lib.udp_send_to(sender.fd, "y", &receiver.address));
+    try testing.expectEqual(0, lib.poller_wait(&poller, &events, 50));
+}
+
+test "registration errors are errors: empty interest, reserved token, twice, unknown" {
+    const poller = try openPoller();
+    defer closePoller(&poller);
+    const socket = try Bound.open(4);
+    defer socket.close();
+    try testing.expectEqual(neg(.INVAL), lib.poller_register(&poller, socket.fd, 1, 0));
+    try testing.expectEqual(neg(.INVAL), lib.poller_register(&poller, socket.fd, 1, 8));
+    try testing.expectEqual(neg(.INVAL), lib.poller_register(&poller, socket.fd, abi.token_waker, 1));
+    try testing.expectEqual(neg(.NOENT), lib.poller_deregister(&poller, socket.fd));
+    try testing.expectEqual(neg(.BADF), lib.poller_register(&poller, -1, 1, 1));
+    try testing.expectEqual(neg(.FAULT), lib.poller_register(null, socket.fd, 1, 1));
+    try testing.expectEqual(0, lib.poller_register(&poller, socket.fd, 1, 1));
+    if (builtin.os.tag == .linux) {
+        try testing.expectEqual(neg(.EXIST), lib.poller_register(&poller, socket.fd, 1, 1));
+    }
+    var events: [1]abi.Event = undefined;
+    try testing.expectEqual(neg(.INVAL), lib.poller_wait(&poller, events[0..0], 0));
+}
+
+fn wakeAfter(poller: *const abi.Poller, delay_ms: u32) void {
+    sleepMs(delay_ms);
+    std.debug.assert(lib.poller_wake(poller) == 0);
+}
+
+test "the waker interrupts a blocking wait from another thread" {
+    const poller = try openPoller();
+    defer closePoller(&poller);
+    var events: [4]abi.Event = undefined;
+
+    // A wait without timeout would block forever; another thread wakes it after 20 ms.
+    const thread = try std.Thread.spawn(.{}, wakeAfter, .{ &poller, 20 });
+    defer thread.join();
+    try testing.expectEqual(1, lib.poller_wait(&poller, &events, -1));
+    try testing.expectEqual(abi.token_waker, events[0].token);
+
+    // The wake was consumed: the next wait times out.
+    try testing.expectEqual(0, lib.poller_wait(&poller, &events, 10));
+}
+
+test "a wake before the wait makes the next wait return at once" {
+    const poller = try openPoller();
+    defer closePoller(&poller);
+    var events: [4]abi.Event = undefined;
+    try testing.expectEqual(0, lib.poller_wake(&poller));
+    try testing.expectEqual(0, lib.poller_wake(&poller));
+    try testing.expectEqual(1, lib.poller_wait(&poller, &events, 1000));
+    try testing.expectEqual(0, lib.poller_wait(&poller, &events, 0));
+}
+
+test "new sockets are non-blocking and close-on-exec" {
+    if (builtin.os.tag != .linux) return error.SkipZigTest;
+    const linux = std.os.linux;
+    for (families) |family| {
+        const fd = lib.udp_open(family);
+        defer _ = lib.close(fd);
+        const status: u32 = @intCast(linux.fcntl(fd, linux.F.GETFL, 0));
+        try testing.expect(status & @as(u32, @bitCast(linux.O{ .NONBLOCK = true })) != 0);
+        try testing.expectEqual(@as(usize, linux.FD_CLOEXEC), linux.fcntl(fd, linux.F.GETFD, 0));
+    }
+}
+
+test "an empty socket would block, and a datagram makes the round trip with its peer" {
+    for (families) |family| {
+        const a = try Bound.open(family);
+        defer a.close();
+        const b = try Bound.open(family);
+        defer b.close();
+        var buffer: [64]u8 = undefined;
+        var datagram: abi.Datagram = undefined;
+
+        // Nothing has been sent yet.
+        try testing.expectEqual(neg(.AGAIN), lib.udp_recv_from(b.fd, &buffer, &datagram));
+
+        // a sends to b; b reads the bytes and a's address as the peer.
+        try testing.expectEqual(11, lib.udp_send_to(a.fd, "hello world", &b.address));
+        try testing.expectEqual(11, lib.udp_recv_from(b.fd, &buffer, &datagram));
+        try testing.expectEqualStrings("hello world", buffer[0..11]);
+        try testing.expectEqual(@as(u32, 11), datagram.len);
+        try testing.expectEqual(@as(u32, 0), datagram.flags);
+        try testing.expectEqual(a.address.family, datagram.address.family);
+        try testing.expectEqual(a.address.port, datagram.address.port);
+        try testing.expectEqualSlices(u8, &a.address.bytes, &datagram.address.bytes);
+
+        // An empty datagram is a datagram too.
+        try testing.expectEqual(0, lib.udp_send_to(a.fd, "", &b.address));
+        try testing.expectEqual(0, lib.udp_recv_from(b.fd, &buffer, &datagram));
+        try testing.expectEqual(@as(u32, 0), datagram.flags);
+    }
+}
+
+test "a datagram larger than the buffer is reported truncated" {
+    const a = try Bound.open(4);
+    defer a.close();
+    const b = try Bound.open(4);
+    defer b.close();
+    var buffer: [4]u8 = undefined;
+    var datagram: abi.Datagram = undefined;
+    try testing.expectEqual(10, lib.udp_send_to(a.fd, "0123456789", &b.address));
+    try testing.expectEqual(4, lib.udp_recv_from(b.fd, &buffer, &datagram));
+    try testing.expectEqualStrings("0123", &buffer);
+    try testing.expectEqual(abi.datagram_truncated, datagram.flags);
+}
+
+test "a batch of 64 datagrams makes the round trip with bytes and peers intact" {
+    for (families) |family| {
+        const server = try Bound.open(family);
+        defer server.close();
+        const client = try Bound.open(family);
+        defer client.close();
+        const slot = 32;
+        var send_buffer: [64 * slot]u8 = undefined;
+        var send_meta: [64]abi.Datagram = undefined;
+        for (&send_meta, 0..) |*datagram, index| {
+            const payload = std.fmt.bufPrint(send_buffer[index * slot ..][0..slot], "datagram {d}", .{index}) catch unreachable;
+            datagram.* = .{ .len = @intCast(payload.len), .flags = 0, .address = server.address };
+        }
+
+        // The client sends all 64 in one call; the server receives them in order.
+        try testing.expectEqual(64, lib.udp_send_batch(client.fd, &send_buffer, slot, &send_meta));
+        var recv_buffer: [64 * slot]u8 = undefined;
+        var recv_meta: [64]abi.Datagram = undefined;
+        var received: usize = 0;
+        while (received < 64) {
+            const rc = lib.udp_recv_batch(server.fd, recv_buffer[received * slot ..], slot, recv_meta[received..]);
+            try testing.expect(rc > 0);
+            received += @intCast(rc);
+        }
+        for (recv_meta, send_meta, 0..) |got, sent, index| {
+            try testing.expectEqualSlices(u8, send_buffer[index * slot ..][0..sent.len], recv_buffer[index * slot ..][0..got.len]);
+            try testing.expectEqual(client.address.port, got.address.port);
+            try testing.expectEqual(client.address.family, got.address.family);
+        }
+
+        // The server echoes the batch from the very same buffers it received into.
+        try testing.expectEqual(64, lib.udp_send_batch(server.fd, &recv_buffer, slot, &recv_meta));
+        var echo_buffer: [64 * slot]u8 = undefined;
+        var echo_meta: [64]abi.Datagram = undefined;
+        received = 0;
+        while (received < 64) {
+            const rc = lib.udp_recv_batch(client.fd, echo_buffer[received * slot ..], slot, echo_meta[received..]);
+            try testing.expect(rc > 0);
+            received += @intCast(rc);
+        }
+        try testing.expectEqualSlices(u8, &send_buffer, &echo_buffer);
+
+        // Nothing is left: the next batch would block.
+        try testing.expectEqual(neg(.AGAIN), lib.udp_recv_batch(client.fd, &echo_buffer, slot, &echo_meta));
+    }
+}
+
+test "a batch reports truncation per datagram" {
+    const a = try Bound.open(4);
+    defer a.close();
+    const b = try Bound.open(4);
+    defer b.close();
+    try testing.expectEqual(2, lib.udp_send_to(a.fd, "ok", &b.address));
+    try testing.expectEqual(9, lib.udp_send_to(a.fd, "too large", &b.address));
+    var buffer: [2 * 4]u8 = undefined;
+    var meta: [2]abi.Datagram = undefined;
+    var received: usize = 0;
+    while (received < 2) {
+        const rc = lib.udp_recv_batch(b.fd, buffer[received * 4 ..], 4, meta[received..]);
+        try testing.expect(rc > 0);
+        received += @intCast(rc);
+    }
+    try testing.expectEqual(@as(u32, 0), meta[0].flags);
+    try testing.expectEqual(abi.datagram_truncated, meta[1].flags);
+    try testing.expectEqualStrings("too ", buffer[4..8]);
+}
+
+test "a batch send stops before a datagram it cannot send, and reports that one alone" {
+    const a = try Bound.open(4);
+    defer a.close();
+    const b = try Bound.open(4);
+    defer b.close();
+    var buffer: [3 * 8]u8 = @splat(0);
+    var meta = [3]abi.Datagram{
+        .{ .len = 1, .flags = 0, .address = b.address },
+        .{ .len = 1, .flags = 0, .address = b.address },
+        .{ .len = 1, .flags = 0, .address = b.address },
+    };
+    meta[1].address.family = 5;
+    try testing.expectEqual(1, lib.udp_send_batch(a.fd, &buffer, 8, &meta));
+    try testing.expectEqual(neg(.AFNOSUPPORT), lib.udp_send_batch(a.fd, buffer[8..], 8, meta[1..]));
+    meta[2].len = 9;
+    try testing.expectEqual(neg(.INVAL), lib.udp_send_batch(a.fd, buffer[16..], 8, meta[2..]));
+}
+
+test "bad arguments are errors, not crashes" {
+    const socket = try Bound.open(4);
+    defer socket.close();
+    var buffer: [8]u8 = undefined;
+    var meta: [1]abi.Datagram = undefined;
+    var address = loopback(4, 9);
+
+    try testing.expectEqual(neg(.AFNOSUPPORT), lib.udp_open(5));
+    try testing.expectEqual(neg(.BADF), lib.udp_recv_from(-1, &buffer, &meta[0]));
+    // A null pointer, memory too short for its struct, and memory misaligned for it.
+    const address_bytes = lib.raw(&address);
+    try testing.expectEqual(neg(.FAULT), root.br_udp_recv_from(socket.fd, null, 8, lib.raw(&meta[0]).ptr, 32));
+    try testing.expectEqual(neg(.FAULT), root.br_udp_recv_from(socket.fd, &buffer, 8, null, 32));
+    try testing.expectEqual(neg(.INVAL), root.br_udp_recv_from(socket.fd, &buffer, 8, lib.raw(&meta[0]).ptr, 31));
+    try testing.expectEqual(neg(.FAULT), root.br_udp_send_to(socket.fd, &buffer, 1, null, 24));
+    try testing.expectEqual(neg(.INVAL), root.br_udp_send_to(socket.fd, &buffer, 1, address_bytes.ptr, 23));
+    try testing.expectEqual(neg(.FAULT), root.br_udp_bind(socket.fd, null, 24));
+    var unaligned: [64]u8 align(8) = @splat(0);
+    try testing.expectEqual(neg(.INVAL), root.br_udp_bind(socket.fd, unaligned[1..].ptr, 24));
+    try testing.expectEqual(neg(.FAULT), root.br_poller_wait(null, 8, &unaligned, 64, 0));
+    try testing.expectEqual(neg(.INVAL), root.br_poller_open(&unaligned, 7));
+    try testing.expectEqual(neg(.FAULT), root.br_abi_layout(null, 0));
+    // A batch needs room for one slot of a non-zero size and one datagram entry.
+    try testing.expectEqual(neg(.INVAL), lib.udp_recv_batch(socket.fd, &buffer, 0, &meta));
+    try testing.expectEqual(neg(.INVAL), lib.udp_recv_batch(socket.fd, &buffer, 16, &meta));
+    try testing.expectEqual(neg(.INVAL), lib.udp_recv_batch(socket.fd, &buffer, 8, meta[0..0]));
+    // An IPv6 address on an IPv4 socket, and an unknown family.
+    address = loopback(6, 9);
+    try testing.expect(lib.udp_send_to(socket.fd, "x", &address) < 0);
+    address.family = 0;
+    try testing.expectEqual(neg(.AFNOSUPPORT), lib.udp_send_to(socket.fd, "x", &address));
+    // Unknown options and negative values.
+    try testing.expectEqual(neg(.NOPROTOOPT), lib.udp_set_option(socket.fd, 99, 1));
+    try testing.expectEqual(neg(.INVAL), lib.udp_set_option(socket.fd, 3, -1));
+    try testing.expectEqual(neg(.BADF), lib.close(-5));
+}
+
+test "closing a socket twice is an error the second time" {
+    const fd = lib.udp_open(4);
+    try testing.expect(fd >= 0);
+    try testing.expectEqual(0, lib.close(fd));
+    try testing.expectEqual(neg(.BADF), lib.close(fd));
+    var buffer: [8]u8 = undefined;
+    var meta: abi.Datagram = undefined;
+    try testing.expectEqual(neg(.BADF), lib.udp_recv_from(fd, &buffer, &meta));
+}
+
+test "the port is in use, unless both sockets ask to share it" {
+    for (families) |family| {
+        const first = try Bound.open(family);
+        defer first.close();
+        const second = lib.udp_open(family);
+        defer _ = lib.close(second);
+        try testing.expectEqual(neg(.ADDRINUSE), lib.udp_bind(second, &first.address));
+
+        // Two sockets that both set SO_REUSEPORT before binding share one port.
+        const a = lib.udp_open(family);
+        defer _ = lib.close(a);
+        const b = lib.udp_open(family);
+        defer _ = lib.close(b);
+        try testing.expectEqual(0, lib.udp_set_option(a, @backingInt(abi.Option.reuse_port), 1));
+        try testing.expectEqual(0, lib.udp_set_option(b, @backingInt(abi.Option.reuse_port), 1));
+        try testing.expectEqual(1, lib.udp_get_option(a, @backingInt(abi.Option.reuse_port)));
+        var address = loopback(family, 0);
+        try testing.expectEqual(0, lib.udp_bind(a, &address));
+        try testing.expectEqual(0, lib.udp_local_address(a, &address));
+        try testing.expectEqual(0, lib.udp_bind(b, &address));
+    }
+}
+
+test "buffer sizes can be set and read back" {
+    const fd = lib.udp_open(4);
+    defer _ = lib.close(fd);
+    try testing.expectEqual(0, lib.udp_set_option(fd, @backingInt(abi.Option.recv_buffer), 65536));
+    try testing.expect(lib.udp_get_option(fd, @backingInt(abi.Option.recv_buffer)) >= 65536);
+    try testing.expectEqual(0, lib.udp_set_option(fd, @backingInt(abi.Option.send_buffer), 65536));
+    try testing.expect(lib.udp_get_option(fd, @backingInt(abi.Option.send_buffer)) >= 65536);
+}
+
+test "a watched signal becomes a byte on the signal descriptor" {
+    if (builtin.os.tag != .linux) return error.SkipZigTest;
+    const linux = std.os.linux;
+    const usr1: u32 = @backingInt(linux.SIG.USR1);
+    try testing.expectEqual(neg(.INVAL), lib.signals_open(0));
+    try testing.expectEqual(neg(.INVAL), lib.signals_open(@as(u32, 1) << @intCast(@backingInt(linux.SIG.SEGV))));
+
+    const fd = lib.signals_open(@as(u32, 1) << @intCast(usr1));
+    try testing.expect(fd >= 0);
+    // One watch at a time.
+    try testing.expectEqual(neg(.BUSY), lib.signals_open(@as(u32, 1) << @intCast(usr1)));
+
+    // Nothing yet; SIGUSR1 arrives; its number can be read.
+    var byte: [4]u8 = undefined;
+    try testing.expectEqual(neg(.AGAIN), lib.read(fd, &byte));
+    _ = linux.kill(linux.getpid(), linux.SIG.USR1);
+    try testing.expectEqual(1, lib.read(fd, &byte));
+    try testing.expectEqual(@as(u8, @intCast(usr1)), byte[0]);
+
+    try testing.expectEqual(neg(.BADF), lib.signals_close(fd + 100));
+    try testing.expectEqual(0, lib.signals_close(fd));
+    try testing.expectEqual(neg(.BADF), lib.signals_close(fd));
+}
