@@ -225,6 +225,17 @@ export class UdpSocket implements IoSource {
     return new SendBatch(this, batch, count, onError);
   }
 
+  /**
+   * Sends datagrams `0` to `count - 1` of `batch` if the socket can take them now; returns how
+   * many it took (0 if it would block). A datagram the OS refuses throws its SystemError.
+   */
+  trySendBatch(batch: DatagramBatch, count: number): number {
+    const rc = this.trySendBatchRange(batch, 0, count);
+    if (rc === SYS_WOULD_BLOCK) return 0;
+    if (rc < 0) throw new SystemError("sendmmsg", -rc, `Cannot send datagram 0 of a batch (${batch.size(0)} bytes)`);
+    return rc;
+  }
+
   /** @internal One attempt of a batch send from `start`: sent count, WOULD_BLOCK or -errno. */
   trySendBatchRange(batch: DatagramBatch, start: number, end: number): number {
     this.#ensureOpen("send on");

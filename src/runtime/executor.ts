@@ -190,6 +190,7 @@ export class Executor implements WakeTarget<Task<unknown>> {
 
   /** The executor loop (step 2): runs until `handle`'s task finishes; returns its value. */
   blockOn<T>(handle: JoinHandle<T>): T {
+    handle.claim();
     for (;;) {
       this.runReady();
       if (handle.finished) return handle.value();

@@ -50,6 +50,14 @@ export class JoinHandle<T> extends Future<T> {
     return this.#task.finished;
   }
 
+  /**
+   * Marks the task as joined by whoever holds this handle: if it fails, its error is theirs
+   * to read, and is not reported as unjoined.
+   */
+  claim(): void {
+    this.#task.observed = true;
+  }
+
   /** How the task ended, or null while it runs. Reading it counts as joining. */
   outcome(): Outcome<T> | null {
     if (this.#task.outcome !== null) this.#task.observed = true;

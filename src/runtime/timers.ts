@@ -235,7 +235,8 @@ class Deadline<T> extends Future<T> {
  * ```
  */
 export function timeout<T>(awaitable: Awaitable<T>, ms: number): Future<T> {
-  return new Deadline(toFuture(awaitable), sleep(ms), checkDelay(ms, "timeout of"));
+  const limitMs = checkDelay(ms, "timeout of");
+  return new Deadline(toFuture(awaitable), sleep(limitMs), limitMs);
 }
 
 /** Waits for `awaitable` until `at` (a {@link now} value), as {@link timeout} does. */

@@ -1,0 +1,123 @@
+import { describe, expect, test } from "bun:test";
+import { joinAll, select } from "../src/runtime/combinators.ts";
+import { type Async, yieldNow } from "../src/runtime/future.ts";
+import { Runtime, spawn } from "../src/runtime/runtime.ts";
+import { TaskCancelledError } from "../src/runtime/task.ts";
+import { sleep } from "../src/runtime/timers.ts";
+import { SocketClosedError, UdpSocket } from "../src/net/udp-socket.ts";
+import { drivers, quietRuntime } from "./helpers.ts";
+
+describe.each(drivers)("cancellation (%s driver)", (driver) => {
+  test("cancelling a task leaves the status map and the timer set empty and closes its socket", () => {
+    using runtime = new Runtime({ driver });
+    let socket: UdpSocket | null = null;
+    const steps: string[] = [];
+    runtime.blockOn((function* (): Async<void> {
+      const victim = spawn((function* (): Async<void> {
+        using owned = UdpSocket.bind("127.0.0.1:0");
+        socket = owned;
+        try {
+          // Waits on the socket and on a timer at once.
+          yield* select([owned.recvFrom(new Uint8Array(8)), sleep(60_000)]);
+        } finally {
+          steps.push("finally ran");
+        }
+      })());
+      yield* yieldNow();
+      expect(runtime.reactor.registrations).toBe(1);
+      expect(runtime.reactor.waiters).toBe(1);
+      expect(runtime.timers.size).toBe(1);
+
+      victim.cancel();
+      steps.push("cancelled");
+    })());
+    expect(steps).toEqual(["finally ran", "cancelled"]);
+    expect(runtime.reactor.registrations).toBe(0);
+    expect(runtime.reactor.waiters).toBe(0);
+    expect(runtime.timers.size).toBe(0);
+    expect(socket!.closed).toBe(true);
+    expect(() => socket!.tryRecvFrom(new Uint8Array(1))).toThrow(SocketClosedError);
+  });
+
+  test("select returns the first to finish and cancels the losers", () => {
+    using runtime = new Runtime({ driver });
+    const log: string[] = [];
+    function* contender(name: string, ms: number): Async<string> {
+      try {
+        yield* sleep(ms);
+        return name;
+      } finally {
+        log.push(`${name} ended`);
+      }
+    }
+    const winner = runtime.blockOn(select([contender("slow", 1000), contender("fast", 10), contender("slower", 2000)]));
+    expect(winner).toEqual({ index: 1, value: "fast" });
+    expect(log.sort()).toEqual(["fast ended", "slow ended", "slower ended"]);
+    expect(runtime.timers.size).toBe(0);
+  });
+
+  test("select cancels the tasks of losing join handles", () => {
+    using runtime = new Runtime({ driver });
+    const outcome = runtime.blockOn((function* (): Async<string> {
+      const fast = spawn(sleep(5));
+      const slow = spawn(sleep(10_000));
+      yield* select([fast, slow]);
+      yield* yieldNow();
+      return slow.outcome()?.state ?? "running";
+    })());
+    expect(outcome).toBe("cancelled");
+    expect(runtime.executor.alive).toBe(0);
+  });
+
+  test("joinAll gives every value in order", () => {
+    using runtime = new Runtime({ driver });
+    const values = runtime.blockOn(joinAll([
+      (function* (): Async<number> { yield* sleep(20); return 1; })(),
+      (function* (): Async<string> { yield* sleep(5); return "two"; })(),
+      runtime.spawn((function* (): Async<boolean> { return true; })()),
+    ] as const));
+    expect(values).toEqual([1, "two", true]);
+  });
+
+  test("joinAll fails with the first error and cancels the rest", () => {
+    using runtime = quietRuntime(driver);
+    let otherEnded = false;
+    expect(() => runtime.blockOn(joinAll([
+      (function* (): Async<void> {
+        try {
+          yield* sleep(10_000);
+        } finally {
+          otherEnded = true;
+        }
+      })(),
+      (function* (): Async<void> {
+        yield* sleep(5);
+        throw new Error("one failed");
+      })(),
+    ]))).toThrow("one failed");
+    expect(otherEnded).toBe(true);
+    expect(runtime.timers.size).toBe(0);
+  });
+
+  test("closing the runtime cancels every task, runs their finally blocks and closes their sockets", () => {
+    const runtime = new Runtime({ driver });
+    const socket = UdpSocket.bind("127.0.0.1:0");
+    const ended: string[] = [];
+    for (const name of ["a", "b"]) {
+      runtime.spawn((function* (): Async<void> {
+        try {
+          yield* socket.recvFrom(new Uint8Array(8));
+        } finally {
+          ended.push(name);
+        }
+      })());
+    }
+    runtime.executor.runReady();
+    const handle = runtime.spawn(sleep(1000));
+    runtime.close();
+    expect(ended).toEqual(["a", "b"]);
+    expect(socket.closed).toBe(true);
+    expect(() => handle.value()).toThrow(TaskCancelledError);
+    expect(runtime.executor.alive).toBe(0);
+  });
+});
