@@ -36,7 +36,11 @@ export function buildNative(): void {
  */
 export async function buildExecutable(): Promise<void> {
   const result = await Bun.build({
-    entrypoints: [join(root, "src", "echo", "main.ts"), join(root, "src", "runtime", "drivers", "reactor-thread.ts")],
+    entrypoints: [
+      join(root, "src", "echo", "main.ts"),
+      join(root, "src", "echo", "worker.ts"),
+      join(root, "src", "runtime", "drivers", "reactor-thread.ts"),
+    ],
     compile: { outfile: executable },
     minify: true,
     sourcemap: "none",
@@ -44,9 +48,14 @@ export async function buildExecutable(): Promise<void> {
       {
         name: "embed-native-library",
         setup(build) {
-          build.onLoad({ filter: /[\\/]sys[\\/]library-path\.ts$/ }, () => ({
+          build.onLoad({ filter: /[\\/]sys[\\/]locations\.ts$/ }, () => ({
             loader: "ts",
-            contents: `import path from ${JSON.stringify(nativeLibrary)} with { type: "file" };\nexport const libraryPath: string = path;\n`,
+            contents: [
+              `import path from ${JSON.stringify(nativeLibrary)} with { type: "file" };`,
+              "export const libraryPath: string = path;",
+              // Entry points are laid out under $bunfs/root/ by their path under src/.
+              'export function workerModuleUrl(module: string): URL { return new URL(`file:///$bunfs/root/${module}.js`); }',
+            ].join("\n"),
           }));
         },
       },

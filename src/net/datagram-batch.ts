@@ -27,6 +27,8 @@ export class DatagramBatch {
   readonly payloads: Uint8Array;
   /** The entries: length, flags and peer of each datagram, as `abi.Datagram`. */
   readonly entries: Uint8Array;
+  /** The entries as 32-bit words (8 per datagram; the address starts at word 2). */
+  readonly entryWords: Uint32Array;
   readonly #words: Uint32Array;
   readonly #view: DataView;
 
@@ -46,6 +48,7 @@ export class DatagramBatch {
     this.payloads = new Uint8Array(capacity * slotSize);
     this.entries = new Uint8Array(capacity * Layout.datagramSize);
     this.#words = new Uint32Array(this.entries.buffer);
+    this.entryWords = this.#words;
     this.#view = new DataView(this.entries.buffer);
   }
 
@@ -107,6 +110,15 @@ export class DatagramBatch {
     const slot = this.slotSize;
     this.payloads.copyWithin(to * slot, from * slot, from * slot + this.size(from));
     this.entries.copyWithin(to * Layout.datagramSize, from * Layout.datagramSize, (from + 1) * Layout.datagramSize);
+  }
+
+  /** Copies datagram `from` of `source` (payload and entry) into slot `to` of this batch. */
+  copyFrom(source: DatagramBatch, from: number, to: number): void {
+    const size = source.size(from);
+    if (size > this.slotSize) throw new RangeError(`a datagram of ${size} bytes does not fit a slot of ${this.slotSize}`);
+    const start = from * source.slotSize;
+    this.payloads.set(source.payloads.subarray(start, start + size), to * this.slotSize);
+    this.entries.set(source.entries.subarray(from * Layout.datagramSize, (from + 1) * Layout.datagramSize), to * Layout.datagramSize);
   }
 
   /** The slots and entries from `start` to `end`, as the library's batch calls take them. */

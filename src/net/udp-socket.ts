@@ -129,6 +129,26 @@ export class UdpSocket implements IoSource {
     }
   }
 
+  /**
+   * Takes over a bound UDP socket opened by this library elsewhere (e.g. by another thread,
+   * which hands the descriptor over). The new object owns the descriptor and closes it.
+   */
+  static fromDescriptor(fd: number): UdpSocket {
+    const localAddress = udpLocalAddress(fd);
+    return new UdpSocket(fd, localAddress.family, localAddress);
+  }
+
+  /**
+   * Gives up ownership of the descriptor without closing it, for another thread to take over
+   * with {@link fromDescriptor}. The socket must not have been used by a runtime yet.
+   */
+  release(): number {
+    this.#ensureOpen("release");
+    if (this.#registration !== null) throw new Error("a socket registered with a runtime cannot be handed over");
+    this.#closed = true;
+    return this.#fd;
+  }
+
   /** The descriptor, for diagnostics. */
   get fd(): number {
     return this.#fd;

@@ -10,7 +10,7 @@
  * @module
  */
 import { dlopen } from "bun:ffi";
-import { libraryPath } from "./library-path.ts";
+import { libraryPath } from "./locations.ts";
 
 // By name: in Bun 1.4.4 `FFIType.buffer_length` as a number is refused ("invalid ABI type").
 const buffer = "buffer";

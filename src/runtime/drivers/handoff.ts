@@ -30,6 +30,8 @@ export const HandoffState = {
 /** Int32 slots of the control area. */
 export const STATE = 0;
 export const COUNT = 1;
+/** Set to 1 by the reactor thread once it runs: a thread that never starts is noticed. */
+export const STARTED = 2;
 
 /** The control area's size: 64 bytes, a cache line, ahead of the events. */
 const CONTROL_BYTES = 64;

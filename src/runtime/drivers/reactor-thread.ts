@@ -10,7 +10,7 @@
 import { workerData } from "node:worker_threads";
 import { SystemError } from "../../sys/errors.ts";
 import { Poller } from "../../sys/poller.ts";
-import { COUNT, Handoff, type HandoffInit, HandoffState, STATE } from "./handoff.ts";
+import { COUNT, Handoff, type HandoffInit, HandoffState, STARTED, STATE } from "./handoff.ts";
 
 const init = workerData as HandoffInit;
 const handoff = new Handoff(init.memory, init.capacity);
@@ -37,5 +37,6 @@ function run(): void {
   }
 }
 
+Atomics.store(handoff.control, STARTED, 1);
 run();
 handoff.set(HandoffState.stopped);

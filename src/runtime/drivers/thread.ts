@@ -8,15 +8,18 @@
  */
 import { Worker } from "node:worker_threads";
 import { SystemError } from "../../sys/errors.ts";
+import { workerModuleUrl } from "../../sys/locations.ts";
 import type { Poller } from "../../sys/poller.ts";
 import type { Driver } from "../driver.ts";
 import type { Reactor } from "../reactor.ts";
 import type { TraceHook } from "../trace.ts";
-import { COUNT, Handoff, type HandoffInit, HandoffState, STATE } from "./handoff.ts";
+import { COUNT, Handoff, type HandoffInit, HandoffState, STARTED, STATE } from "./handoff.ts";
 import { traceOsEvents } from "./trace-events.ts";
 
 /** How long `close` waits for the reactor thread to leave its wait before terminating it. */
 const STOP_WAIT_MS = 2000;
+/** How long the reactor thread may take to start before the driver gives up on it. */
+const START_WAIT_MS = 10_000;
 
 /** Waits for the OS on a reactor thread; the executor sleeps until the thread hands events over. */
 export class ThreadDriver implements Driver {
@@ -26,6 +29,8 @@ export class ThreadDriver implements Driver {
   readonly #trace: () => TraceHook | null;
   readonly #handoff: Handoff;
   readonly #worker: Worker;
+  readonly #createdAt = performance.now();
+  #started = false;
   #closed = false;
 
   constructor(poller: Poller, reactor: Reactor, trace: () => TraceHook | null, eventCapacity: number) {
@@ -34,7 +39,7 @@ export class ThreadDriver implements Driver {
     this.#trace = trace;
     this.#handoff = Handoff.allocate(eventCapacity);
     const init: HandoffInit = { memory: this.#handoff.memory, capacity: eventCapacity, poller: poller.handle };
-    this.#worker = new Worker(new URL("./reactor-thread.ts", import.meta.url), { workerData: init });
+    this.#worker = new Worker(workerModuleUrl("runtime/drivers/reactor-thread"), { workerData: init });
     // The reactor thread alone must not keep the process alive.
     this.#worker.unref();
   }
@@ -49,11 +54,23 @@ export class ThreadDriver implements Driver {
     let state = handoff.state;
     if (state === HandoffState.waiting && timeoutMs !== 0) {
       // The executor sleeps here until the reactor thread hands events over (or time runs out).
-      Atomics.wait(handoff.control, STATE, HandoffState.waiting, timeoutMs < 0 ? Infinity : timeoutMs);
+      // Until the thread has shown it runs, sleep in short steps, so that one that never
+      // starts is an error rather than a wait without end.
+      const limitMs = this.#checkStarted() ? Infinity : 100;
+      Atomics.wait(handoff.control, STATE, HandoffState.waiting, timeoutMs < 0 ? limitMs : Math.min(timeoutMs, limitMs));
       state = handoff.state;
     }
     if (state === HandoffState.ready) this.takeEvents();
     else if (state === HandoffState.failed) this.#fail();
+  }
+
+  #checkStarted(): boolean {
+    if (this.#started) return true;
+    this.#started = Atomics.load(this.#handoff.control, STARTED) === 1;
+    if (!this.#started && performance.now() - this.#createdAt > START_WAIT_MS) {
+      throw new Error(`the reactor thread did not start within ${START_WAIT_MS} ms`);
+    }
+    return this.#started;
   }
 
   /** Step 9 for a batch the reactor thread handed over, then gives the buffer back to it. */
@@ -74,18 +91,24 @@ export class ThreadDriver implements Driver {
     this.#poller.wake();
   }
 
-  /** Stops the reactor thread: wakes it out of its wait and waits until it has left. */
+  /**
+   * Stops the reactor thread: wakes it out of its wait and waits until it has left, so that it
+   * never touches the poller after it is closed. A thread that has not started yet will find
+   * the stop before it first touches the poller (it marks STARTED before it reads the state).
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     const handoff = this.#handoff;
     handoff.set(HandoffState.stop);
     this.#poller.wake();
-    const deadline = performance.now() + STOP_WAIT_MS;
-    for (let state = handoff.state; state === HandoffState.stop; state = handoff.state) {
-      const leftMs = deadline - performance.now();
-      if (leftMs <= 0) break;
-      Atomics.wait(handoff.control, STATE, HandoffState.stop, leftMs);
+    if (Atomics.load(handoff.control, STARTED) === 1) {
+      const deadline = performance.now() + STOP_WAIT_MS;
+      for (let state = handoff.state; state === HandoffState.stop; state = handoff.state) {
+        const leftMs = deadline - performance.now();
+        if (leftMs <= 0) break;
+        Atomics.wait(handoff.control, STATE, HandoffState.stop, leftMs);
+      }
     }
     void this.#worker.terminate();
   }

@@ -1,0 +1,187 @@
+/**
+ * The echo server's command line: parsed with `node:util`'s `parseArgs`, every value checked,
+ * and every mistake reported as one line that names the flag and the value.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { parseHost } from "../sys/address.ts";
+
+/** Everything the server needs to know, checked. */
+export interface EchoConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly workers: number;
+  readonly reactor: "inline" | "thread";
+  /** Seconds between stats lines, or null for none. */
+  readonly statsSeconds: number | null;
+  readonly maxDatagram: number;
+  readonly trace: boolean;
+  /** Datagrams per second per source, or null for no limit. */
+  readonly rateLimit: number | null;
+  readonly reflectionGuard: boolean;
+}
+
+export const DEFAULTS: EchoConfig = {
+  host: "127.0.0.1",
+  port: 7777,
+  workers: 1,
+  reactor: "inline",
+  statsSeconds: null,
+  maxDatagram: 65507,
+  trace: false,
+  rateLimit: null,
+  reflectionGuard: true,
+};
+
+/** Limits of the numeric flags. */
+export const LIMITS = {
+  workersMax: 64,
+  statsSecondsMin: 0.1,
+  statsSecondsMax: 86_400,
+  maxDatagramMax: 65_535,
+  rateLimitMax: 1_000_000_000,
+} as const;
+
+export const USAGE = `Usage: udp-echo [options]
+
+A UDP echo server (RFC 862): every datagram is sent back, byte for byte, to its sender.
+
+Options:
+  --host ADDRESS          IP address to listen on (default 127.0.0.1; IPv6 such as ::1 works)
+  --port PORT             UDP port, 0 to 65535 (default 7777; 0 picks a free port)
+  --workers N             reactors, each with its own SO_REUSEPORT socket on the port (default 1)
+  --reactor inline|thread wait for the OS on the executor's thread, or on a reactor thread
+                          (default inline)
+  --stats SECONDS         print datagrams and bytes per second, drops and tasks every SECONDS
+  --max-datagram BYTES    drop (never truncate) datagrams larger than this (default 65507)
+  --rate-limit PPS        datagrams per second allowed from each source address (default: none)
+  --no-reflection-guard   also answer port 0 and well-known service ports (for testing only)
+  --trace                 print the steps of the runtime's flow as they happen
+  --help                  print this help
+  --version               print the version
+
+Stop it with Ctrl-C (SIGINT) or SIGTERM: it prints its totals and exits with status 0.`;
+
+/** A mistake on the command line: the message names the flag and the value. Exit status 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** What the command line asks for. */
+export type Command = { readonly kind: "serve"; readonly config: EchoConfig } | { readonly kind: "help" } | { readonly kind: "version" };
+
+function wholeNumber(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`invalid value for ${flag}: "${text}" is not a whole number from ${min} to ${max}`);
+  }
+  return Number(text);
+}
+
+function seconds(flag: string, text: string): number {
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || value < LIMITS.statsSecondsMin || value > LIMITS.statsSecondsMax) {
+    throw new UsageError(`invalid value for ${flag}: "${text}" is not a number of seconds from ${LIMITS.statsSecondsMin} to ${LIMITS.statsSecondsMax}`);
+  }
+  return value;
+}
+
+function host(text: string): string {
+  try {
+    parseHost(text);
+    return text;
+  } catch {
+    throw new UsageError(`invalid value for --host: "${text}" is not an IPv4 or IPv6 address`);
+  }
+}
+
+function reactor(text: string): "inline" | "thread" {
+  if (text !== "inline" && text !== "thread") throw new UsageError(`invalid value for --reactor: "${text}" is neither "inline" nor "thread"`);
+  return text;
+}
+
+/** Translates `parseArgs`' own errors into the same one-line form. */
+function parseError(error: unknown): UsageError {
+  const code = (error as { code?: string }).code;
+  const message = (error as Error).message;
+  const option = /'(-[^' ]*)/.exec(message)?.[1];
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return new UsageError(`unknown option ${option ?? message}`);
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      if (message.includes("does not take an argument")) return new UsageError(`option ${option} takes no value`);
+      return new UsageError(`option ${option} needs a value`);
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return new UsageError(`unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? message}: udp-echo takes options only`);
+    default:
+      return new UsageError(message);
+  }
+}
+
+/**
+ * `parseArgs` reads `--port -1` as an option followed by another option; join such a value to
+ * its flag (`--port=-1`) so that it is checked, and refused, as a value.
+ */
+function joinNegativeValues(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    const next = args[index + 1];
+    if (/^--[a-z-]+$/.test(arg) && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
+/**
+ * Parses the arguments after the program name.
+ *
+ * @example
+ * ```ts
+ * parseCommandLine(["--port", "0", "--workers", "2"]); // { kind: "serve", config: { port: 0, workers: 2, … } }
+ * ```
+ */
+export function parseCommandLine(args: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: joinNegativeValues(args),
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        workers: { type: "string" },
+        reactor: { type: "string" },
+        stats: { type: "string" },
+        "max-datagram": { type: "string" },
+        "rate-limit": { type: "string" },
+        "no-reflection-guard": { type: "boolean" },
+        trace: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+  } catch (error) {
+    throw parseError(error);
+  }
+  const values = parsed.values;
+  if (values.help === true) return { kind: "help" };
+  if (values.version === true) return { kind: "version" };
+  const config: EchoConfig = {
+    host: values.host === undefined ? DEFAULTS.host : host(values.host),
+    port: values.port === undefined ? DEFAULTS.port : wholeNumber("--port", values.port, 0, 65535),
+    workers: values.workers === undefined ? DEFAULTS.workers : wholeNumber("--workers", values.workers, 1, LIMITS.workersMax),
+    reactor: values.reactor === undefined ? DEFAULTS.reactor : reactor(values.reactor),
+    statsSeconds: values.stats === undefined ? null : seconds("--stats", values.stats),
+    maxDatagram: values["max-datagram"] === undefined ? DEFAULTS.maxDatagram : wholeNumber("--max-datagram", values["max-datagram"], 1, LIMITS.maxDatagramMax),
+    trace: values.trace === true,
+    rateLimit: values["rate-limit"] === undefined ? null : wholeNumber("--rate-limit", values["rate-limit"], 1, LIMITS.rateLimitMax),
+    reflectionGuard: values["no-reflection-guard"] !== true,
+  };
+  return { kind: "serve", config };
+}

@@ -1,0 +1,114 @@
+/**
+ * The echo service (RFC 862): every datagram goes back, byte for byte, to the address it came
+ * from. This is the seed's `async_main`: a task that awaits `recv_from` on the socket and is
+ * woken by the reactor when datagrams arrive (step 3 of the flow).
+ *
+ * Two tasks share the socket:
+ * - the **reader** receives a batch (recvmmsg), drops what must not be echoed (oversized,
+ *   refused by the reflection guard, over the rate limit) and sends the rest at once (sendmmsg)
+ *   if the socket takes them;
+ * - the **writer** sends what the socket could not take at once, from a bounded queue, waiting
+ *   for writability through the reactor.
+ *
+ * @module
+ */
+import { DatagramBatch } from "../net/datagram-batch.ts";
+import type { UdpSocket } from "../net/udp-socket.ts";
+import { WOULD_BLOCK } from "../sys/udp.ts";
+import type { Async } from "../runtime/future.ts";
+import { now } from "../runtime/timers.ts";
+import type { ReflectionGuard } from "./guard.ts";
+import type { RateLimiter } from "./rate-limit.ts";
+import type { ReplyQueue } from "./reply-queue.ts";
+import { Counter, type EchoStats } from "./stats.ts";
+
+/** What the reader checks and where it counts. */
+export interface EchoPolicy {
+  /** Datagrams larger than this are dropped, never echoed truncated. */
+  readonly maxDatagram: number;
+  /** Datagrams received per system call. */
+  readonly batchSize: number;
+  /** Refuses replies to dangerous ports; null turns the guard off. */
+  readonly guard: ReflectionGuard | null;
+  /** Per-source rate limit; null for none. */
+  readonly rateLimiter: RateLimiter | null;
+  readonly stats: EchoStats;
+}
+
+/** Word offset of the address in a datagram entry (see `abi.Datagram`). */
+const ADDRESS_WORD = 2;
+const ENTRY_WORDS = 8;
+
+/**
+ * Counts the `count` datagrams just received and keeps those that may be echoed, moved to the
+ * front of the batch in order. Returns how many were kept.
+ */
+export function admit(batch: DatagramBatch, count: number, policy: EchoPolicy): number {
+  const counters = policy.stats.counters;
+  const { guard, rateLimiter, maxDatagram } = policy;
+  const words = batch.entryWords;
+  const at = rateLimiter === null ? 0 : now();
+  let kept = 0;
+  let bytesIn = 0;
+  for (let index = 0; index < count; index++) {
+    const size = batch.size(index);
+    bytesIn += size;
+    if (batch.truncated(index) || size > maxDatagram) {
+      counters[Counter.droppedOversized]!++;
+    } else if (guard !== null && guard.refuses(batch.peerPort(index))) {
+      counters[Counter.droppedRefused]!++;
+    } else if (rateLimiter !== null && !rateLimiter.admit(words, index * ENTRY_WORDS + ADDRESS_WORD, at)) {
+      counters[Counter.droppedRateLimited]!++;
+    } else {
+      batch.move(index, kept);
+      kept++;
+    }
+  }
+  counters[Counter.datagramsIn]! += count;
+  counters[Counter.bytesIn]! += bytesIn;
+  return kept;
+}
+
+/**
+ * Sends datagrams `0` to `count - 1` as far as the socket takes them without waiting. A
+ * datagram the OS refuses is counted and skipped. Returns the index of the first one not sent.
+ */
+export function sendNow(socket: UdpSocket, batch: DatagramBatch, count: number, stats: EchoStats): number {
+  const counters = stats.counters;
+  let next = 0;
+  while (next < count) {
+    const rc = socket.trySendBatchRange(batch, next, count);
+    if (rc === WOULD_BLOCK) break;
+    if (rc < 0) {
+      counters[Counter.droppedSendError]!++;
+      next++;
+      continue;
+    }
+    let bytes = 0;
+    for (let index = next; index < next + rc; index++) bytes += batch.size(index);
+    counters[Counter.datagramsOut]! += rc;
+    counters[Counter.bytesOut]! += bytes;
+    next += rc;
+  }
+  return next;
+}
+
+/** The reader task: receive, admit, echo; queue what the socket cannot take now. */
+export function* echoReader(socket: UdpSocket, queue: ReplyQueue, policy: EchoPolicy): Async<never> {
+  const batch = new DatagramBatch(policy.batchSize, policy.maxDatagram);
+  for (;;) {
+    const count = yield* socket.recvBatch(batch);
+    const kept = admit(batch, count, policy);
+    // Replies already queued go first: only send directly when nothing waits ahead.
+    const sent = queue.length === 0 ? sendNow(socket, batch, kept, policy.stats) : 0;
+    for (let index = sent; index < kept; index++) queue.push(batch, index);
+  }
+}
+
+/** The writer task: sends queued replies whenever the socket is writable again. */
+export function* echoWriter(socket: UdpSocket, queue: ReplyQueue): Async<never> {
+  for (;;) {
+    yield* queue.nonEmpty();
+    yield* queue.drain(socket);
+  }
+}

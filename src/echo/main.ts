@@ -1,0 +1,193 @@
+/**
+ * `udp-echo`: the echo server's command line. This is step 1 of the seed's flow: `main()`
+ * creates the runtime (executor, reactor, driver) and spawns the echo service as tasks.
+ *
+ * @module
+ */
+import { Worker } from "node:worker_threads";
+import packageJson from "../../package.json" with { type: "json" };
+import { type SocketAddress, formatSocketAddress, parseHost } from "../sys/address.ts";
+import { SystemError } from "../sys/errors.ts";
+import { workerModuleUrl } from "../sys/locations.ts";
+import { Poller, pollerBackend } from "../sys/poller.ts";
+import { SignalWatch } from "../net/signal-watch.ts";
+import { UdpSocket } from "../net/udp-socket.ts";
+import { select } from "../runtime/combinators.ts";
+import type { Async } from "../runtime/future.ts";
+import { remoteCondition } from "../runtime/remote.ts";
+import { Runtime, spawn } from "../runtime/runtime.ts";
+import { now, sleep, TimeoutError, timeout } from "../runtime/timers.ts";
+import { type EchoConfig, parseCommandLine, USAGE, UsageError } from "./config.ts";
+import { err, out } from "./output.ts";
+import { policyFor, serveEcho } from "./service.ts";
+import { EchoStats, formatStatsLine, formatTotals } from "./stats.ts";
+import { RestartLimitError } from "./supervisor.ts";
+import { TracePrinter } from "./trace-printer.ts";
+import type { EchoWorkerData } from "./worker.ts";
+import { WorkerSlots, WorkerState } from "./worker-slots.ts";
+
+/** How long the main thread waits for worker threads to start, and to stop. */
+const WORKER_START_MS = 10_000;
+const WORKER_STOP_MS = 1500;
+
+function usageError(message: string): never {
+  err(`udp-echo: ${message}`);
+  err("Try 'udp-echo --help' for the options.");
+  process.exit(2);
+}
+
+function isLoopback(host: string): boolean {
+  const { family, bytes } = parseHost(host);
+  return family === 4 ? bytes[0] === 127 : bytes.every((byte, index) => byte === (index === 15 ? 1 : 0));
+}
+
+function readyLine(address: SocketAddress, config: EchoConfig): string {
+  const workers = `${config.workers} worker${config.workers === 1 ? "" : "s"}`;
+  return `udp-echo listening on ${formatSocketAddress(address)} (${pollerBackend()}, ${config.reactor} reactor, ${workers})`;
+}
+
+/** Prints a stats line every `seconds`, of the counters `read` returns. */
+function* printStats(read: () => EchoStats, seconds: number): Async<never> {
+  let before = read().snapshot();
+  let at = now();
+  for (;;) {
+    yield* sleep(seconds * 1000);
+    const current = read();
+    const elapsed = now() - at;
+    at += elapsed;
+    out(formatStatsLine(current, before, elapsed / 1000));
+    before = current.snapshot();
+  }
+}
+
+/** Binds the server's sockets: one, or one per worker sharing the port (SO_REUSEPORT). */
+function bindSockets(config: EchoConfig): UdpSocket[] {
+  const reusePort = config.workers > 1;
+  const first = UdpSocket.bind({ host: config.host, port: config.port }, { reusePort, recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 });
+  const sockets = [first];
+  try {
+    while (sockets.length < config.workers) {
+      sockets.push(UdpSocket.bind({ host: config.host, port: first.localAddress.port }, { reusePort, recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 }));
+    }
+  } catch (error) {
+    for (const socket of sockets) socket.close();
+    throw error;
+  }
+  return sockets;
+}
+
+/** `--workers 1`: the echo service runs on the main thread's runtime. */
+function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWatch): number {
+  const printer = config.trace ? new TracePrinter(out) : null;
+  const runtime = new Runtime({ driver: config.reactor, trace: printer?.hook ?? null });
+  const stats = new EchoStats();
+  out(readyLine(socket.localAddress, config));
+  let status = 0;
+  try {
+    runtime.blockOn(
+      (function* (): Async<void> {
+        const statsPrinter = config.statsSeconds === null ? null : spawn(printStats(() => stats, config.statsSeconds), { name: "stats printer" });
+        try {
+          yield* serveEcho(socket, policyFor(config, stats), {
+            stop: signals.next(),
+            report: (line) => err(`udp-echo: ${line}`),
+            sampleSeconds: config.statsSeconds,
+          });
+        } finally {
+          statsPrinter?.cancel();
+        }
+      })(),
+      { name: "async_main" },
+    );
+  } catch (error) {
+    if (!(error instanceof RestartLimitError)) throw error;
+    err(`udp-echo: ${error.message}`);
+    status = 1;
+  }
+  out(formatTotals(stats));
+  if (printer !== null) out(printer.summary());
+  runtime.close();
+  return status;
+}
+
+/** `--workers N`: each worker thread runs its own runtime; this thread watches and adds up. */
+function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: SignalWatch): number {
+  const runtime = new Runtime({ driver: config.reactor });
+  const slots = WorkerSlots.allocate(config.workers);
+  const stats = (): EchoStats => EchoStats.sum(Array.from({ length: slots.count }, (_, index) => slots.stats(index)));
+  const address = sockets[0]!.localAddress;
+  const workers = sockets.map((socket, index) => {
+    const data: EchoWorkerData = { memory: slots.memory, workers: slots.count, index, fd: socket.release(), config, mainPoller: runtime.pollerHandle };
+    return new Worker(workerModuleUrl("echo/worker"), { workerData: data });
+  });
+  const status = runtime.blockOn(
+    (function* (): Async<number> {
+      try {
+        yield* timeout(remoteCondition(() => slots.all(WorkerState.running) || slots.some(WorkerState.failed, WorkerState.stopped)), WORKER_START_MS);
+      } catch (error) {
+        if (!(error instanceof TimeoutError)) throw error;
+        err(`udp-echo: the workers did not start within ${WORKER_START_MS} ms`);
+        return 1;
+      }
+      if (!slots.all(WorkerState.running)) return 1; // the worker has said why
+      out(readyLine(address, config));
+      const statsPrinter = config.statsSeconds === null ? null : spawn(printStats(stats, config.statsSeconds), { name: "stats printer" });
+      const ended = yield* select([signals.next(), remoteCondition(() => slots.some(WorkerState.failed, WorkerState.stopped))]);
+      statsPrinter?.cancel();
+      slots.requestStop();
+      for (let index = 0; index < slots.count; index++) Poller.borrow(slots.pollerOf(index)).wake();
+      try {
+        yield* timeout(remoteCondition(() => slots.all(WorkerState.stopped, WorkerState.failed)), WORKER_STOP_MS);
+      } catch (error) {
+        if (!(error instanceof TimeoutError)) throw error;
+        err(`udp-echo: some workers did not stop within ${WORKER_STOP_MS} ms`);
+      }
+      return ended.index === 0 && !slots.some(WorkerState.failed) ? 0 : 1;
+    })(),
+    { name: "async_main" },
+  );
+  out(formatTotals(stats()));
+  for (const worker of workers) void worker.terminate();
+  runtime.close();
+  return status;
+}
+
+function main(args: readonly string[]): number {
+  let command;
+  try {
+    command = parseCommandLine(args);
+  } catch (error) {
+    if (error instanceof UsageError) usageError(error.message);
+    throw error;
+  }
+  if (command.kind === "help") {
+    out(USAGE);
+    return 0;
+  }
+  if (command.kind === "version") {
+    out(`udp-echo ${packageJson.version} (bun-reactor; Bun ${Bun.version}; ${pollerBackend()})`);
+    return 0;
+  }
+  const config = command.config;
+  let sockets: UdpSocket[];
+  try {
+    sockets = bindSockets(config);
+  } catch (error) {
+    if (!(error instanceof SystemError)) throw error;
+    err(`udp-echo: ${error.message}`);
+    return 1;
+  }
+  if (!isLoopback(config.host) && config.rateLimit === null) {
+    err(
+      `udp-echo: warning: listening on ${config.host} without --rate-limit: anyone who can reach it can make it send ` +
+        "datagrams to a forged source address (reflection). Set --rate-limit PPS to cap each source.",
+    );
+  }
+  // Watch signals before the ready line: a script that sends SIGTERM after reading it must
+  // reach the handler, not the default action.
+  using signals = SignalWatch.open(["SIGINT", "SIGTERM"]);
+  return config.workers === 1 ? serveInProcess(config, sockets[0]!, signals) : serveWithWorkers(config, sockets, signals);
+}
+
+process.exit(main(process.argv.slice(2)));
+

@@ -1,0 +1,95 @@
+/**
+ * One echo service on one runtime: the reader (supervised) and the writer over one socket, the
+ * optional stats sampling, and an orderly stop: stop receiving, send what is already queued
+ * (waiting a bounded time), then end.
+ *
+ * @module
+ */
+import type { UdpSocket } from "../net/udp-socket.ts";
+import { select } from "../runtime/combinators.ts";
+import type { Async, Awaitable } from "../runtime/future.ts";
+import { Runtime, spawn } from "../runtime/runtime.ts";
+import { sleep, TimeoutError, timeout } from "../runtime/timers.ts";
+import type { EchoConfig } from "./config.ts";
+import { echoReader, echoWriter, type EchoPolicy } from "./echo.ts";
+import { ReflectionGuard } from "./guard.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import { ReplyQueue } from "./reply-queue.ts";
+import { Counter, type EchoStats } from "./stats.ts";
+import { supervise } from "./supervisor.ts";
+
+/** Datagrams per recvmmsg/sendmmsg call. */
+export const BATCH_SIZE = 64;
+/** Replies that may wait for the socket before the oldest are dropped. */
+export const QUEUE_CAPACITY = 256;
+/** How long a stop waits for queued replies to go out. */
+export const DRAIN_MS = 500;
+/** Restarts of a failing echo loop allowed per second. */
+export const RESTARTS_PER_SECOND_MAX = 5;
+
+/** The checks and counters of an echo service, from the command line's config. */
+export function policyFor(config: EchoConfig, stats: EchoStats): EchoPolicy {
+  return {
+    maxDatagram: config.maxDatagram,
+    batchSize: BATCH_SIZE,
+    guard: config.reflectionGuard ? new ReflectionGuard() : null,
+    rateLimiter: config.rateLimit === null ? null : new RateLimiter(config.rateLimit),
+    stats,
+  };
+}
+
+/** Options of {@link serveEcho}. */
+export interface ServeOptions {
+  /** Ready when the service must stop (a signal, a flag set by another thread). */
+  readonly stop: Awaitable<unknown>;
+  /** Receives one line per failure of the echo loop. */
+  readonly report: (line: string) => void;
+  /** Seconds between samples of the tasks alive, or null for none. */
+  readonly sampleSeconds: number | null;
+}
+
+/** Keeps the stats' "tasks alive" up to date. */
+function* sampleTasks(stats: EchoStats, seconds: number): Async<never> {
+  const runtime = Runtime.current();
+  for (;;) {
+    stats.counters[Counter.tasksAlive] = runtime.executor.alive;
+    yield* sleep(seconds * 1000);
+  }
+}
+
+/**
+ * Echoes on `socket` until `options.stop` is ready, then stops receiving and sends what is
+ * queued (for at most {@link DRAIN_MS}). Throws if the reader fails more often than it may be
+ * restarted.
+ */
+export function* serveEcho(socket: UdpSocket, policy: EchoPolicy, options: ServeOptions): Async<void> {
+  const stats = policy.stats;
+  const queue = new ReplyQueue(QUEUE_CAPACITY, policy.maxDatagram, stats);
+  const writer = spawn(echoWriter(socket, queue), { name: "echo writer" });
+  const reader = spawn(
+    supervise(() => echoReader(socket, queue, policy), {
+      name: "the echo loop",
+      restartsPerSecondMax: RESTARTS_PER_SECOND_MAX,
+      report: options.report,
+      onRestart: () => void stats.counters[Counter.restarts]!++,
+    }),
+    { name: "echo reader" },
+  );
+  const sampler = options.sampleSeconds === null ? null : spawn(sampleTasks(stats, options.sampleSeconds), { name: "stats sampler" });
+  try {
+    // The reader only ends by failing too often; the stop ends it otherwise (select cancels it).
+    yield* select([options.stop, reader]);
+    writer.cancel();
+    try {
+      yield* timeout(queue.drain(socket), DRAIN_MS);
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) throw error;
+      stats.counters[Counter.droppedOverload]! += queue.length;
+    }
+  } finally {
+    reader.cancel();
+    writer.cancel();
+    sampler?.cancel();
+    stats.counters[Counter.tasksAlive] = 0;
+  }
+}

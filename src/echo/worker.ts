@@ -1,0 +1,54 @@
+/**
+ * The entry of an echo worker thread (`--workers N`): a runtime of its own, serving the socket
+ * the main thread bound for it, until the main thread asks it to stop.
+ *
+ * @module
+ */
+import { workerData } from "node:worker_threads";
+import { Poller, type PollerHandle } from "../sys/poller.ts";
+import { UdpSocket } from "../net/udp-socket.ts";
+import { remoteCondition } from "../runtime/remote.ts";
+import { Runtime } from "../runtime/runtime.ts";
+import type { EchoConfig } from "./config.ts";
+import { err, out } from "./output.ts";
+import { policyFor, serveEcho } from "./service.ts";
+import { TracePrinter } from "./trace-printer.ts";
+import { WorkerSlots, WorkerState } from "./worker-slots.ts";
+
+/** What the main thread gives each worker. */
+export interface EchoWorkerData {
+  readonly memory: SharedArrayBuffer;
+  readonly workers: number;
+  readonly index: number;
+  readonly fd: number;
+  readonly config: EchoConfig;
+  readonly mainPoller: PollerHandle;
+}
+
+const data = workerData as EchoWorkerData;
+const slots = new WorkerSlots(data.memory, data.workers);
+const mainPoller = Poller.borrow(data.mainPoller);
+let state: number = WorkerState.failed;
+
+try {
+  const printer = data.config.trace ? new TracePrinter(out, { prefix: `trace[worker ${data.index}]` }) : null;
+  using runtime = new Runtime({ driver: data.config.reactor, trace: printer?.hook ?? null });
+  using socket = UdpSocket.fromDescriptor(data.fd);
+  slots.setPoller(data.index, runtime.pollerHandle);
+  slots.setState(data.index, WorkerState.running);
+  mainPoller.wake();
+  runtime.blockOn(
+    serveEcho(socket, policyFor(data.config, slots.stats(data.index)), {
+      stop: remoteCondition(() => slots.stopRequested),
+      report: (line) => err(`udp-echo: worker ${data.index}: ${line}`),
+      sampleSeconds: data.config.statsSeconds,
+    }),
+  );
+  if (printer !== null) out(printer.summary());
+  state = WorkerState.stopped;
+} catch (error) {
+  err(`udp-echo: worker ${data.index} failed: ${error instanceof Error ? error.message : String(error)}`);
+} finally {
+  slots.setState(data.index, state);
+  mainPoller.wake();
+}

@@ -1,0 +1,93 @@
+/**
+ * Process signals as a source the reactor watches: a task awaits `next()` and is woken when
+ * SIGINT, SIGTERM, … arrives, like it is woken for a datagram.
+ *
+ * @module
+ */
+import { signalsClose, signalsOpen, signalsTake, type WatchedSignal } from "../sys/signals.ts";
+import type { Context } from "../runtime/context.ts";
+import type { Future } from "../runtime/future.ts";
+import { type IoSource, IoFuture, WOULD_BLOCK } from "../runtime/io-future.ts";
+import { READ, type Reactor, type Registration } from "../runtime/reactor.ts";
+
+export type { WatchedSignal };
+
+/**
+ * Watches signals for the tasks of a runtime. One watch per process at a time; closing it
+ * restores the signals' previous handlers.
+ *
+ * @example
+ * ```ts
+ * function* main(): Async<void> {
+ *   using signals = SignalWatch.open(["SIGINT", "SIGTERM"]);
+ *   const signal = yield* signals.next();
+ *   console.log(`stopping on ${signal}`);
+ * }
+ * ```
+ */
+export class SignalWatch implements IoSource {
+  readonly #fd: number;
+  readonly #pending: WatchedSignal[] = [];
+  #reactor: Reactor | null = null;
+  #registration: Registration | null = null;
+  #closed = false;
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** Starts watching `signals` (`"SIGINT"`, `"SIGTERM"`, …). */
+  static open(signals: readonly WatchedSignal[]): SignalWatch {
+    return new SignalWatch(signalsOpen(signals));
+  }
+
+  /** @internal */
+  registration(cx: Context): Registration {
+    if (this.#registration === null) {
+      this.#reactor = cx.runtime.reactor;
+      this.#registration = this.#reactor.register(this.#fd, this);
+    }
+    return this.#registration;
+  }
+
+  /** The next signal received, if one came since the last call. */
+  tryNext(): WatchedSignal | null {
+    if (this.#closed) throw new Error("Cannot read signals: the watch is closed");
+    if (this.#pending.length === 0) this.#pending.push(...signalsTake(this.#fd));
+    return this.#pending.shift() ?? null;
+  }
+
+  /** Waits for the next signal. */
+  next(): Future<WatchedSignal> {
+    return new NextSignal(this);
+  }
+
+  /** Stops watching: previous handlers come back. Closing twice does nothing. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#registration !== null) this.#reactor!.deregister(this.#registration);
+    signalsClose(this.#fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+class NextSignal extends IoFuture<WatchedSignal> {
+  readonly #watch: SignalWatch;
+
+  constructor(watch: SignalWatch) {
+    super(watch, READ);
+    this.#watch = watch;
+  }
+
+  protected attempt(): WatchedSignal | typeof WOULD_BLOCK {
+    return this.#watch.tryNext() ?? WOULD_BLOCK;
+  }
+
+  protected describe(): string {
+    return "read of the signal pipe";
+  }
+}
