@@ -13,7 +13,14 @@ const zig = join(root, "scripts", "zig");
 const suffix = process.platform === "darwin" ? "dylib" : "so";
 
 /** The library `zig build` installs for this machine. */
-export const nativeLibrary = join(root, "zig", "zig-out", "lib", `${process.platform}-${process.arch}`, `libbun_reactor.${suffix}`);
+export const nativeLibrary = join(
+  root,
+  "zig",
+  "zig-out",
+  "lib",
+  `${process.platform}-${process.arch}`,
+  `libbun_reactor.${suffix}`,
+);
 
 /** The echo server executable. */
 export const executable = join(root, "dist", "udp-echo");
@@ -42,7 +49,8 @@ export async function buildExecutable(): Promise<void> {
       join(root, "src", "runtime", "drivers", "reactor-thread.ts"),
     ],
     compile: { outfile: executable },
-    minify: true,
+    // Names are kept: traces name the futures a task awaits by their class.
+    minify: { whitespace: true, syntax: true, identifiers: false },
     sourcemap: "none",
     plugins: [
       {
@@ -54,7 +62,7 @@ export async function buildExecutable(): Promise<void> {
               `import path from ${JSON.stringify(nativeLibrary)} with { type: "file" };`,
               "export const libraryPath: string = path;",
               // Entry points are laid out under $bunfs/root/ by their path under src/.
-              'export function workerModuleUrl(module: string): URL { return new URL(`file:///$bunfs/root/${module}.js`); }',
+              "export function workerModuleUrl(module: string): URL { return new URL(`file:///$bunfs/root/${module}.js`); }",
             ].join("\n"),
           }));
         },

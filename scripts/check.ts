@@ -1,6 +1,6 @@
 /**
  * The checks that run before the test suite (`npm test` runs this, then `bun test`): types,
- * Zig formatting, the Zig tests, and the cross-builds for every shipped platform.
+ * formatting (prettier, zig fmt), the Zig tests, and the cross-builds for every shipped platform.
  *
  * @module
  */
@@ -12,6 +12,7 @@ const zig = join(root, "scripts", "zig");
 
 const steps: [string, string[], string][] = [
   ["TypeScript types", [join(root, "node_modules", ".bin", "tsc"), "--noEmit", "-p", "."], root],
+  ["TypeScript formatting", [join(root, "node_modules", ".bin", "prettier"), "--check", "--log-level", "warn", "."], root],
   ["Zig formatting", [zig, "fmt", "--check", "."], join(root, "zig")],
   ["Zig tests", [zig, "build", "test", "--summary", "all"], join(root, "zig")],
   ["Cross-builds (linux x64/arm64, macOS x64/arm64)", [zig, "build", "cross", "--summary", "all"], join(root, "zig")],

@@ -24,7 +24,13 @@ export { AsyncFuture, toFuture } from "./runtime/async-future.ts";
 export { type AwaitedOf, joinAll, select, type Selected } from "./runtime/combinators.ts";
 export { Context, POLL_BUDGET, type RuntimeCore } from "./runtime/context.ts";
 export type { Driver, DriverName } from "./runtime/driver.ts";
-export { DeadlockError, Executor, reportUnjoinedError, type SpawnOptions, type UnjoinedErrorHandler } from "./runtime/executor.ts";
+export {
+  DeadlockError,
+  Executor,
+  reportUnjoinedError,
+  type SpawnOptions,
+  type UnjoinedErrorHandler,
+} from "./runtime/executor.ts";
 export { type Async, type Awaitable, Future, isAsync, PENDING, type Poll, pollFn, ready, yieldNow } from "./runtime/future.ts";
 export { IoFuture, type IoSource, WOULD_BLOCK } from "./runtime/io-future.ts";
 export { JoinHandle } from "./runtime/join-handle.ts";
@@ -36,6 +42,15 @@ export { deadline, now, Sleep, sleep, sleepUntil, TimeoutError, timeout, TimerQu
 export { formatTraceEvent, type Direction, type TraceEvent, type TraceHook, type TraceKind, TraceStep } from "./runtime/trace.ts";
 export { noopWaker, type Waker } from "./runtime/waker.ts";
 export { DatagramBatch } from "./net/datagram-batch.ts";
-export { type BindAddress, type Received, type SendErrorHandler, SocketClosedError, type TryResult, UdpSocket, type UdpSocketOptions } from "./net/udp-socket.ts";
+export { SignalWatch, type WatchedSignal } from "./net/signal-watch.ts";
+export {
+  type BindAddress,
+  type Received,
+  type SendErrorHandler,
+  SocketClosedError,
+  type TryResult,
+  UdpSocket,
+  type UdpSocketOptions,
+} from "./net/udp-socket.ts";
 export { AddressError, formatSocketAddress, parseSocketAddress, type SocketAddress, socketAddress } from "./sys/address.ts";
 export { errnoName, SystemError } from "./sys/errors.ts";

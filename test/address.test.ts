@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { AddressError, decodeAddress, encodeAddress, formatSocketAddress, parseSocketAddress, socketAddress } from "../src/sys/address.ts";
+import {
+  AddressError,
+  decodeAddress,
+  encodeAddress,
+  formatSocketAddress,
+  parseSocketAddress,
+  socketAddress,
+} from "../src/sys/address.ts";
 
 describe("socket addresses", () => {
   test("IPv4 and IPv6 literals parse to canonical form", () => {

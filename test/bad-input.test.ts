@@ -2,8 +2,15 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 
 test("bad input to the native library gives errors, never a crash (run in a subprocess)", async () => {
-  const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "bad-ffi-input.ts")], { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "bad-ffi-input.ts")], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
   expect(stderr).toBe("");
   expect(exitCode).toBe(0);
   const { results, errno } = JSON.parse(stdout) as { results: Record<string, string | number>; errno: Record<string, number> };

@@ -12,25 +12,29 @@ describe.each(drivers)("cancellation (%s driver)", (driver) => {
     using runtime = new Runtime({ driver });
     let socket: UdpSocket | null = null;
     const steps: string[] = [];
-    runtime.blockOn((function* (): Async<void> {
-      const victim = spawn((function* (): Async<void> {
-        using owned = UdpSocket.bind("127.0.0.1:0");
-        socket = owned;
-        try {
-          // Waits on the socket and on a timer at once.
-          yield* select([owned.recvFrom(new Uint8Array(8)), sleep(60_000)]);
-        } finally {
-          steps.push("finally ran");
-        }
-      })());
-      yield* yieldNow();
-      expect(runtime.reactor.registrations).toBe(1);
-      expect(runtime.reactor.waiters).toBe(1);
-      expect(runtime.timers.size).toBe(1);
+    runtime.blockOn(
+      (function* (): Async<void> {
+        const victim = spawn(
+          (function* (): Async<void> {
+            using owned = UdpSocket.bind("127.0.0.1:0");
+            socket = owned;
+            try {
+              // Waits on the socket and on a timer at once.
+              yield* select([owned.recvFrom(new Uint8Array(8)), sleep(60_000)]);
+            } finally {
+              steps.push("finally ran");
+            }
+          })(),
+        );
+        yield* yieldNow();
+        expect(runtime.reactor.registrations).toBe(1);
+        expect(runtime.reactor.waiters).toBe(1);
+        expect(runtime.timers.size).toBe(1);
 
-      victim.cancel();
-      steps.push("cancelled");
-    })());
+        victim.cancel();
+        steps.push("cancelled");
+      })(),
+    );
     expect(steps).toEqual(["finally ran", "cancelled"]);
     expect(runtime.reactor.registrations).toBe(0);
     expect(runtime.reactor.waiters).toBe(0);
@@ -58,43 +62,61 @@ describe.each(drivers)("cancellation (%s driver)", (driver) => {
 
   test("select cancels the tasks of losing join handles", () => {
     using runtime = new Runtime({ driver });
-    const outcome = runtime.blockOn((function* (): Async<string> {
-      const fast = spawn(sleep(5));
-      const slow = spawn(sleep(10_000));
-      yield* select([fast, slow]);
-      yield* yieldNow();
-      return slow.outcome()?.state ?? "running";
-    })());
+    const outcome = runtime.blockOn(
+      (function* (): Async<string> {
+        const fast = spawn(sleep(5));
+        const slow = spawn(sleep(10_000));
+        yield* select([fast, slow]);
+        yield* yieldNow();
+        return slow.outcome()?.state ?? "running";
+      })(),
+    );
     expect(outcome).toBe("cancelled");
     expect(runtime.executor.alive).toBe(0);
   });
 
   test("joinAll gives every value in order", () => {
     using runtime = new Runtime({ driver });
-    const values = runtime.blockOn(joinAll([
-      (function* (): Async<number> { yield* sleep(20); return 1; })(),
-      (function* (): Async<string> { yield* sleep(5); return "two"; })(),
-      runtime.spawn((function* (): Async<boolean> { return true; })()),
-    ] as const));
+    const values = runtime.blockOn(
+      joinAll([
+        (function* (): Async<number> {
+          yield* sleep(20);
+          return 1;
+        })(),
+        (function* (): Async<string> {
+          yield* sleep(5);
+          return "two";
+        })(),
+        runtime.spawn(
+          (function* (): Async<boolean> {
+            return true;
+          })(),
+        ),
+      ] as const),
+    );
     expect(values).toEqual([1, "two", true]);
   });
 
   test("joinAll fails with the first error and cancels the rest", () => {
     using runtime = quietRuntime(driver);
     let otherEnded = false;
-    expect(() => runtime.blockOn(joinAll([
-      (function* (): Async<void> {
-        try {
-          yield* sleep(10_000);
-        } finally {
-          otherEnded = true;
-        }
-      })(),
-      (function* (): Async<void> {
-        yield* sleep(5);
-        throw new Error("one failed");
-      })(),
-    ]))).toThrow("one failed");
+    expect(() =>
+      runtime.blockOn(
+        joinAll([
+          (function* (): Async<void> {
+            try {
+              yield* sleep(10_000);
+            } finally {
+              otherEnded = true;
+            }
+          })(),
+          (function* (): Async<void> {
+            yield* sleep(5);
+            throw new Error("one failed");
+          })(),
+        ]),
+      ),
+    ).toThrow("one failed");
     expect(otherEnded).toBe(true);
     expect(runtime.timers.size).toBe(0);
   });
@@ -104,13 +126,15 @@ describe.each(drivers)("cancellation (%s driver)", (driver) => {
     const socket = UdpSocket.bind("127.0.0.1:0");
     const ended: string[] = [];
     for (const name of ["a", "b"]) {
-      runtime.spawn((function* (): Async<void> {
-        try {
-          yield* socket.recvFrom(new Uint8Array(8));
-        } finally {
-          ended.push(name);
-        }
-      })());
+      runtime.spawn(
+        (function* (): Async<void> {
+          try {
+            yield* socket.recvFrom(new Uint8Array(8));
+          } finally {
+            ended.push(name);
+          }
+        })(),
+      );
     }
     runtime.executor.runReady();
     const handle = runtime.spawn(sleep(1000));

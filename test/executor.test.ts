@@ -30,12 +30,24 @@ class Gate extends Future<string> {
 describe.each(drivers)("Executor (%s driver)", (driver) => {
   test("blockOn returns the value of the main task", () => {
     using runtime = new Runtime({ driver });
-    expect(runtime.blockOn((function* (): Async<number> { return 42; })())).toBe(42);
+    expect(
+      runtime.blockOn(
+        (function* (): Async<number> {
+          return 42;
+        })(),
+      ),
+    ).toBe(42);
   });
 
   test("blockOn throws the error of the main task", () => {
     using runtime = new Runtime({ driver });
-    expect(() => runtime.blockOn((function* (): Async<void> { throw new Error("main failed"); })())).toThrow("main failed");
+    expect(() =>
+      runtime.blockOn(
+        (function* (): Async<void> {
+          throw new Error("main failed");
+        })(),
+      ),
+    ).toThrow("main failed");
   });
 
   test("tasks spawned from outside and from inside run in FIFO order", () => {
@@ -46,43 +58,57 @@ describe.each(drivers)("Executor (%s driver)", (driver) => {
     }
     runtime.spawn(child("a"));
     runtime.spawn(child("b"));
-    runtime.blockOn((function* (): Async<void> {
-      order.push("main");
-      spawn(child("c"));
-      spawn(child("d"));
-      yield* yieldNow();
-      order.push("main again");
-    })());
+    runtime.blockOn(
+      (function* (): Async<void> {
+        order.push("main");
+        spawn(child("c"));
+        spawn(child("d"));
+        yield* yieldNow();
+        order.push("main again");
+      })(),
+    );
     expect(order).toEqual(["a", "b", "main", "c", "d", "main again"]);
   });
 
   test("a join handle carries the value, and awaiting it waits for the task", () => {
     using runtime = new Runtime({ driver });
     const gate = new Gate();
-    const result = runtime.blockOn((function* (): Async<string> {
-      const child = spawn((function* (): Async<string> {
-        return `child saw ${yield* gate}`;
-      })());
-      spawn((function* (): Async<void> {
-        yield* yieldNow();
-        gate.open();
-      })());
-      return yield* child;
-    })());
+    const result = runtime.blockOn(
+      (function* (): Async<string> {
+        const child = spawn(
+          (function* (): Async<string> {
+            return `child saw ${yield* gate}`;
+          })(),
+        );
+        spawn(
+          (function* (): Async<void> {
+            yield* yieldNow();
+            gate.open();
+          })(),
+        );
+        return yield* child;
+      })(),
+    );
     expect(result).toBe("child saw open");
   });
 
   test("a join handle carries the error of its task", () => {
     using runtime = quietRuntime(driver);
-    const caught = runtime.blockOn((function* (): Async<unknown> {
-      const child = spawn((function* (): Async<void> { throw new TypeError("child broke"); })());
-      try {
-        yield* child;
-        return null;
-      } catch (error) {
-        return error;
-      }
-    })());
+    const caught = runtime.blockOn(
+      (function* (): Async<unknown> {
+        const child = spawn(
+          (function* (): Async<void> {
+            throw new TypeError("child broke");
+          })(),
+        );
+        try {
+          yield* child;
+          return null;
+        } catch (error) {
+          return error;
+        }
+      })(),
+    );
     expect(caught).toBeInstanceOf(TypeError);
     expect(runtime.errors).toEqual([]); // it was joined, so it is not reported
   });
@@ -105,14 +131,16 @@ describe.each(drivers)("Executor (%s driver)", (driver) => {
   test("a task woken while it is being polled is polled again afterwards", () => {
     using runtime = new Runtime({ driver });
     let polls = 0;
-    runtime.spawn(pollFn((cx) => {
-      polls++;
-      if (polls === 1) {
-        cx.waker.wake(); // during the poll
-        return PENDING;
-      }
-      return "done";
-    }));
+    runtime.spawn(
+      pollFn((cx) => {
+        polls++;
+        if (polls === 1) {
+          cx.waker.wake(); // during the poll
+          return PENDING;
+        }
+        return "done";
+      }),
+    );
     runtime.executor.runReady();
     expect(polls).toBe(1);
     expect(runtime.executor.ready).toBe(1);
@@ -180,13 +208,17 @@ describe.each(drivers)("Executor (%s driver)", (driver) => {
   test("a task that is always ready yields to others after its poll budget", () => {
     using runtime = new Runtime({ driver });
     const order: string[] = [];
-    runtime.spawn((function* (): Async<void> {
-      for (let index = 0; index < 1000; index++) yield* pollFn(() => index);
-      order.push("busy done");
-    })());
-    runtime.spawn((function* (): Async<void> {
-      order.push("other ran");
-    })());
+    runtime.spawn(
+      (function* (): Async<void> {
+        for (let index = 0; index < 1000; index++) yield* pollFn(() => index);
+        order.push("busy done");
+      })(),
+    );
+    runtime.spawn(
+      (function* (): Async<void> {
+        order.push("other ran");
+      })(),
+    );
     runtime.run();
     expect(order).toEqual(["other ran", "busy done"]);
   });
@@ -194,14 +226,19 @@ describe.each(drivers)("Executor (%s driver)", (driver) => {
   test("an exception in one task does not stop another, and is reported with its stack", () => {
     using runtime = quietRuntime(driver);
     let survivorDone = false;
-    runtime.spawn((function* (): Async<void> {
-      yield* yieldNow();
-      throw new Error("this task fails");
-    })(), { name: "failing" });
-    runtime.blockOn((function* (): Async<void> {
-      for (let index = 0; index < 5; index++) yield* yieldNow();
-      survivorDone = true;
-    })());
+    runtime.spawn(
+      (function* (): Async<void> {
+        yield* yieldNow();
+        throw new Error("this task fails");
+      })(),
+      { name: "failing" },
+    );
+    runtime.blockOn(
+      (function* (): Async<void> {
+        for (let index = 0; index < 5; index++) yield* yieldNow();
+        survivorDone = true;
+      })(),
+    );
     expect(survivorDone).toBe(true);
     expect(runtime.errors).toHaveLength(1);
     expect((runtime.errors[0] as Error).message).toBe("this task fails");
@@ -214,7 +251,12 @@ describe.each(drivers)("Executor (%s driver)", (driver) => {
     console.error = (line: string) => lines.push(line);
     try {
       using runtime = new Runtime({ driver });
-      runtime.spawn((function* (): Async<void> { throw new Error("nobody joins me"); })(), { name: "lonely" });
+      runtime.spawn(
+        (function* (): Async<void> {
+          throw new Error("nobody joins me");
+        })(),
+        { name: "lonely" },
+      );
       runtime.run();
     } finally {
       console.error = original;
@@ -228,9 +270,13 @@ describe.each(drivers)("Executor (%s driver)", (driver) => {
 
   test("yielding something that is not a future is an error at that line", () => {
     using runtime = new Runtime({ driver });
-    expect(() => runtime.blockOn((function* (): Async<void> {
-      yield 5 as never;
-    })())).toThrow("a task yielded 5, not a future: await with `yield*`");
+    expect(() =>
+      runtime.blockOn(
+        (function* (): Async<void> {
+          yield 5 as never;
+        })(),
+      ),
+    ).toThrow("a task yielded 5, not a future: await with `yield*`");
   });
 
   test("blockOn refuses to wait forever when nothing can wake the main task", () => {
@@ -241,23 +287,29 @@ describe.each(drivers)("Executor (%s driver)", (driver) => {
   test("runtime functions outside a runtime, and nested blockOn, are named errors", () => {
     using runtime = new Runtime({ driver });
     expect(() => spawn(new Gate())).toThrow("no bun-reactor runtime is running here");
-    expect(() => runtime.blockOn((function* (): Async<void> {
-      runtime.blockOn(new Gate());
-    })())).toThrow("Cannot block on the runtime from inside one of its own tasks");
+    expect(() =>
+      runtime.blockOn(
+        (function* (): Async<void> {
+          runtime.blockOn(new Gate());
+        })(),
+      ),
+    ).toThrow("Cannot block on the runtime from inside one of its own tasks");
   });
 
   test("a cancelled task fails its join handle with TaskCancelledError", () => {
     using runtime = new Runtime({ driver });
-    const error = runtime.blockOn((function* (): Async<unknown> {
-      const child = spawn(new Gate(), { name: "victim" });
-      yield* yieldNow();
-      child.cancel();
-      try {
-        yield* child;
-      } catch (caught) {
-        return caught;
-      }
-    })());
+    const error = runtime.blockOn(
+      (function* (): Async<unknown> {
+        const child = spawn(new Gate(), { name: "victim" });
+        yield* yieldNow();
+        child.cancel();
+        try {
+          yield* child;
+        } catch (caught) {
+          return caught;
+        }
+      })(),
+    );
     expect(error).toBeInstanceOf(TaskCancelledError);
     expect((error as Error).message).toMatch(/task \d+ \(victim\) was cancelled/);
   });
@@ -266,17 +318,19 @@ describe.each(drivers)("Executor (%s driver)", (driver) => {
     using runtime = tracedRuntime(driver);
     const steps: string[] = [];
     let self: JoinHandle<void> | null = null;
-    self = runtime.spawn((function* (): Async<void> {
-      try {
-        steps.push("running");
-        self!.cancel();
-        steps.push("still running this poll");
-        yield* yieldNow();
-        steps.push("never");
-      } finally {
-        steps.push("finally");
-      }
-    })());
+    self = runtime.spawn(
+      (function* (): Async<void> {
+        try {
+          steps.push("running");
+          self!.cancel();
+          steps.push("still running this poll");
+          yield* yieldNow();
+          steps.push("never");
+        } finally {
+          steps.push("finally");
+        }
+      })(),
+    );
     runtime.run();
     expect(steps).toEqual(["running", "still running this poll", "finally"]);
     expect(self.outcome()).toEqual({ state: "cancelled" });

@@ -100,7 +100,13 @@ describe.each(drivers)("the seed's flow, step by step (%s driver)", (driver) => 
   });
 
   test("step 6: the reactor stores the task's waker under the token and returns pending", () => {
-    expect(snapshots.pending!.events[5]).toMatchObject({ step: 6, kind: "waker-stored", task: main.id, token, direction: "read" });
+    expect(snapshots.pending!.events[5]).toMatchObject({
+      step: 6,
+      kind: "waker-stored",
+      task: main.id,
+      token,
+      direction: "read",
+    });
     expect(snapshots.pending!.waiters).toBe(1);
     expect(typeof (snapshots.pending!.status as { wake?: unknown }).wake).toBe("function");
   });

@@ -114,7 +114,9 @@ describe("Poller", () => {
       throw new Error("unreachable");
     } catch (error) {
       expect(error).toBeInstanceOf(SystemError);
-      expect((error as SystemError).message).toBe(`Cannot deregister descriptor ${socket.fd}: no such file or directory (ENOENT)`);
+      expect((error as SystemError).message).toBe(
+        `Cannot deregister descriptor ${socket.fd}: no such file or directory (ENOENT)`,
+      );
     }
   });
 });

@@ -179,23 +179,29 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
     using runtime = new Runtime({ driver });
     using socket = UdpSocket.bind("127.0.0.1:0");
     socket.registration(countingContext(runtime).cx);
-    expect(() => runtime.reactor.register(socket.fd, null)).toThrow(`Cannot register descriptor ${socket.fd}: it is already registered`);
+    expect(() => runtime.reactor.register(socket.fd, null)).toThrow(
+      `Cannot register descriptor ${socket.fd}: it is already registered`,
+    );
   });
 
   test("a task waiting on a socket is woken when data arrives, through the whole runtime", () => {
     using runtime = new Runtime({ driver });
     using server = UdpSocket.bind("127.0.0.1:0");
-    const echoed = runtime.blockOn((function* (): Async<string> {
-      spawn((function* (): Async<void> {
-        const batch = new DatagramBatch(8, 64);
-        const count = yield* server.recvBatch(batch);
-        yield* server.sendBatch(batch, count);
-      })());
-      using client = UdpSocket.bind("127.0.0.1:0");
-      yield* client.sendTo(new TextEncoder().encode("ping"), server.localAddress);
-      const { bytes } = yield* timeout(client.recvFrom(new Uint8Array(64)), 2000);
-      return new TextDecoder().decode(bytes);
-    })());
+    const echoed = runtime.blockOn(
+      (function* (): Async<string> {
+        spawn(
+          (function* (): Async<void> {
+            const batch = new DatagramBatch(8, 64);
+            const count = yield* server.recvBatch(batch);
+            yield* server.sendBatch(batch, count);
+          })(),
+        );
+        using client = UdpSocket.bind("127.0.0.1:0");
+        yield* client.sendTo(new TextEncoder().encode("ping"), server.localAddress);
+        const { bytes } = yield* timeout(client.recvFrom(new Uint8Array(64)), 2000);
+        return new TextDecoder().decode(bytes);
+      })(),
+    );
     expect(echoed).toBe("ping");
   });
 });

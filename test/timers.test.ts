@@ -11,7 +11,14 @@ describe("TimerQueue", () => {
     const queue = new TimerQueue();
     const fired: string[] = [];
     const waker = (name: string) => ({ wake: () => fired.push(name) });
-    for (const [name, at] of [["c", 30], ["a", 10], ["b1", 20], ["d", 40], ["b2", 20]] as const) queue.add(at, waker(name));
+    for (const [name, at] of [
+      ["c", 30],
+      ["a", 10],
+      ["b1", 20],
+      ["d", 40],
+      ["b2", 20],
+    ] as const)
+      queue.add(at, waker(name));
     expect(queue.timeoutMs(0, -1)).toBe(10);
     expect(queue.fireDue(25)).toBe(3);
     expect(fired).toEqual(["a", "b1", "b2"]);
@@ -47,15 +54,19 @@ describe.each(drivers)("timers on a runtime (%s driver)", (driver) => {
   test("sleeping tasks wake in deadline order, not in the order they slept", () => {
     using runtime = new Runtime({ driver });
     const order: number[] = [];
-    runtime.blockOn((function* (): Async<void> {
-      const sleepers = [40, 10, 30, 20].map((ms) =>
-        spawn((function* (): Async<void> {
-          yield* sleep(ms);
-          order.push(ms);
-        })()),
-      );
-      yield* joinAll(sleepers);
-    })());
+    runtime.blockOn(
+      (function* (): Async<void> {
+        const sleepers = [40, 10, 30, 20].map((ms) =>
+          spawn(
+            (function* (): Async<void> {
+              yield* sleep(ms);
+              order.push(ms);
+            })(),
+          ),
+        );
+        yield* joinAll(sleepers);
+      })(),
+    );
     expect(order).toEqual([10, 20, 30, 40]);
   });
 
@@ -71,19 +82,24 @@ describe.each(drivers)("timers on a runtime (%s driver)", (driver) => {
   test("timeout expires when the work takes longer, and the work is dropped", () => {
     using runtime = new Runtime({ driver });
     let finallyRan = false;
-    const error = runtime.blockOn((function* (): Async<unknown> {
-      try {
-        yield* timeout((function* (): Async<void> {
-          try {
-            yield* sleep(10_000);
-          } finally {
-            finallyRan = true;
-          }
-        })(), 20);
-      } catch (caught) {
-        return caught;
-      }
-    })());
+    const error = runtime.blockOn(
+      (function* (): Async<unknown> {
+        try {
+          yield* timeout(
+            (function* (): Async<void> {
+              try {
+                yield* sleep(10_000);
+              } finally {
+                finallyRan = true;
+              }
+            })(),
+            20,
+          );
+        } catch (caught) {
+          return caught;
+        }
+      })(),
+    );
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as Error).message).toBe("timed out after 20 ms");
     expect(finallyRan).toBe(true);
@@ -92,10 +108,15 @@ describe.each(drivers)("timers on a runtime (%s driver)", (driver) => {
 
   test("timeout does not expire when the work is quicker, and its timer is removed", () => {
     using runtime = new Runtime({ driver });
-    const value = runtime.blockOn(timeout((function* (): Async<string> {
-      yield* sleep(5);
-      return "in time";
-    })(), 1000));
+    const value = runtime.blockOn(
+      timeout(
+        (function* (): Async<string> {
+          yield* sleep(5);
+          return "in time";
+        })(),
+        1000,
+      ),
+    );
     expect(value).toBe("in time");
     expect(runtime.timers.size).toBe(0);
   });

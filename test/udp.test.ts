@@ -126,8 +126,8 @@ describe("UdpSocket", () => {
     expect(() => new DatagramBatch(0, 10)).toThrow("batch capacity 0");
     expect(() => new DatagramBatch(257, 10)).toThrow(RangeError);
     expect(() => new DatagramBatch(1, 0)).toThrow("slot size 0");
-    expect(() => new DatagramBatch(1, 4).set(0, new Uint8Array(5), { family: 4, host: "127.0.0.1", port: 1, scopeId: 0 })).toThrow(
-      "a datagram of 5 bytes does not fit a slot of 4",
-    );
+    expect(() =>
+      new DatagramBatch(1, 4).set(0, new Uint8Array(5), { family: 4, host: "127.0.0.1", port: 1, scopeId: 0 }),
+    ).toThrow("a datagram of 5 bytes does not fit a slot of 4");
   });
 });

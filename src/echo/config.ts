@@ -22,6 +22,7 @@ export interface EchoConfig {
   readonly reflectionGuard: boolean;
 }
 
+/** What the server does when a flag is not given. */
 export const DEFAULTS: EchoConfig = {
   host: "127.0.0.1",
   port: 7777,
@@ -43,6 +44,7 @@ export const LIMITS = {
   rateLimitMax: 1_000_000_000,
 } as const;
 
+/** The `--help` text. */
 export const USAGE = `Usage: udp-echo [options]
 
 A UDP echo server (RFC 862): every datagram is sent back, byte for byte, to its sender.
@@ -69,7 +71,8 @@ export class UsageError extends Error {
 }
 
 /** What the command line asks for. */
-export type Command = { readonly kind: "serve"; readonly config: EchoConfig } | { readonly kind: "help" } | { readonly kind: "version" };
+export type Command =
+  { readonly kind: "serve"; readonly config: EchoConfig } | { readonly kind: "help" } | { readonly kind: "version" };
 
 function wholeNumber(flag: string, text: string, min: number, max: number): number {
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
@@ -81,7 +84,9 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
 function seconds(flag: string, text: string): number {
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || value < LIMITS.statsSecondsMin || value > LIMITS.statsSecondsMax) {
-    throw new UsageError(`invalid value for ${flag}: "${text}" is not a number of seconds from ${LIMITS.statsSecondsMin} to ${LIMITS.statsSecondsMax}`);
+    throw new UsageError(
+      `invalid value for ${flag}: "${text}" is not a number of seconds from ${LIMITS.statsSecondsMin} to ${LIMITS.statsSecondsMax}`,
+    );
   }
   return value;
 }
@@ -96,7 +101,8 @@ function host(text: string): string {
 }
 
 function reactor(text: string): "inline" | "thread" {
-  if (text !== "inline" && text !== "thread") throw new UsageError(`invalid value for --reactor: "${text}" is neither "inline" nor "thread"`);
+  if (text !== "inline" && text !== "thread")
+    throw new UsageError(`invalid value for --reactor: "${text}" is neither "inline" nor "thread"`);
   return text;
 }
 
@@ -178,9 +184,13 @@ export function parseCommandLine(args: readonly string[]): Command {
     workers: values.workers === undefined ? DEFAULTS.workers : wholeNumber("--workers", values.workers, 1, LIMITS.workersMax),
     reactor: values.reactor === undefined ? DEFAULTS.reactor : reactor(values.reactor),
     statsSeconds: values.stats === undefined ? null : seconds("--stats", values.stats),
-    maxDatagram: values["max-datagram"] === undefined ? DEFAULTS.maxDatagram : wholeNumber("--max-datagram", values["max-datagram"], 1, LIMITS.maxDatagramMax),
+    maxDatagram:
+      values["max-datagram"] === undefined
+        ? DEFAULTS.maxDatagram
+        : wholeNumber("--max-datagram", values["max-datagram"], 1, LIMITS.maxDatagramMax),
     trace: values.trace === true,
-    rateLimit: values["rate-limit"] === undefined ? null : wholeNumber("--rate-limit", values["rate-limit"], 1, LIMITS.rateLimitMax),
+    rateLimit:
+      values["rate-limit"] === undefined ? null : wholeNumber("--rate-limit", values["rate-limit"], 1, LIMITS.rateLimitMax),
     reflectionGuard: values["no-reflection-guard"] !== true,
   };
   return { kind: "serve", config };

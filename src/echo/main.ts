@@ -63,11 +63,19 @@ function* printStats(read: () => EchoStats, seconds: number): Async<never> {
 /** Binds the server's sockets: one, or one per worker sharing the port (SO_REUSEPORT). */
 function bindSockets(config: EchoConfig): UdpSocket[] {
   const reusePort = config.workers > 1;
-  const first = UdpSocket.bind({ host: config.host, port: config.port }, { reusePort, recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 });
+  const first = UdpSocket.bind(
+    { host: config.host, port: config.port },
+    { reusePort, recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 },
+  );
   const sockets = [first];
   try {
     while (sockets.length < config.workers) {
-      sockets.push(UdpSocket.bind({ host: config.host, port: first.localAddress.port }, { reusePort, recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 }));
+      sockets.push(
+        UdpSocket.bind(
+          { host: config.host, port: first.localAddress.port },
+          { reusePort, recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 },
+        ),
+      );
     }
   } catch (error) {
     for (const socket of sockets) socket.close();
@@ -86,7 +94,13 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
   try {
     runtime.blockOn(
       (function* (): Async<void> {
-        const statsPrinter = config.statsSeconds === null ? null : spawn(printStats(() => stats, config.statsSeconds), { name: "stats printer" });
+        const statsPrinter =
+          config.statsSeconds === null
+            ? null
+            : spawn(
+                printStats(() => stats, config.statsSeconds),
+                { name: "stats printer" },
+              );
         try {
           yield* serveEcho(socket, policyFor(config, stats), {
             stop: signals.next(),
@@ -117,13 +131,23 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
   const stats = (): EchoStats => EchoStats.sum(Array.from({ length: slots.count }, (_, index) => slots.stats(index)));
   const address = sockets[0]!.localAddress;
   const workers = sockets.map((socket, index) => {
-    const data: EchoWorkerData = { memory: slots.memory, workers: slots.count, index, fd: socket.release(), config, mainPoller: runtime.pollerHandle };
+    const data: EchoWorkerData = {
+      memory: slots.memory,
+      workers: slots.count,
+      index,
+      fd: socket.release(),
+      config,
+      mainPoller: runtime.pollerHandle,
+    };
     return new Worker(workerModuleUrl("echo/worker"), { workerData: data });
   });
   const status = runtime.blockOn(
     (function* (): Async<number> {
       try {
-        yield* timeout(remoteCondition(() => slots.all(WorkerState.running) || slots.some(WorkerState.failed, WorkerState.stopped)), WORKER_START_MS);
+        yield* timeout(
+          remoteCondition(() => slots.all(WorkerState.running) || slots.some(WorkerState.failed, WorkerState.stopped)),
+          WORKER_START_MS,
+        );
       } catch (error) {
         if (!(error instanceof TimeoutError)) throw error;
         err(`udp-echo: the workers did not start within ${WORKER_START_MS} ms`);
@@ -131,13 +155,17 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
       }
       if (!slots.all(WorkerState.running)) return 1; // the worker has said why
       out(readyLine(address, config));
-      const statsPrinter = config.statsSeconds === null ? null : spawn(printStats(stats, config.statsSeconds), { name: "stats printer" });
+      const statsPrinter =
+        config.statsSeconds === null ? null : spawn(printStats(stats, config.statsSeconds), { name: "stats printer" });
       const ended = yield* select([signals.next(), remoteCondition(() => slots.some(WorkerState.failed, WorkerState.stopped))]);
       statsPrinter?.cancel();
       slots.requestStop();
       for (let index = 0; index < slots.count; index++) Poller.borrow(slots.pollerOf(index)).wake();
       try {
-        yield* timeout(remoteCondition(() => slots.all(WorkerState.stopped, WorkerState.failed)), WORKER_STOP_MS);
+        yield* timeout(
+          remoteCondition(() => slots.all(WorkerState.stopped, WorkerState.failed)),
+          WORKER_STOP_MS,
+        );
       } catch (error) {
         if (!(error instanceof TimeoutError)) throw error;
         err(`udp-echo: some workers did not stop within ${WORKER_STOP_MS} ms`);
@@ -147,6 +175,11 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
     { name: "async_main" },
   );
   out(formatTotals(stats()));
+  const byWorker = Array.from({ length: slots.count }, (_, index) => {
+    const worker = slots.stats(index);
+    return `worker ${index}: in ${worker.get("datagramsIn")} out ${worker.get("datagramsOut")}`;
+  });
+  out(`totals by worker: ${byWorker.join(", ")}`);
   for (const worker of workers) void worker.terminate();
   runtime.close();
   return status;
@@ -190,4 +223,3 @@ function main(args: readonly string[]): number {
 }
 
 process.exit(main(process.argv.slice(2)));
-

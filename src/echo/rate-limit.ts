@@ -30,8 +30,10 @@ export class RateLimiter {
    * @param slots table size, a power of two (default 65536: 2.5 MiB).
    */
   constructor(perSecond: number, slots = 65536) {
-    if (!Number.isInteger(perSecond) || perSecond < 1) throw new RangeError(`rate limit ${perSecond} is not a whole number of datagrams per second >= 1`);
-    if (!Number.isInteger(slots) || slots < 1 || (slots & (slots - 1)) !== 0) throw new RangeError(`slots ${slots} is not a power of two`);
+    if (!Number.isInteger(perSecond) || perSecond < 1)
+      throw new RangeError(`rate limit ${perSecond} is not a whole number of datagrams per second >= 1`);
+    if (!Number.isInteger(slots) || slots < 1 || (slots & (slots - 1)) !== 0)
+      throw new RangeError(`slots ${slots} is not a power of two`);
     this.#ratePerMs = perSecond / 1000;
     this.#burst = perSecond;
     this.#mask = slots - 1;
@@ -62,7 +64,13 @@ export class RateLimiter {
     const slot = hash & this.#mask;
     const base = slot * KEY_WORDS;
     const keys = this.#keys;
-    const same = this.#used[slot] === 1 && keys[base] === family && keys[base + 1] === a && keys[base + 2] === b && keys[base + 3] === c && keys[base + 4] === d;
+    const same =
+      this.#used[slot] === 1 &&
+      keys[base] === family &&
+      keys[base + 1] === a &&
+      keys[base + 2] === b &&
+      keys[base + 3] === c &&
+      keys[base + 4] === d;
     if (!same) {
       if (this.#used[slot] === 1) this.evictions++;
       this.#used[slot] = 1;

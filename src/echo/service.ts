@@ -75,7 +75,8 @@ export function* serveEcho(socket: UdpSocket, policy: EchoPolicy, options: Serve
     }),
     { name: "echo reader" },
   );
-  const sampler = options.sampleSeconds === null ? null : spawn(sampleTasks(stats, options.sampleSeconds), { name: "stats sampler" });
+  const sampler =
+    options.sampleSeconds === null ? null : spawn(sampleTasks(stats, options.sampleSeconds), { name: "stats sampler" });
   try {
     // The reader only ends by failing too often; the stop ends it otherwise (select cancels it).
     yield* select([options.stop, reader]);

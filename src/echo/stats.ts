@@ -28,6 +28,7 @@ export const Counter = {
   tasksAlive: 10,
 } as const;
 
+/** The name of a counter, e.g. `"datagramsIn"`. */
 export type CounterName = keyof typeof Counter;
 
 /** The number of slots a stats block takes. */
@@ -41,7 +42,10 @@ export class EchoStats {
   readonly counters: Float64Array;
 
   constructor(backing?: { buffer: ArrayBufferLike; byteOffset: number }) {
-    this.counters = backing === undefined ? new Float64Array(COUNTER_SLOTS) : new Float64Array(backing.buffer, backing.byteOffset, COUNTER_SLOTS);
+    this.counters =
+      backing === undefined
+        ? new Float64Array(COUNTER_SLOTS)
+        : new Float64Array(backing.buffer, backing.byteOffset, COUNTER_SLOTS);
   }
 
   get(name: CounterName): number {

@@ -27,7 +27,10 @@ export class RestartLimitError extends Error {
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const where = error.stack?.split("\n").find((line) => line.trim().startsWith("at "))?.trim();
+  const where = error.stack
+    ?.split("\n")
+    .find((line) => line.trim().startsWith("at "))
+    ?.trim();
   return where === undefined ? `${error.name}: ${error.message}` : `${error.name}: ${error.message} (${where})`;
 }
 
@@ -50,7 +53,10 @@ export function* supervise(start: () => Async<unknown>, options: SuperviseOption
       const at = now();
       while (restarts.length > 0 && at - restarts[0]! > 1000) restarts.shift();
       if (restarts.length >= options.restartsPerSecondMax) {
-        throw new RestartLimitError(`${options.name} failed ${restarts.length + 1} times within a second; giving up. Last failure: ${describe(error)}`, { cause: error });
+        throw new RestartLimitError(
+          `${options.name} failed ${restarts.length + 1} times within a second; giving up. Last failure: ${describe(error)}`,
+          { cause: error },
+        );
       }
       restarts.push(at);
       options.report(`${options.name} failed and was restarted: ${describe(error)}`);

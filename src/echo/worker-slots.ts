@@ -8,6 +8,7 @@
 import type { PollerHandle } from "../sys/poller.ts";
 import { EchoStats, STATS_BYTES } from "./stats.ts";
 
+/** Where a worker thread is in its life, as the main thread sees it. */
 export const WorkerState = {
   starting: 0,
   running: 1,

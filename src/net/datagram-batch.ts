@@ -118,7 +118,10 @@ export class DatagramBatch {
     if (size > this.slotSize) throw new RangeError(`a datagram of ${size} bytes does not fit a slot of ${this.slotSize}`);
     const start = from * source.slotSize;
     this.payloads.set(source.payloads.subarray(start, start + size), to * this.slotSize);
-    this.entries.set(source.entries.subarray(from * Layout.datagramSize, (from + 1) * Layout.datagramSize), to * Layout.datagramSize);
+    this.entries.set(
+      source.entries.subarray(from * Layout.datagramSize, (from + 1) * Layout.datagramSize),
+      to * Layout.datagramSize,
+    );
   }
 
   /** The slots and entries from `start` to `end`, as the library's batch calls take them. */

@@ -6,7 +6,14 @@
  * @module
  */
 import { Layout } from "../sys/abi.ts";
-import { decodeAddress, encodeAddress, formatSocketAddress, parseSocketAddress, type SocketAddress, socketAddress } from "../sys/address.ts";
+import {
+  decodeAddress,
+  encodeAddress,
+  formatSocketAddress,
+  parseSocketAddress,
+  type SocketAddress,
+  socketAddress,
+} from "../sys/address.ts";
 import { SystemError } from "../sys/errors.ts";
 import {
   closeDescriptor,
@@ -165,7 +172,8 @@ export class UdpSocket implements IoSource {
   }
 
   #ensureOpen(action: string): void {
-    if (this.#closed) throw new SocketClosedError(`Cannot ${action} UDP socket ${formatSocketAddress(this.localAddress)}: it is closed`);
+    if (this.#closed)
+      throw new SocketClosedError(`Cannot ${action} UDP socket ${formatSocketAddress(this.localAddress)}: it is closed`);
   }
 
   /** @internal The registration in `cx`'s reactor, made on first use. */
@@ -370,7 +378,11 @@ class SendBatch extends IoFuture<number> {
       } else {
         // The error belongs to datagram #next alone: report it, skip it, send the rest.
         if (this.#onError === undefined) {
-          throw new SystemError("sendmmsg", -rc, `Cannot send datagram ${this.#next} of a batch (${this.#batch.size(this.#next)} bytes)`);
+          throw new SystemError(
+            "sendmmsg",
+            -rc,
+            `Cannot send datagram ${this.#next} of a batch (${this.#batch.size(this.#next)} bytes)`,
+          );
         }
         this.#onError(-rc, this.#next);
         this.#next++;

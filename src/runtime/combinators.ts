@@ -65,7 +65,9 @@ class JoinAll<T extends readonly unknown[]> extends Future<T> {
  * const [a, b] = yield* joinAll([fetchA(), sleep(10)]);
  * ```
  */
-export function joinAll<const A extends readonly Awaitable<unknown>[]>(awaitables: A): Future<{ -readonly [K in keyof A]: AwaitedOf<A[K]> }> {
+export function joinAll<const A extends readonly Awaitable<unknown>[]>(
+  awaitables: A,
+): Future<{ -readonly [K in keyof A]: AwaitedOf<A[K]> }> {
   return new JoinAll(awaitables.map((awaitable) => toFuture(awaitable)));
 }
 

@@ -26,9 +26,11 @@ const HAPPENED = 1;
 /** A direction's status: idle (null), happened, or awaited by one waker or several. */
 type Status = null | typeof HAPPENED | Waker | Waker[];
 
-/** Direction indexes into a registration's statuses. */
+/** The index of the read direction in a registration's statuses. */
 export const READ = 0;
+/** The index of the write direction in a registration's statuses. */
 export const WRITE = 1;
+/** A direction, as an index into a registration's statuses. */
 export type DirectionIndex = typeof READ | typeof WRITE;
 
 const directionNames: readonly Direction[] = ["read", "write"];
@@ -95,7 +97,11 @@ export class Reactor {
   }
 
   /** Registers `fd` for edge-triggered readiness in both directions under a new token. */
-  register(fd: number, owner: Closeable | null, interest: Interest = (INTEREST_READABLE | INTEREST_WRITABLE) as Interest): Registration {
+  register(
+    fd: number,
+    owner: Closeable | null,
+    interest: Interest = (INTEREST_READABLE | INTEREST_WRITABLE) as Interest,
+  ): Registration {
     const existing = this.#tokensByFd.get(fd);
     if (existing !== undefined) {
       throw new RegistrationError(`Cannot register descriptor ${fd}: it is already registered under token ${existing}`);
@@ -138,7 +144,8 @@ export class Reactor {
    */
   poll(registration: Registration, direction: DirectionIndex, cx: Context): boolean {
     const trace = this.#trace();
-    if (trace !== null) trace(traceEvent("reactor-poll", { task: cx.taskId, token: registration.token, direction: directionNames[direction]! }));
+    if (trace !== null)
+      trace(traceEvent("reactor-poll", { task: cx.taskId, token: registration.token, direction: directionNames[direction]! }));
     const status = registration.statuses[direction];
     if (status === HAPPENED) {
       registration.statuses[direction] = null;
@@ -160,7 +167,8 @@ export class Reactor {
       registration.statuses[direction] = [status, waker];
       this.#waiters++;
     }
-    if (trace !== null) trace(traceEvent("waker-stored", { task: cx.taskId, token: registration.token, direction: directionNames[direction]! }));
+    if (trace !== null)
+      trace(traceEvent("waker-stored", { task: cx.taskId, token: registration.token, direction: directionNames[direction]! }));
     return false;
   }
 
@@ -202,7 +210,8 @@ export class Reactor {
     registration.statuses[direction] = HAPPENED;
     const trace = this.#trace();
     if (trace !== null) {
-      const detail = isWaker(status) || Array.isArray(status) ? `was awaited by ${waiterCount(status)} waker(s)` : "nobody waits yet";
+      const detail =
+        isWaker(status) || Array.isArray(status) ? `was awaited by ${waiterCount(status)} waker(s)` : "nobody waits yet";
       trace(traceEvent("happened", { token: registration.token, direction: directionNames[direction]!, detail }));
     }
     if (status === null || status === HAPPENED) return;

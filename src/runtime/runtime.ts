@@ -135,7 +135,9 @@ export class Runtime implements RuntimeCore {
     this.#ensureOpen("run");
     if (current !== null) {
       throw new RuntimeError(
-        current === this ? "Cannot block on the runtime from inside one of its own tasks" : "Cannot run a runtime inside another runtime's task",
+        current === this
+          ? "Cannot block on the runtime from inside one of its own tasks"
+          : "Cannot run a runtime inside another runtime's task",
       );
     }
     current = this;

@@ -21,6 +21,7 @@ export const TaskState = {
   cancelled: 5,
 } as const;
 
+/** One of the {@link TaskState} values. */
 export type TaskStateValue = (typeof TaskState)[keyof typeof TaskState];
 
 /** How a task ended. */

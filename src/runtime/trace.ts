@@ -37,6 +37,7 @@ export const TraceStep = {
   ready: 11,
 } as const;
 
+/** The name of a trace event's kind, e.g. `"waker-stored"`. */
 export type TraceKind = keyof typeof TraceStep;
 
 /** Which way a socket is ready or awaited. */

@@ -9,17 +9,24 @@
  */
 import { native } from "./ffi.ts";
 
+/** Interest in readability (`abi.interest_readable`). */
 export const INTEREST_READABLE = 1;
+/** Interest in writability (`abi.interest_writable`). */
 export const INTEREST_WRITABLE = 2;
 
+/** The event says the descriptor became readable. */
 export const EVENT_READABLE = 1;
+/** The event says the descriptor became writable. */
 export const EVENT_WRITABLE = 2;
+/** The event says the descriptor has an error pending. */
 export const EVENT_ERROR = 4;
+/** The event says the other end hung up. */
 export const EVENT_HANGUP = 8;
 
 /** The high 32 bits of the waker's reserved token (all ones); no registration can use it. */
 export const TOKEN_WAKER_HIGH = 0xffff_ffff;
 
+/** Set in a datagram's flags when it was larger than its buffer and lost its tail. */
 export const DATAGRAM_TRUNCATED = 1;
 
 /** Socket options, as `abi.Option` numbers them. */

@@ -97,7 +97,7 @@ function formatIPv6(bytes: Uint8Array): string {
   // RFC 5952: compress the longest run of two or more zero groups, the first if tied.
   let bestStart = -1;
   let bestLength = 1;
-  for (let start = 0; start < 8; ) {
+  for (let start = 0; start < 8;) {
     let end = start;
     while (end < 8 && groups[end] === 0) end++;
     if (end - start > bestLength) {
@@ -135,7 +135,12 @@ export function checkPort(port: number): number {
  */
 export function socketAddress(host: string, port: number): SocketAddress {
   const parsed = parseHost(host);
-  return { family: parsed.family, host: formatHost(parsed.family, parsed.bytes, parsed.scopeId), port: checkPort(port), scopeId: parsed.scopeId };
+  return {
+    family: parsed.family,
+    host: formatHost(parsed.family, parsed.bytes, parsed.scopeId),
+    port: checkPort(port),
+    scopeId: parsed.scopeId,
+  };
 }
 
 /**

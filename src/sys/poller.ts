@@ -71,7 +71,11 @@ const backendBuffer = new Uint8Array(16);
 
 /** The poller's backend on this OS: `"epoll"` or `"kqueue"`. */
 export function pollerBackend(): string {
-  const len = check(native.br_poller_backend(backendBuffer, backendBuffer), "poller_backend", () => "Cannot name the poller backend");
+  const len = check(
+    native.br_poller_backend(backendBuffer, backendBuffer),
+    "poller_backend",
+    () => "Cannot name the poller backend",
+  );
   return new TextDecoder().decode(backendBuffer.subarray(0, len));
 }
 
@@ -132,18 +136,30 @@ export class Poller {
   register(fd: number, token: number, interest: Interest): void {
     this.#ensureOpen("Cannot register");
     checkToken(token);
-    check(native.br_poller_register(this.#handle, this.#handle, fd, token, interest), "poller_register", () => `Cannot register descriptor ${fd} under token ${token}`);
+    check(
+      native.br_poller_register(this.#handle, this.#handle, fd, token, interest),
+      "poller_register",
+      () => `Cannot register descriptor ${fd} under token ${token}`,
+    );
   }
 
   reregister(fd: number, token: number, interest: Interest): void {
     this.#ensureOpen("Cannot reregister");
     checkToken(token);
-    check(native.br_poller_reregister(this.#handle, this.#handle, fd, token, interest), "poller_reregister", () => `Cannot reregister descriptor ${fd} under token ${token}`);
+    check(
+      native.br_poller_reregister(this.#handle, this.#handle, fd, token, interest),
+      "poller_reregister",
+      () => `Cannot reregister descriptor ${fd} under token ${token}`,
+    );
   }
 
   deregister(fd: number): void {
     this.#ensureOpen("Cannot deregister");
-    check(native.br_poller_deregister(this.#handle, this.#handle, fd), "poller_deregister", () => `Cannot deregister descriptor ${fd}`);
+    check(
+      native.br_poller_deregister(this.#handle, this.#handle, fd),
+      "poller_deregister",
+      () => `Cannot deregister descriptor ${fd}`,
+    );
   }
 
   /**

@@ -26,22 +26,31 @@ export function udpOpen(family: 4 | 6): number {
   return check(native.br_udp_open(family), "socket", () => `Cannot create an IPv${family} UDP socket`);
 }
 
+/** A socket option by name, e.g. `"reusePort"`. */
 export type SocketOption = keyof typeof Option;
 
+/** Sets a socket option (booleans as 0 or 1, buffer sizes in bytes). */
 export function udpSetOption(fd: number, option: SocketOption, value: number): void {
-  check(native.br_udp_set_option(fd, Option[option], value), "setsockopt", () => `Cannot set ${option} to ${value} on descriptor ${fd}`);
+  check(
+    native.br_udp_set_option(fd, Option[option], value),
+    "setsockopt",
+    () => `Cannot set ${option} to ${value} on descriptor ${fd}`,
+  );
 }
 
+/** Reads a socket option's current value. */
 export function udpGetOption(fd: number, option: SocketOption): number {
   return check(native.br_udp_get_option(fd, Option[option]), "getsockopt", () => `Cannot read ${option} of descriptor ${fd}`);
 }
 
+/** Binds the socket to `address` (port 0: the OS picks one). */
 export function udpBind(fd: number, address: SocketAddress): void {
   const bytes = new Uint8Array(Layout.addressSize);
   encodeAddress(address, new DataView(bytes.buffer), 0);
   check(native.br_udp_bind(fd, bytes, bytes), "bind", () => `Cannot bind UDP socket to ${formatSocketAddress(address)}`);
 }
 
+/** The address the socket is bound to. */
 export function udpLocalAddress(fd: number): SocketAddress {
   const bytes = new Uint8Array(Layout.addressSize);
   check(native.br_udp_local_address(fd, bytes, bytes), "getsockname", () => `Cannot read the address of descriptor ${fd}`);

@@ -19,6 +19,7 @@
  */
 import { EventBuffer } from "../../sys/poller.ts";
 
+/** The states of the handoff's state word (see the diagram above). */
 export const HandoffState = {
   waiting: 0,
   ready: 1,
@@ -27,8 +28,9 @@ export const HandoffState = {
   failed: 4,
 } as const;
 
-/** Int32 slots of the control area. */
+/** Int32 slot of the control area that holds the state word. */
 export const STATE = 0;
+/** Int32 slot that holds the number of events handed over (or the errno of a failed wait). */
 export const COUNT = 1;
 /** Set to 1 by the reactor thread once it runs: a thread that never starts is noticed. */
 export const STARTED = 2;

@@ -22,7 +22,9 @@ export function traceOsEvents(trace: TraceHook, events: EventBuffer, count: numb
     if (events.isWaker(index)) {
       trace(traceEvent("os-event", { detail: `poller woken from another thread (${driver} driver)` }));
     } else {
-      trace(traceEvent("os-event", { token: events.token(index), detail: `${describe(events.flags(index))} (${driver} driver)` }));
+      trace(
+        traceEvent("os-event", { token: events.token(index), detail: `${describe(events.flags(index))} (${driver} driver)` }),
+      );
     }
   }
 }

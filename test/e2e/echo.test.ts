@@ -1,0 +1,199 @@
+// End-to-end: the compiled executable, run from an empty directory, answering clients the
+// project did not write: Python's socket module, Node's node:dgram, and socat.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { ensureBuilt, runServer, startServer } from "./server.ts";
+
+const clients = join(import.meta.dir, "..", "clients");
+const SIZES = [0, 1, 1400, 9000, 65507];
+
+async function run(
+  command: string[],
+  stdin?: Uint8Array,
+): Promise<{ exitCode: number; stdout: string; stderr: string; bytes: Uint8Array }> {
+  const child = Bun.spawn(command, { stdin: stdin ?? "ignore", stdout: "pipe", stderr: "pipe" });
+  const [bytes, stderr, exitCode] = await Promise.all([
+    new Response(child.stdout).bytes(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { exitCode, stdout: new TextDecoder().decode(bytes), stderr, bytes };
+}
+
+beforeAll(async () => {
+  await ensureBuilt();
+});
+
+describe.each([
+  ["IPv4", "127.0.0.1"],
+  ["IPv6", "::1"],
+])("udp-echo over %s", (_name, host) => {
+  test("Python's socket module gets back exact bytes for 0, 1, 1400, 9000 and 65507 bytes", async () => {
+    await using server = await startServer(["--host", host, "--port", "0"]);
+    const result = await run(["python3", join(clients, "python-client.py"), host, String(server.port), ...SIZES.map(String)]);
+    expect(result.stderr).toBe("");
+    expect(result.stdout.trim().split("\n")).toEqual(SIZES.map((size) => `ok ${size}`));
+    expect(result.exitCode).toBe(0);
+  });
+
+  test("Node's node:dgram gets back exact bytes for 0, 1, 1400, 9000 and 65507 bytes", async () => {
+    await using server = await startServer(["--host", host, "--port", "0"]);
+    const result = await run(["node", join(clients, "node-client.mjs"), host, String(server.port), ...SIZES.map(String)]);
+    expect(result.stderr).toBe("");
+    expect(result.stdout.trim().split("\n")).toEqual(SIZES.map((size) => `ok ${size}`));
+    expect(result.exitCode).toBe(0);
+  });
+
+  test.each([1, 1400, 9000, 65507])("socat gets back exact bytes for %p bytes", async (size) => {
+    await using server = await startServer(["--host", host, "--port", "0"]);
+    const payload = new Uint8Array(size).map((_, index) => (index * 31 + size) & 0xff);
+    const target = host.includes(":") ? `UDP6:[${host}]:${server.port}` : `UDP4:${host}:${server.port}`;
+    const result = await run(["socat", "-b", "65536", "-t", "1", "-", target], payload);
+    expect(result.stderr).toBe("");
+    expect(result.bytes).toEqual(payload);
+  });
+
+  test("50 clients at once each get their own echoes", async () => {
+    await using server = await startServer(["--host", host, "--port", "0"]);
+    const result = await run(["python3", join(clients, "many-clients.py"), host, String(server.port), "50", "20"]);
+    expect(result.stderr).toBe("");
+    expect(result.stdout.trim()).toBe("ok 1000");
+  });
+});
+
+describe("udp-echo as a process", () => {
+  test("--port 0 picks a free port and the ready line says which, with backend, reactor and workers", async () => {
+    await using server = await startServer(["--port", "0"]);
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.readyLine).toBe(
+      `udp-echo listening on 127.0.0.1:${server.port} (${process.platform === "linux" ? "epoll" : "kqueue"}, inline reactor, 1 worker)`,
+    );
+  });
+
+  test("it runs alone, copied into an empty directory with no PATH to Bun or Zig", async () => {
+    // startServer always does this: the executable's copy in a fresh temporary directory, run
+    // there with PATH=/usr/bin:/bin.
+    const binary = await ensureBuilt();
+    expect(readdirSync(dirname(binary))).toEqual(["udp-echo"]);
+    await using server = await startServer(["--port", "0"]);
+    const result = await run(["python3", join(clients, "python-client.py"), "127.0.0.1", String(server.port), "5"]);
+    expect(result.stdout.trim()).toBe("ok 5");
+  });
+
+  test.each(["SIGTERM", "SIGINT"] as const)("%s prints the totals and exits 0", async (signal) => {
+    const server = await startServer(["--port", "0"]);
+    await run(["python3", join(clients, "python-client.py"), "127.0.0.1", String(server.port), "3", "4"]);
+    const { exitCode, stdout, stderr } = await server.stop(signal);
+    expect(exitCode).toBe(0);
+    expect(stderr).toBe("");
+    expect(stdout).toContain(
+      "totals: in 2 datagrams 7 bytes, out 2 datagrams 7 bytes, " +
+        "drops oversized 0, refused 0, rate-limited 0, send-error 0, overload 0, restarts 0",
+    );
+  });
+
+  test("--reactor thread echoes too", async () => {
+    await using server = await startServer(["--port", "0", "--reactor", "thread"]);
+    expect(server.readyLine).toContain("thread reactor");
+    const result = await run([
+      "python3",
+      join(clients, "python-client.py"),
+      "127.0.0.1",
+      String(server.port),
+      ...SIZES.map(String),
+    ]);
+    expect(result.stdout.trim().split("\n")).toHaveLength(SIZES.length);
+  });
+
+  test("--workers 2 serves from both workers on one port", async () => {
+    const server = await startServer(["--port", "0", "--workers", "2"]);
+    expect(server.readyLine).toContain("2 workers");
+    // Many source ports, so that SO_REUSEPORT's hash spreads them over both sockets.
+    const result = await run(["python3", join(clients, "many-clients.py"), "127.0.0.1", String(server.port), "64", "5"]);
+    expect(result.stdout.trim()).toBe("ok 320");
+    const { exitCode, stdout } = await server.stop();
+    expect(exitCode).toBe(0);
+    expect(stdout).toContain("totals: in 320 datagrams");
+    const perWorker = [...stdout.matchAll(/worker (\d): in (\d+) out (\d+)/g)].map((match) => [
+      Number(match[2]),
+      Number(match[3]),
+    ]);
+    expect(perWorker).toHaveLength(2);
+    for (const [received, sent] of perWorker) {
+      expect(received).toBeGreaterThan(0);
+      expect(sent).toBe(received!);
+    }
+  });
+
+  test("--stats prints rates, drops and tasks every interval", async () => {
+    const server = await startServer(["--port", "0", "--stats", "0.2"]);
+    await run(["python3", join(clients, "python-client.py"), "127.0.0.1", String(server.port), "10"]);
+    await Bun.sleep(500);
+    const { stdout } = await server.stop();
+    const lines = stdout.split("\n").filter((line) => line.startsWith("stats: "));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        String.raw`^stats: in [\d.]+ datagrams/s [\d.]+ B/s, out [\d.]+ datagrams/s [\d.]+ B/s, ` +
+          String.raw`drops oversized \d+, refused \d+, rate-limited \d+, send-error \d+, overload \d+, tasks \d+$`,
+      ),
+    );
+  });
+
+  test("--trace prints the seed's steps, numbered, then only counts them", async () => {
+    const server = await startServer(["--port", "0", "--trace"]);
+    await run(["python3", join(clients, "python-client.py"), "127.0.0.1", String(server.port), "1", "2", "3"]);
+    const { stdout } = await server.stop();
+    const steps = new Set([...stdout.matchAll(/^trace \[step +(\d+)\]/gm)].map((match) => Number(match[1])));
+    expect([...steps].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(stdout).toMatch(/^trace \[step  6\] waker-stored task=\d+ token=\d+ read$/m);
+    expect(stdout).toMatch(/^trace events by step: 1:\d+ 2:\d+/m);
+  });
+
+  test("--help and --version print and exit 0", async () => {
+    const help = await runServer(["--help"]);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toStartWith("Usage: udp-echo [options]");
+    const version = await runServer(["--version"]);
+    expect(version.exitCode).toBe(0);
+    expect(version.stdout).toMatch(/^udp-echo \d+\.\d+\.\d+ \(bun-reactor; Bun 1\.4\.\d+; (epoll|kqueue)\)\n$/);
+  });
+});
+
+describe("udp-echo refuses bad input with one clear line", () => {
+  test.each([
+    [["--port", "abc"], 'invalid value for --port: "abc" is not a whole number from 0 to 65535'],
+    [["--port", "65536"], 'invalid value for --port: "65536" is not a whole number from 0 to 65535'],
+    [["--port", "-1"], 'invalid value for --port: "-1" is not a whole number from 0 to 65535'],
+    [["--port="], 'invalid value for --port: "" is not a whole number from 0 to 65535'],
+    [["--port"], "option --port needs a value"],
+    [["--host", "localhost"], 'invalid value for --host: "localhost" is not an IPv4 or IPv6 address'],
+    [["--host", "300.1.1.1"], 'invalid value for --host: "300.1.1.1" is not an IPv4 or IPv6 address'],
+    [["--workers", "0"], 'invalid value for --workers: "0" is not a whole number from 1 to 64'],
+    [["--workers", "1000000"], 'invalid value for --workers: "1000000" is not a whole number from 1 to 64'],
+    [["--reactor", "epoll"], 'invalid value for --reactor: "epoll" is neither "inline" nor "thread"'],
+    [["--stats", "0"], 'invalid value for --stats: "0" is not a number of seconds from 0.1 to 86400'],
+    [["--stats", "soon"], 'invalid value for --stats: "soon" is not a number of seconds from 0.1 to 86400'],
+    [["--max-datagram", "0"], 'invalid value for --max-datagram: "0" is not a whole number from 1 to 65535'],
+    [["--max-datagram", "1e3"], 'invalid value for --max-datagram: "1e3" is not a whole number from 1 to 65535'],
+    [["--rate-limit", "-5"], 'invalid value for --rate-limit: "-5" is not a whole number from 1 to 1000000000'],
+    [["--rate-limit", "99999999999"], 'invalid value for --rate-limit: "99999999999" is not a whole number from 1 to 1000000000'],
+    [["--frobnicate"], "unknown option --frobnicate"],
+    [["--trace=yes"], "option --trace takes no value"],
+    [["7777"], "unexpected argument 7777: udp-echo takes options only"],
+  ])("%p → exit 2", async (args, message) => {
+    const { exitCode, stdout, stderr } = await runServer(args);
+    expect(exitCode).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(`udp-echo: ${message}\nTry 'udp-echo --help' for the options.\n`);
+  });
+
+  test("a port in use → the address and EADDRINUSE, exit 1, no stack trace", async () => {
+    await using first = await startServer(["--port", "0"]);
+    const { exitCode, stdout, stderr } = await runServer(["--port", String(first.port)]);
+    expect(exitCode).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(`udp-echo: Cannot bind UDP socket to 127.0.0.1:${first.port}: address already in use (EADDRINUSE)\n`);
+  });
+});

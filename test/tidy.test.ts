@@ -1,0 +1,49 @@
+// What can be checked mechanically about the code base: the house style's rules.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const sources = [...new Bun.Glob("src/**/*.ts").scanSync(root)].sort();
+const read = (path: string) => readFileSync(join(root, path), "utf8");
+
+describe("tidy", () => {
+  test("exactly one module imports bun:ffi", () => {
+    const importers = sources.filter((path) => /from "bun:ffi"/.test(read(path)));
+    expect(importers).toEqual(["src/sys/ffi.ts"]);
+  });
+
+  test("every export in src/ has a JSDoc comment", () => {
+    const missing: string[] = [];
+    for (const path of sources) {
+      const lines = read(path).split("\n");
+      lines.forEach((line, index) => {
+        if (!/^export (default |declare )?(abstract class|class|function\*?|const|let|interface|type|enum) [A-Za-z_]/.test(line))
+          return;
+        const above = lines[index - 1]?.trim() ?? "";
+        if (!above.endsWith("*/")) missing.push(`${path}:${index + 1}: ${line.slice(0, 80)}`);
+      });
+    }
+    expect(missing).toEqual([]);
+  });
+
+  test("lines are at most 140 characters", () => {
+    const files = [...sources, ...new Bun.Glob("{test,scripts,bench,examples}/**/*.ts").scanSync(root)];
+    const long = files.flatMap((path) =>
+      read(path)
+        .split("\n")
+        .flatMap((line, index) =>
+          line.length > 140 ? [`${relative(root, join(root, path))}:${index + 1} (${line.length})`] : [],
+        ),
+    );
+    expect(long).toEqual([]);
+  });
+
+  test(".ci/run runs exactly the README's quick-start test command", () => {
+    const readme = read("README.md");
+    const command = /<!-- test-command -->\s*```sh\n(.+)\n```/.exec(readme)?.[1];
+    expect(command).toBeDefined();
+    const ci = read(".ci/run");
+    expect(ci.split("\n")).toContain(command!);
+  });
+});
