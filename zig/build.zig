@@ -5,6 +5,8 @@
 //!   Bun's `process.platform-process.arch` (`linux-x64`, `darwin-arm64`, …).
 //! - `zig build test`: the Zig tests, in debug mode.
 //! - `zig build cross`: the library for every platform the package ships, by cross-compilation.
+//! - `zig build bench`: the benchmark's load generator and reference echo server (Linux), in
+//!   `zig-out/bin/`.
 
 const std = @import("std");
 
@@ -26,6 +28,21 @@ pub fn build(b: *std.Build) void {
 
     const cross = b.step("cross", "Build the library for every shipped platform");
     for (shipped) |entry| installLibrary(b, cross, b.resolveTargetQuery(entry.query), optimize);
+
+    const bench = b.step("bench", "Build the benchmark's load generator and reference server");
+    const lib_module = b.createModule(.{ .root_source_file = b.path("src/lib.zig"), .target = target, .optimize = optimize });
+    for ([_][]const u8{ "loadgen", "echo-reference" }) |name| {
+        const exe = b.addExecutable(.{
+            .name = name,
+            .root_module = b.createModule(.{
+                .root_source_file = b.path(b.fmt("bench/{s}.zig", .{name})),
+                .target = target,
+                .optimize = optimize,
+                .imports = &.{.{ .name = "bun_reactor", .module = lib_module }},
+            }),
+        });
+        bench.dependOn(&b.addInstallArtifact(exe, .{}).step);
+    }
 
     const tests = b.addTest(.{ .root_module = b.createModule(.{
         .root_source_file = b.path("src/tests.zig"),

@@ -6,7 +6,7 @@
  */
 
 /** The names of the drivers a runtime can use. */
-export type DriverName = "inline" | "thread";
+export type DriverName = "inline" | "thread" | "embedded";
 
 /**
  * Waits for OS events on behalf of an executor and hands them to its reactor.

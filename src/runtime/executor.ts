@@ -48,6 +48,11 @@ export class Executor implements WakeTarget<Task<unknown>> {
   readonly #queue = new RunQueue<Task<unknown>>();
   readonly #alive = new Set<Task<unknown>>();
   #failed: Task<unknown>[] = [];
+  /**
+   * Called whenever a task goes on the run queue, for a runtime that runs the executor from
+   * Bun's event loop instead of a loop of its own (the embedded driver): it schedules a turn.
+   */
+  onScheduled: (() => void) | null = null;
 
   constructor(runtime: RuntimeCore, driver: Driver, onUnjoinedError: UnjoinedErrorHandler) {
     this.#runtime = runtime;
@@ -73,6 +78,7 @@ export class Executor implements WakeTarget<Task<unknown>> {
     const task = new Task(toFuture(awaitable), options.name, this, this.#runtime);
     this.#alive.add(task as Task<unknown>);
     this.#queue.push(task as Task<unknown>);
+    this.onScheduled?.();
     const trace = this.#runtime.trace;
     if (trace !== null) trace(traceEvent("spawn", { task: task.id, detail: task.name }));
     return new JoinHandle(task, this);
@@ -84,6 +90,7 @@ export class Executor implements WakeTarget<Task<unknown>> {
       case TaskState.idle:
         task.state = TaskState.scheduled;
         this.#queue.push(task);
+        this.onScheduled?.();
         break;
       case TaskState.running:
         // Woken while it runs: poll it again after this poll, or the wake would be lost.

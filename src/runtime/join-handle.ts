@@ -71,6 +71,31 @@ export class JoinHandle<T> extends Future<T> {
     return unwrap(outcome, this.#task);
   }
 
+  /**
+   * The task's outcome as a Promise, for code outside the runtime (the Bun app that embeds it):
+   * it resolves with the value, or rejects with the error (or `TaskCancelledError`).
+   *
+   * @example
+   * ```ts
+   * const runtime = new Runtime({ driver: "embedded" });
+   * const value = await runtime.spawn(compute()).promise();
+   * ```
+   */
+  promise(): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const settle = (outcome: Outcome<T>) => {
+        try {
+          resolve(unwrap(outcome, this.#task));
+        } catch (error) {
+          reject(error);
+        }
+      };
+      const outcome = this.outcome();
+      if (outcome !== null) return settle(outcome);
+      this.#task.addJoiner({ wake: () => settle(this.outcome()!) });
+    });
+  }
+
   poll(cx: Context): Poll<T> {
     const outcome = this.outcome();
     if (outcome === null) {

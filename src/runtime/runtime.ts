@@ -7,20 +7,23 @@
 import { Poller, pollerBackend, type PollerHandle } from "../sys/poller.ts";
 import type { RuntimeCore } from "./context.ts";
 import type { Driver, DriverName } from "./driver.ts";
+import { EmbeddedDriver } from "./drivers/embedded.ts";
 import { InlineDriver } from "./drivers/inline.ts";
 import { ThreadDriver } from "./drivers/thread.ts";
 import { Executor, reportUnjoinedError, type SpawnOptions, type UnjoinedErrorHandler } from "./executor.ts";
 import type { Awaitable } from "./future.ts";
 import type { JoinHandle } from "./join-handle.ts";
 import { Reactor } from "./reactor.ts";
-import { TimerQueue } from "./timers.ts";
+import { now, TimerQueue } from "./timers.ts";
 import type { TraceHook } from "./trace.ts";
 
 /** Options of a {@link Runtime}. */
 export interface RuntimeOptions {
   /**
    * `"inline"` (default): the executor's thread waits for the OS itself. `"thread"`: a reactor
-   * thread waits and hands events to the executor, which sleeps until then.
+   * thread waits and hands events to the executor, which sleeps until then. `"embedded"`: the
+   * runtime runs inside a Bun app, in turns on Bun's event loop, and never blocks it; tasks are
+   * started with `spawn` and awaited with `JoinHandle.promise()` (there is no `blockOn`).
    */
   readonly driver?: DriverName;
   /** Receives a trace event at each step of the seed's flow. Off by default. */
@@ -58,23 +61,31 @@ export class Runtime implements RuntimeCore {
   readonly trace: TraceHook | null;
   readonly #poller: Poller;
   readonly #driver: Driver;
+  readonly #embedded: EmbeddedDriver | null = null;
   #closed = false;
+  #turnScheduled = false;
+  #timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: RuntimeOptions = {}) {
     const driverName = options.driver ?? "inline";
-    if (driverName !== "inline" && driverName !== "thread") {
-      throw new RangeError(`driver "${String(driverName)}" is neither "inline" nor "thread"`);
+    if (driverName !== "inline" && driverName !== "thread" && driverName !== "embedded") {
+      throw new RangeError(`driver "${String(driverName)}" is not "inline", "thread" or "embedded"`);
     }
     this.trace = options.trace ?? null;
     this.#poller = Poller.open();
     const trace = (): TraceHook | null => this.trace;
     this.reactor = new Reactor(this.#poller, trace);
     const capacity = options.eventCapacity ?? 256;
-    this.#driver =
-      driverName === "thread"
-        ? new ThreadDriver(this.#poller, this.reactor, trace, capacity)
-        : new InlineDriver(this.#poller, this.reactor, trace, capacity);
+    if (driverName === "embedded") {
+      this.#embedded = new EmbeddedDriver(this.#poller, this.reactor, trace, capacity);
+      this.#driver = this.#embedded;
+    } else if (driverName === "thread") {
+      this.#driver = new ThreadDriver(this.#poller, this.reactor, trace, capacity);
+    } else {
+      this.#driver = new InlineDriver(this.#poller, this.reactor, trace, capacity);
+    }
     this.executor = new Executor(this, this.#driver, options.onUnjoinedError ?? reportUnjoinedError);
+    if (this.#embedded !== null) this.executor.onScheduled = () => this.#scheduleTurn();
   }
 
   /**
@@ -120,6 +131,7 @@ export class Runtime implements RuntimeCore {
    * throws its error. Other tasks run meanwhile and stay alive afterwards.
    */
   blockOn<T>(awaitable: Awaitable<T>, options?: SpawnOptions): T {
+    this.#ensureBlockingAllowed("blockOn");
     const handle = this.spawn(awaitable, options);
     return this.enter(() => this.executor.blockOn(handle));
   }
@@ -127,7 +139,53 @@ export class Runtime implements RuntimeCore {
   /** Runs the executor loop until no task is left. */
   run(): void {
     this.#ensureOpen("run");
+    this.#ensureBlockingAllowed("run");
     this.enter(() => this.executor.runUntilIdle());
+  }
+
+  #ensureBlockingAllowed(method: string): void {
+    if (this.#embedded !== null) {
+      throw new RuntimeError(
+        `${method}() would block Bun's event loop: an embedded runtime runs by itself; await handle.promise()`,
+      );
+    }
+  }
+
+  /** Embedded: runs a turn soon, on Bun's event loop. */
+  #scheduleTurn(): void {
+    if (this.#turnScheduled || this.#closed) return;
+    this.#turnScheduled = true;
+    setImmediate(() => this.#turn());
+  }
+
+  /**
+   * Embedded: one turn of the executor loop that never blocks. It runs the ready tasks, takes
+   * what the reactor thread handed over and fires due timers; then either schedules the next
+   * turn (tasks are ready) or arms what will: the handoff watch and a timer for the earliest
+   * deadline. The reactor thread keeps the process alive exactly while tasks are alive.
+   */
+  #turn(): void {
+    this.#turnScheduled = false;
+    if (this.#closed) return;
+    this.enter(() => {
+      this.executor.runReady();
+      this.executor.park(0);
+    });
+    const embedded = this.#embedded!;
+    embedded.keepAlive(this.executor.alive > 0);
+    if (this.executor.ready > 0) return this.#scheduleTurn();
+    embedded.watch(() => this.#scheduleTurn());
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const timeoutMs = this.timers.timeoutMs(now(), -1);
+    if (timeoutMs >= 0) {
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        this.#scheduleTurn();
+      }, timeoutMs);
+      // The reactor thread is what keeps the process alive; a timer alone need not.
+      this.#timer.unref();
+    }
   }
 
   /** Runs `body` with this runtime as {@link Runtime.current}. Runtimes do not nest. */
@@ -167,6 +225,7 @@ export class Runtime implements RuntimeCore {
     } finally {
       current = null;
       this.#closed = true;
+      if (this.#timer !== null) clearTimeout(this.#timer);
       this.#driver.close();
       this.#poller.close();
     }
@@ -174,6 +233,12 @@ export class Runtime implements RuntimeCore {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** Closes the runtime and waits until its reactor thread, if it has one, has ended. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.#embedded?.closed();
   }
 }
 

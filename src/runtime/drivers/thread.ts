@@ -32,6 +32,8 @@ export class ThreadDriver implements Driver {
   readonly #createdAt = performance.now();
   #started = false;
   #closed = false;
+  #terminated: Promise<unknown> | null = null;
+  #referenced = false;
 
   constructor(poller: Poller, reactor: Reactor, trace: () => TraceHook | null, eventCapacity: number) {
     this.#poller = poller;
@@ -110,6 +112,19 @@ export class ThreadDriver implements Driver {
         Atomics.wait(handoff.control, STATE, HandoffState.stop, leftMs);
       }
     }
-    void this.#worker.terminate();
+    this.#terminated = this.#worker.terminate();
+  }
+
+  /** Resolves when the reactor thread has ended (after {@link close}). */
+  async terminated(): Promise<void> {
+    await this.#terminated;
+  }
+
+  /** Whether the reactor thread keeps the process alive; by default it does not. */
+  keepAlive(alive: boolean): void {
+    if (alive === this.#referenced || this.#closed) return;
+    this.#referenced = alive;
+    if (alive) this.#worker.ref();
+    else this.#worker.unref();
   }
 }

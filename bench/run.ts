@@ -1,0 +1,329 @@
+/**
+ * The benchmark: every echo server side by side in one run, under the same closed-loop load
+ * from the Zig load generator (which verifies every echoed byte), each server in a fresh
+ * process. Every figure is also given as a ratio to the Zig reference server measured in the
+ * same run, since these machines are noisy.
+ *
+ * Usage: bun bench/run.ts [--seconds S] [--repeat N] [--only a,b] [--smoke] [--no-write]
+ *
+ * For each server and datagram size (64 and 1400 bytes): echoes per second, server CPU
+ * microseconds per echo (utime + stime from /proc, over verified echoes), RTT p50/p99 with one
+ * datagram in flight, peak RSS (VmHWM); the median of `--repeat` runs (default 3). Then the
+ * cold start of the compiled executable to its first echo. The table goes to stdout and, with
+ * the date, machine and versions, to bench/RESULTS.md.
+ *
+ * With two or more cores the server is pinned to one core and the load generator to another
+ * (taskset), so that they do not take turns on one.
+ *
+ * @module
+ */
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { buildExecutable, buildNative, executable, run } from "../scripts/build.ts";
+
+const root = join(import.meta.dir, "..");
+const zigBin = join(root, "zig", "zig-out", "bin");
+const loadgen = join(zigBin, "loadgen");
+const bun = process.execPath;
+
+/** A server under test: how to start it. Its ready line must end with `:PORT` (and details). */
+interface Server {
+  readonly name: string;
+  readonly command: (port: number) => string[];
+  readonly note: string;
+}
+
+const SERVERS: Server[] = [
+  {
+    name: "zig-reference",
+    command: (port) => [join(zigBin, "echo-reference"), "127.0.0.1", String(port)],
+    note: "Zig, epoll + recvmmsg/sendmmsg",
+  },
+  { name: "udp-echo", command: (port) => [executable, "--port", String(port)], note: "compiled executable, inline reactor" },
+  {
+    name: "udp-echo-thread",
+    command: (port) => [executable, "--port", String(port), "--reactor", "thread"],
+    note: "compiled executable, reactor thread",
+  },
+  {
+    name: "embedded",
+    command: (port) => [bun, join(root, "examples", "embedded-http.ts"), String(port), "0", "127.0.0.1"],
+    note: "examples/embedded-http.ts: the runtime embedded in a Bun app, beside Bun.serve",
+  },
+  {
+    name: "bun-udpsocket",
+    command: (port) => [bun, join(root, "bench", "servers", "bun-udp.ts"), "127.0.0.1", String(port)],
+    note: "Bun.udpSocket",
+  },
+  {
+    name: "node-dgram",
+    command: (port) => ["node", join(root, "bench", "servers", "node-dgram.mjs"), "127.0.0.1", String(port)],
+    note: "node:dgram on Node.js",
+  },
+];
+
+const SIZES = [64, 1400];
+
+interface Options {
+  seconds: number;
+  latencySeconds: number;
+  repeat: number;
+  only: string[] | null;
+  write: boolean;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: "string" },
+      repeat: { type: "string" },
+      only: { type: "string" },
+      smoke: { type: "boolean" },
+      "no-write": { type: "boolean" },
+    },
+  });
+  const smoke = values.smoke === true;
+  const seconds = Number(values.seconds ?? (smoke ? "0.3" : "3"));
+  const repeat = Number(values.repeat ?? (smoke ? "1" : "3"));
+  if (!(seconds > 0) || !Number.isInteger(repeat) || repeat < 1)
+    throw new Error("--seconds must be > 0 and --repeat a whole number >= 1");
+  return {
+    seconds,
+    latencySeconds: Math.min(seconds, 2),
+    repeat,
+    only: values.only?.split(",") ?? null,
+    write: values["no-write"] !== true && !smoke,
+  };
+}
+
+const pinned = cpus().length >= 2 && Bun.which("taskset") !== null;
+
+function onCore(core: number, command: string[]): string[] {
+  return pinned ? ["taskset", "-c", String(core), ...command] : command;
+}
+
+/** A port nobody uses right now (bound and released). */
+function freePort(): number {
+  const socket = Bun.spawnSync([
+    bun,
+    "-e",
+    "const s = await Bun.udpSocket({ hostname: '127.0.0.1' }); console.log(s.port); s.close();",
+  ]);
+  return Number(socket.stdout.toString().trim());
+}
+
+interface Running {
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+async function start(server: Server): Promise<Running> {
+  const port = freePort();
+  const child = Bun.spawn(onCore(1, server.command(port)), { stdout: "pipe", stderr: "inherit" });
+  const reader = child.stdout.getReader();
+  let output = "";
+  const deadline = performance.now() + 15_000;
+  while (!/listening on .*:\d+/.test(output)) {
+    if (performance.now() > deadline) throw new Error(`${server.name} did not get ready: ${output}`);
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${server.name} exited before it was ready: ${output}`);
+    output += new TextDecoder().decode(value);
+  }
+  // Keep draining its output so that it never blocks on a full pipe.
+  void (async () => {
+    while (!(await reader.read()).done);
+  })();
+  // With taskset the child is taskset's exec'd program: same pid.
+  return {
+    pid: child.pid,
+    port,
+    stop: async () => {
+      child.kill("SIGKILL");
+      await child.exited;
+    },
+  };
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process, all threads, in microseconds. */
+async function cpuMicros(pid: number): Promise<number> {
+  const stat = await Bun.file(`/proc/${pid}/stat`).text();
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+}
+
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await Bun.file(`/proc/${pid}/status`).text();
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+}
+
+async function loadgenJson(args: string[]): Promise<Record<string, unknown>> {
+  const child = Bun.spawn(onCore(0, [loadgen, ...args]), { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  if (code !== 0) throw new Error(`loadgen ${args.join(" ")} failed: ${stderr}`);
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+interface Sample {
+  echoesPerSec: number;
+  cpuMicrosPerEcho: number;
+  p50: number;
+  p99: number;
+  rssMb: number;
+  errors: number;
+  lost: number;
+}
+
+async function measure(server: Server, size: number, opts: Options): Promise<Sample> {
+  const running = await start(server);
+  try {
+    const before = await cpuMicros(running.pid);
+    const load = await loadgenJson([
+      "throughput",
+      "127.0.0.1",
+      String(running.port),
+      String(size),
+      String(opts.seconds),
+      "8",
+      "32",
+    ]);
+    const after = await cpuMicros(running.pid);
+    const rtt = await loadgenJson(["latency", "127.0.0.1", String(running.port), String(size), String(opts.latencySeconds)]);
+    const echoes = load.echoes as number;
+    const rttUs = rtt.rtt_us as Record<string, number>;
+    return {
+      echoesPerSec: load.echoes_per_sec as number,
+      cpuMicrosPerEcho: echoes > 0 ? (after - before) / echoes : Number.NaN,
+      p50: rttUs.p50!,
+      p99: rttUs.p99!,
+      rssMb: await peakRssMb(running.pid),
+      errors: (load.errors as number) + (rtt.errors as number),
+      lost: (load.lost as number) + (rtt.lost as number),
+    };
+  } finally {
+    await running.stop();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function medianSample(samples: Sample[]): Sample {
+  const of = (key: keyof Sample) => median(samples.map((sample) => sample[key]));
+  return {
+    echoesPerSec: of("echoesPerSec"),
+    cpuMicrosPerEcho: of("cpuMicrosPerEcho"),
+    p50: of("p50"),
+    p99: of("p99"),
+    rssMb: of("rssMb"),
+    errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
+    lost: samples.reduce((sum, sample) => sum + sample.lost, 0),
+  };
+}
+
+/** Milliseconds from spawning the compiled executable to its first echo. */
+async function coldStartMs(): Promise<number> {
+  const port = freePort();
+  // Wall-clock milliseconds, to compare with the load generator's CLOCK_REALTIME.
+  const spawnedMs = performance.timeOrigin + performance.now();
+  const child = Bun.spawn(onCore(1, [executable, "--port", String(port)]), { stdout: "ignore", stderr: "inherit" });
+  try {
+    const probe = await loadgenJson(["probe", "127.0.0.1", String(port), "16", "10"]);
+    return (probe.echo_wall_clock_ns as number) / 1e6 - spawnedMs;
+  } finally {
+    child.kill("SIGKILL");
+    await child.exited;
+  }
+}
+
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
+const ratio = (value: number, reference: number) =>
+  Number.isFinite(value / reference) ? `${(value / reference).toFixed(2)}×` : "n/a";
+
+function version(command: string[]): string {
+  const result = Bun.spawnSync(command);
+  return result.exitCode === 0 ? result.stdout.toString().trim().split("\n")[0]! : "unavailable";
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  buildNative();
+  run([join(root, "scripts", "zig"), "build", "bench", "--summary", "none"], join(root, "zig"));
+  await buildExecutable();
+  const servers = SERVERS.filter((server) => opts.only === null || opts.only.includes(server.name));
+  if (opts.only !== null && !servers.some((server) => server.name === "zig-reference")) servers.unshift(SERVERS[0]!);
+
+  const results = new Map<string, Sample>();
+  for (const size of SIZES) {
+    for (const server of servers) {
+      const samples: Sample[] = [];
+      for (let round = 0; round < opts.repeat; round++) samples.push(await measure(server, size, opts));
+      const sample = medianSample(samples);
+      results.set(`${server.name}/${size}`, sample);
+      console.error(
+        `${server.name} ${size} B: ${fixed(sample.echoesPerSec, 0)} echoes/s, ${fixed(sample.cpuMicrosPerEcho, 2)} µs CPU/echo`,
+      );
+    }
+  }
+  const colds: number[] = [];
+  for (let round = 0; round < opts.repeat; round++) colds.push(await coldStartMs());
+  const cold = median(colds);
+
+  const lines: string[] = [];
+  for (const size of SIZES) {
+    const reference = results.get(`zig-reference/${size}`)!;
+    lines.push(
+      "",
+      `### ${size}-byte datagrams`,
+      "",
+      "| server | echoes/s | vs ref | CPU µs/echo | vs ref | RTT p50 µs | vs ref | RTT p99 µs | peak RSS MB | errors | lost |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const server of servers) {
+      const s = results.get(`${server.name}/${size}`)!;
+      lines.push(
+        `| ${server.name} | ${fixed(s.echoesPerSec, 0)} | ${ratio(s.echoesPerSec, reference.echoesPerSec)} | ` +
+          `${fixed(s.cpuMicrosPerEcho, 2)} | ${ratio(s.cpuMicrosPerEcho, reference.cpuMicrosPerEcho)} | ` +
+          `${fixed(s.p50, 1)} | ${ratio(s.p50, reference.p50)} | ${fixed(s.p99, 1)} | ${fixed(s.rssMb, 1)} | ${s.errors} | ${s.lost} |`,
+      );
+    }
+  }
+  lines.push("", `Cold start of \`dist/udp-echo\` to its first echo: ${fixed(cold, 1)} ms (median of ${opts.repeat}).`);
+  const table = lines.join("\n");
+  console.log(table);
+
+  if (opts.write) {
+    const cpu = cpus()[0]?.model ?? "unknown CPU";
+    const header = [
+      "# Benchmark results",
+      "",
+      `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC with \`bun run bench\` (\`bench/run.ts\`).`,
+      "",
+      `- Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform} ${version(["uname", "-r"])}`,
+      `- Versions: Bun ${Bun.version}, Node.js ${version(["node", "--version"])}, Zig ${version([join(root, "scripts", "zig"), "version"])}`,
+      `- Load: \`zig/bench/loadgen.zig\`, 8 connected sockets × 32 datagrams in flight for ${opts.seconds} s (every echoed byte ` +
+        `verified); RTT with one datagram in flight for ${opts.latencySeconds} s. Median of ${opts.repeat} runs, each on a fresh ` +
+        `server process${pinned ? "; server pinned to core 1, load generator to core 0" : ""}.`,
+      "- CPU µs/echo: the server's utime + stime (/proc) over the run, divided by verified echoes.",
+      "- Ratios are against `zig-reference` in the same run.",
+      "",
+      "| server | what |",
+      "|---|---|",
+      ...servers.map((server) => `| ${server.name} | ${server.note} |`),
+    ].join("\n");
+    await Bun.write(join(root, "bench", "RESULTS.md"), `${header}\n${table}\n`);
+    console.error("\nwritten to bench/RESULTS.md");
+  }
+}
+
+await main();

@@ -1,0 +1,63 @@
+/**
+ * One Bun process, two servers: a UDP echo that runs as tasks on bun-reactor's runtime, and
+ * `Bun.serve` answering HTTP beside it on Bun's own event loop. `GET /stats` returns the
+ * echo's counters as JSON.
+ *
+ * Usage: bun examples/embedded-http.ts [UDP_PORT] [HTTP_PORT] [HOST]
+ * (defaults 7777, 8080 and 127.0.0.1; port 0 picks a free one). Stop it with Ctrl-C.
+ *
+ * ```sh
+ * bun examples/embedded-http.ts &
+ * echo hello | socat -t1 - UDP:127.0.0.1:7777
+ * curl http://127.0.0.1:8080/stats
+ * ```
+ */
+import { type Async, DatagramBatch, Runtime, UdpSocket } from "bun-reactor";
+
+const [udpPort = "7777", httpPort = "8080", host = "127.0.0.1"] = process.argv.slice(2);
+
+const stats = { datagrams: 0, bytes: 0, sendErrors: 0 };
+
+/** The echo: receive a batch, send it back to the senders, and count. */
+function* echo(socket: UdpSocket): Async<never> {
+  const batch = new DatagramBatch(64, 65507);
+  for (;;) {
+    const count = yield* socket.recvBatch(batch);
+    for (let index = 0; index < count; index++) stats.bytes += batch.size(index);
+    stats.datagrams += count;
+    // A client that left makes its datagram fail (ECONNREFUSED): count it, keep serving.
+    yield* socket.sendBatch(batch, count, () => void stats.sendErrors++);
+  }
+}
+
+const runtime = new Runtime({ driver: "embedded" });
+const socket = UdpSocket.bind({ host, port: Number(udpPort) }, { recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 });
+const echoTask = runtime.spawn(echo(socket), { name: "udp echo" });
+
+const http = Bun.serve({
+  hostname: host,
+  port: Number(httpPort),
+  fetch(request) {
+    const path = new URL(request.url).pathname;
+    if (path === "/stats") return Response.json({ ...stats, tasks: runtime.executor.alive });
+    return new Response("not found: try /stats\n", { status: 404 });
+  },
+});
+
+const udpAddress = `${socket.localAddress.host}:${socket.localAddress.port}`;
+console.log(`embedded-http listening on udp ${udpAddress}, http ${host}:${http.port}`);
+
+/** Closes everything; with nothing left to keep it alive, the process then exits by itself. */
+function stop(signal: string): void {
+  runtime.close(); // cancels the echo task, closes the socket, ends the reactor thread
+  void http.stop(true);
+  console.log(`stopped on ${signal}: ${JSON.stringify(stats)}`);
+}
+
+process.once("SIGINT", () => stop("SIGINT"));
+process.once("SIGTERM", () => stop("SIGTERM"));
+
+// The task's promise settles if the echo ever fails: report it rather than lose it.
+echoTask.promise().catch((error: unknown) => {
+  if ((error as Error).name !== "TaskCancelledError") console.error("the echo failed:", error);
+});

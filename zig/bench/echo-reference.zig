@@ -1,0 +1,99 @@
+//! The benchmark's reference: a UDP echo server in Zig on epoll with recvmmsg/sendmmsg, the
+//! practical limit of an echo on this machine, against which the other servers are measured.
+//!
+//! It uses the same library calls as the TypeScript runtime (`poller`, `udp.recvBatch`,
+//! `udp.sendBatch`), so the difference between the two is the cost of the runtime itself.
+//!
+//! Usage: echo-reference HOST PORT. Prints `echo-reference listening on HOST:PORT` when ready;
+//! runs until killed.
+
+const std = @import("std");
+const lib = @import("bun_reactor");
+const abi = lib.abi;
+const linux = std.os.linux;
+
+const batch = 64;
+const slot_size = 65536;
+
+var payloads: [batch * slot_size]u8 = undefined;
+var datagrams: [batch]abi.Datagram = undefined;
+
+fn die(comptime format: []const u8, args: anytype) noreturn {
+    var buffer: [512]u8 = undefined;
+    const line = std.fmt.bufPrint(&buffer, "echo-reference: " ++ format ++ "\n", args) catch "echo-reference: error\n";
+    _ = linux.write(2, line.ptr, line.len);
+    linux.exit_group(1);
+}
+
+fn parseAddress(host: []const u8, port: u16) abi.Address {
+    var address = std.mem.zeroes(abi.Address);
+    address.port = port;
+    if (std.mem.eql(u8, host, "::1")) {
+        address.family = 6;
+        address.bytes[15] = 1;
+        return address;
+    }
+    address.family = 4;
+    var parts = std.mem.splitScalar(u8, host, '.');
+    for (0..4) |index| {
+        const part = parts.next() orelse die("bad IPv4 address {s}", .{host});
+        address.bytes[index] = std.fmt.parseInt(u8, part, 10) catch die("bad IPv4 address {s}", .{host});
+    }
+    return address;
+}
+
+/// Sends `count` datagrams, waiting for writability (in the poller) when the socket is full.
+fn sendAll(poller: abi.Poller, fd: i32, count: usize) void {
+    var next: usize = 0;
+    while (next < count) {
+        const rc = lib.udp.sendBatch(fd, payloads[next * slot_size ..], slot_size, datagrams[next..count]);
+        if (rc >= 0) {
+            next += @intCast(rc);
+        } else if (lib.sys.errnoOf(rc) == .AGAIN) {
+            // Full: wait until writable (readable events met meanwhile are not lost: the main
+            // loop drains the socket until it would block anyway).
+            var events: [1]abi.Event = undefined;
+            _ = lib.poller.reregister(poller, fd, 1, abi.interest_all);
+            _ = lib.poller.wait(poller, &events, 100);
+            _ = lib.poller.reregister(poller, fd, 1, abi.interest_readable);
+        } else {
+            next += 1; // an error that belongs to this datagram alone (e.g. ECONNREFUSED)
+        }
+    }
+}
+
+pub fn main(init: std.process.Init.Minimal) void {
+    var args = init.args.iterate();
+    _ = args.skip();
+    const host = args.next() orelse die("usage: echo-reference HOST PORT", .{});
+    const port_text = args.next() orelse die("usage: echo-reference HOST PORT", .{});
+    const port = std.fmt.parseInt(u16, port_text, 10) catch die("bad port {s}", .{port_text});
+    var address = parseAddress(host, port);
+
+    const opened = lib.udp.open(address.family);
+    if (opened < 0) die("socket: errno {d}", .{-opened});
+    const fd: i32 = @intCast(opened);
+    _ = lib.udp.setOption(fd, @backingInt(abi.Option.recv_buffer), 4 << 20);
+    _ = lib.udp.setOption(fd, @backingInt(abi.Option.send_buffer), 4 << 20);
+    if (lib.udp.bind(fd, &address) < 0) die("cannot bind {s}:{d}", .{ host, port });
+    _ = lib.udp.localAddress(fd, &address);
+
+    var poller: abi.Poller = undefined;
+    if (lib.poller.open(&poller) < 0) die("cannot open the poller", .{});
+    if (lib.poller.register(poller, fd, 1, abi.interest_readable) < 0) die("cannot register", .{});
+
+    var buffer: [128]u8 = undefined;
+    const ready = std.fmt.bufPrint(&buffer, "echo-reference listening on {s}:{d}\n", .{ host, address.port }) catch unreachable;
+    _ = linux.write(1, ready.ptr, ready.len);
+
+    var events: [16]abi.Event = undefined;
+    while (true) {
+        _ = lib.poller.wait(poller, &events, -1);
+        // Edge-triggered: drain the socket until it would block.
+        while (true) {
+            const rc = lib.udp.recvBatch(fd, &payloads, slot_size, &datagrams);
+            if (rc < 0) break;
+            sendAll(poller, fd, @intCast(rc));
+        }
+    }
+}

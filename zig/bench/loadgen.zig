@@ -1,0 +1,308 @@
+//! The benchmark's load generator: closed-loop UDP echo load that verifies every echoed byte.
+//!
+//! Each datagram carries a header (the socket's number and a sequence number) and a pattern
+//! derived from both; an echo counts only if every byte matches. Modes:
+//!
+//! - `throughput`: SOCKETS connected sockets, each keeping WINDOW datagrams in flight, for
+//!   SECONDS; a window that stalls (its datagrams were dropped) is refilled after 50 ms and the
+//!   datagrams counted lost.
+//! - `count`: the same load, until exactly N datagrams have been sent and each has come back
+//!   verified, been found corrupted, or been given up as lost (SECONDS is then only a limit).
+//! - `latency`: one socket, one datagram in flight; RTT percentiles.
+//! - `probe`: one datagram every millisecond until the first echo; prints the wall-clock time
+//!   (CLOCK_REALTIME, ns) of that echo, for measuring a server's cold start from another
+//!   process that noted when it started the server.
+//!
+//! Usage: loadgen MODE HOST PORT [SIZE SECONDS SOCKETS WINDOW [N]]
+//! Prints one JSON object on stdout.
+
+const std = @import("std");
+const linux = std.os.linux;
+
+const header_size = 16;
+const batch = 64;
+const slot_size = 65536;
+const sockets_max = 64;
+const samples_max = 4 << 20;
+const stall_ns = 50 * std.time.ns_per_ms;
+
+fn die(comptime format: []const u8, args: anytype) noreturn {
+    var buffer: [512]u8 = undefined;
+    const line = std.fmt.bufPrint(&buffer, "loadgen: " ++ format ++ "\n", args) catch "loadgen: error\n";
+    _ = linux.write(2, line.ptr, line.len);
+    linux.exit_group(2);
+}
+
+fn print(comptime format: []const u8, args: anytype) void {
+    var buffer: [1024]u8 = undefined;
+    const line = std.fmt.bufPrint(&buffer, format, args) catch die("output too long", .{});
+    _ = linux.write(1, line.ptr, line.len);
+}
+
+fn wallClockNs() u64 {
+    var now: linux.timespec = undefined;
+    _ = linux.clock_gettime(.REALTIME, &now);
+    return @as(u64, @intCast(now.sec)) * std.time.ns_per_s + @as(u64, @intCast(now.nsec));
+}
+
+fn nowNs() u64 {
+    var now: linux.timespec = undefined;
+    _ = linux.clock_gettime(.MONOTONIC, &now);
+    return @as(u64, @intCast(now.sec)) * std.time.ns_per_s + @as(u64, @intCast(now.nsec));
+}
+
+fn check(rc: usize, what: []const u8) usize {
+    if (linux.errno(rc) != .SUCCESS) die("{s}: {t}", .{ what, linux.errno(rc) });
+    return rc;
+}
+
+/// The byte at `index` of datagram `sequence` of socket `socket`.
+inline fn pattern(socket: u32, sequence: u64, index: usize) u8 {
+    return @truncate(sequence *% 31 +% socket *% 7 +% index);
+}
+
+fn fill(out: []u8, socket: u32, sequence: u64) void {
+    std.mem.writeInt(u64, out[0..8], sequence, .little);
+    std.mem.writeInt(u32, out[8..12], socket, .little);
+    std.mem.writeInt(u32, out[12..16], @intCast(out.len), .little);
+    for (out[header_size..], header_size..) |*byte, index| byte.* = pattern(socket, sequence, index);
+}
+
+/// Whether `echo` is exactly what socket `socket` sent with a sequence number it has used.
+fn verify(echo: []const u8, socket: u32, size: usize, sent: u64) bool {
+    if (echo.len != size or size < header_size) return echo.len == size and size < header_size;
+    const sequence = std.mem.readInt(u64, echo[0..8], .little);
+    if (sequence >= sent or std.mem.readInt(u32, echo[8..12], .little) != socket) return false;
+    if (std.mem.readInt(u32, echo[12..16], .little) != size) return false;
+    for (echo[header_size..], header_size..) |byte, index| {
+        if (byte != pattern(socket, sequence, index)) return false;
+    }
+    return true;
+}
+
+const Target = struct { family: u32, storage: [28]u8, len: u32 };
+
+fn target(host: []const u8, port: u16) Target {
+    var result = Target{ .family = linux.AF.INET, .storage = std.mem.zeroes([28]u8), .len = 16 };
+    if (std.mem.eql(u8, host, "::1")) {
+        var address = std.mem.zeroes(linux.sockaddr.in6);
+        address.family = linux.AF.INET6;
+        address.port = std.mem.nativeToBig(u16, port);
+        address.addr[15] = 1;
+        result = .{ .family = linux.AF.INET6, .storage = std.mem.toBytes(address), .len = @sizeOf(linux.sockaddr.in6) };
+        return result;
+    }
+    var bytes: [4]u8 = undefined;
+    var parts = std.mem.splitScalar(u8, host, '.');
+    for (&bytes) |*byte| byte.* = std.fmt.parseInt(u8, parts.next() orelse die("bad host {s}", .{host}), 10) catch die("bad host {s}", .{host});
+    const address = linux.sockaddr.in{ .port = std.mem.nativeToBig(u16, port), .addr = @bitCast(bytes) };
+    @memcpy(result.storage[0..@sizeOf(linux.sockaddr.in)], std.mem.asBytes(&address));
+    return result;
+}
+
+/// A non-blocking UDP socket connected to the server.
+fn connectedSocket(to: Target) i32 {
+    const fd: i32 = @intCast(check(linux.socket(to.family, linux.SOCK.DGRAM | linux.SOCK.NONBLOCK | linux.SOCK.CLOEXEC, 0), "socket"));
+    const size: c_int = 4 << 20;
+    _ = linux.setsockopt(fd, linux.SOL.SOCKET, linux.SO.RCVBUF, std.mem.asBytes(&size), @sizeOf(c_int));
+    _ = linux.setsockopt(fd, linux.SOL.SOCKET, linux.SO.SNDBUF, std.mem.asBytes(&size), @sizeOf(c_int));
+    _ = check(linux.connect(fd, &to.storage, to.len), "connect");
+    return fd;
+}
+
+var send_buffer: [batch * slot_size]u8 = undefined;
+var recv_buffer: [batch * slot_size]u8 = undefined;
+
+const Flow = struct {
+    fd: i32,
+    number: u32,
+    sent: u64 = 0,
+    in_flight: u64 = 0,
+    last_reply_ns: u64 = 0,
+};
+
+/// Sends `count` new datagrams on `flow` (as many as the socket takes); returns how many.
+fn send(flow: *Flow, size: usize, count: usize) usize {
+    var headers: [batch]linux.mmsghdr = undefined;
+    var iovecs: [batch]std.posix.iovec_const = undefined;
+    const n = @min(count, batch);
+    for (0..n) |index| {
+        const slot = send_buffer[index * slot_size ..][0..size];
+        fill(slot, flow.number, flow.sent + index);
+        iovecs[index] = .{ .base = slot.ptr, .len = size };
+        headers[index] = .{ .hdr = std.mem.zeroes(linux.msghdr), .len = 0 };
+        headers[index].hdr.iov = @ptrCast(iovecs[index..][0..1]);
+        headers[index].hdr.iovlen = 1;
+    }
+    const rc = linux.sendmmsg(flow.fd, &headers, @intCast(n), 0);
+    if (linux.errno(rc) != .SUCCESS) return 0;
+    flow.sent += rc;
+    flow.in_flight += rc;
+    return rc;
+}
+
+/// Receives and verifies what is waiting on `flow`; returns verified echoes and counts errors.
+fn receive(flow: *Flow, size: usize, errors: *u64) u64 {
+    var verified: u64 = 0;
+    while (true) {
+        var headers: [batch]linux.mmsghdr = undefined;
+        var iovecs: [batch]std.posix.iovec = undefined;
+        for (0..batch) |index| {
+            iovecs[index] = .{ .base = recv_buffer[index * slot_size ..].ptr, .len = slot_size };
+            headers[index] = .{ .hdr = std.mem.zeroes(linux.msghdr), .len = 0 };
+            headers[index].hdr.iov = iovecs[index..][0..1];
+            headers[index].hdr.iovlen = 1;
+        }
+        const rc = linux.recvmmsg(flow.fd, &headers, batch, 0, null);
+        switch (linux.errno(rc)) {
+            .SUCCESS => {},
+            .AGAIN, .CONNREFUSED => return verified,
+            else => |e| die("recvmmsg: {t}", .{e}),
+        }
+        for (headers[0..rc], 0..) |header, index| {
+            if (verify(recv_buffer[index * slot_size ..][0..header.len], flow.number, size, flow.sent)) verified += 1 else errors.* += 1;
+        }
+        flow.in_flight -|= rc;
+    }
+}
+
+/// Sends fresh datagrams on `flow` until `window` are in flight or `budget` is spent.
+fn refill(flow: *Flow, size: usize, window: u64, budget: *u64) void {
+    while (flow.in_flight < window and budget.* > 0) {
+        const sent = send(flow, size, @min(window - flow.in_flight, budget.*));
+        if (sent == 0) break;
+        budget.* -= sent;
+    }
+}
+
+/// Closed-loop load for `seconds`, or, with a `limit`, until `limit` datagrams are accounted for.
+fn throughput(to: Target, size: usize, seconds: f64, socket_count: usize, window: u64, limit: ?u64) void {
+    var flows: [sockets_max]Flow = undefined;
+    const epoll: i32 = @intCast(check(linux.epoll_create1(linux.EPOLL.CLOEXEC), "epoll_create1"));
+    for (flows[0..socket_count], 0..) |*flow, index| {
+        flow.* = .{ .fd = connectedSocket(to), .number = @intCast(index) };
+        var event = linux.epoll_event{ .events = linux.EPOLL.IN, .data = .{ .u64 = index } };
+        _ = check(linux.epoll_ctl(epoll, linux.EPOLL.CTL_ADD, flow.fd, &event), "epoll_ctl");
+    }
+    const started = nowNs();
+    const deadline = started + @as(u64, @intFromFloat(seconds * std.time.ns_per_s));
+    var verified: u64 = 0;
+    var errors: u64 = 0;
+    var lost: u64 = 0;
+    var budget: u64 = limit orelse std.math.maxInt(u64);
+    for (flows[0..socket_count]) |*flow| {
+        flow.last_reply_ns = started;
+        refill(flow, size, window, &budget);
+    }
+    var events: [sockets_max]linux.epoll_event = undefined;
+    var now = started;
+    while (now < deadline and (limit == null or verified + errors + lost < limit.?)) {
+        const ready = linux.epoll_wait(epoll, &events, @intCast(socket_count), 10);
+        now = nowNs();
+        if (linux.errno(ready) == .SUCCESS) {
+            for (events[0..ready]) |event| {
+                const flow = &flows[@intCast(event.data.u64)];
+                const got = receive(flow, size, &errors);
+                if (got > 0) flow.last_reply_ns = now;
+                verified += got;
+            }
+        }
+        for (flows[0..socket_count]) |*flow| {
+            if (flow.in_flight > 0 and now - flow.last_reply_ns > stall_ns) {
+                lost += flow.in_flight;
+                flow.in_flight = 0;
+                flow.last_reply_ns = now;
+            }
+            refill(flow, size, window, &budget);
+        }
+    }
+    const elapsed = @as(f64, @floatFromInt(nowNs() - started)) / std.time.ns_per_s;
+    print("{{\"mode\":\"{s}\",\"size\":{d},\"seconds\":{d:.3},\"echoes\":{d},\"echoes_per_sec\":{d:.1},\"errors\":{d},\"lost\":{d}}}\n", .{
+        if (limit == null) "throughput" else "count", size, elapsed, verified, @as(f64, @floatFromInt(verified)) / elapsed, errors, lost,
+    });
+}
+
+var samples: [samples_max]u64 = undefined;
+
+fn latency(to: Target, size: usize, seconds: f64) void {
+    var flow = Flow{ .fd = connectedSocket(to), .number = 0 };
+    var pollfd = [1]linux.pollfd{.{ .fd = flow.fd, .events = linux.POLL.IN, .revents = 0 }};
+    const started = nowNs();
+    const deadline = started + @as(u64, @intFromFloat(seconds * std.time.ns_per_s));
+    var count: usize = 0;
+    var errors: u64 = 0;
+    var lost: u64 = 0;
+    while (nowNs() < deadline and count < samples_max) {
+        const sent_at = nowNs();
+        if (send(&flow, size, 1) != 1) continue;
+        while (true) {
+            const ready = linux.poll(&pollfd, 1, 100);
+            if (ready == 0) {
+                lost += 1;
+                flow.in_flight = 0;
+                break;
+            }
+            if (receive(&flow, size, &errors) == 1) {
+                samples[count] = nowNs() - sent_at;
+                count += 1;
+                break;
+            }
+            if (flow.in_flight == 0) break;
+        }
+    }
+    if (count == 0) die("no echo came back", .{});
+    std.mem.sortUnstable(u64, samples[0..count], {}, std.sort.asc(u64));
+    const us = struct {
+        fn at(sorted: []const u64, fraction: f64) f64 {
+            const index: usize = @intFromFloat(@floor(fraction * @as(f64, @floatFromInt(sorted.len - 1))));
+            return @as(f64, @floatFromInt(sorted[index])) / 1000.0;
+        }
+    }.at;
+    const sorted = samples[0..count];
+    print("{{\"mode\":\"latency\",\"size\":{d},\"echoes\":{d},\"errors\":{d},\"lost\":{d},\"rtt_us\":{{\"p50\":{d:.1},\"p99\":{d:.1},\"p999\":{d:.1},\"max\":{d:.1}}}}}\n", .{
+        size, count, errors, lost, us(sorted, 0.5), us(sorted, 0.99), us(sorted, 0.999), us(sorted, 1.0),
+    });
+}
+
+fn probe(to: Target, seconds: f64) void {
+    var flow = Flow{ .fd = connectedSocket(to), .number = 0 };
+    const deadline = nowNs() + @as(u64, @intFromFloat(seconds * std.time.ns_per_s));
+    var errors: u64 = 0;
+    var pollfd = [1]linux.pollfd{.{ .fd = flow.fd, .events = linux.POLL.IN, .revents = 0 }};
+    while (nowNs() < deadline) {
+        _ = send(&flow, header_size, 1);
+        if (linux.poll(&pollfd, 1, 1) == 1 and receive(&flow, header_size, &errors) > 0) {
+            print("{{\"mode\":\"probe\",\"echo_wall_clock_ns\":{d}}}\n", .{wallClockNs()});
+            return;
+        }
+    }
+    die("no echo within {d} s", .{seconds});
+}
+
+fn number(comptime T: type, text: ?[]const u8, default: T) T {
+    const value = text orelse return default;
+    if (T == f64) return std.fmt.parseFloat(f64, value) catch die("bad number {s}", .{value});
+    return std.fmt.parseInt(T, value, 10) catch die("bad number {s}", .{value});
+}
+
+pub fn main(init: std.process.Init.Minimal) void {
+    var args = init.args.iterate();
+    _ = args.skip();
+    const mode = args.next() orelse die("usage: loadgen throughput|latency|probe HOST PORT [SIZE SECONDS SOCKETS WINDOW]", .{});
+    const host = args.next() orelse die("missing HOST", .{});
+    const to = target(host, number(u16, args.next(), 0));
+    const size = number(usize, args.next(), 64);
+    const seconds = number(f64, args.next(), 3);
+    if (size > 65507) die("size {d} is larger than 65507", .{size});
+    if (std.mem.eql(u8, mode, "throughput") or std.mem.eql(u8, mode, "count")) {
+        const socket_count = number(usize, args.next(), 8);
+        if (socket_count < 1 or socket_count > sockets_max) die("sockets must be 1 to {d}", .{sockets_max});
+        const window = number(u64, args.next(), 32);
+        const limit: ?u64 = if (std.mem.eql(u8, mode, "count")) number(u64, args.next(), 1_000_000) else null;
+        throughput(to, size, seconds, socket_count, window, limit);
+    } else if (std.mem.eql(u8, mode, "latency")) {
+        latency(to, size, seconds);
+    } else if (std.mem.eql(u8, mode, "probe")) {
+        probe(to, seconds);
+    } else die("unknown mode {s}", .{mode});
+}
