@@ -310,7 +310,8 @@ async function main(): Promise<void> {
       `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC with \`bun run bench\` (\`bench/run.ts\`).`,
       "",
       `- Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${process.platform} ${version(["uname", "-r"])}`,
-      `- Versions: Bun ${Bun.version}, Node.js ${version(["node", "--version"])}, Zig ${version([join(root, "scripts", "zig"), "version"])}`,
+      `- Versions: Bun ${Bun.version}, Node.js ${version(["node", "--version"])}, ` +
+        `Zig ${version([join(root, "scripts", "zig"), "version"])}`,
       `- Load: \`zig/bench/loadgen.zig\`, 8 connected sockets × 32 datagrams in flight for ${opts.seconds} s (every echoed byte ` +
         `verified); RTT with one datagram in flight for ${opts.latencySeconds} s. Median of ${opts.repeat} runs, each on a fresh ` +
         `server process${pinned ? "; server pinned to core 1, load generator to core 0" : ""}.`,
