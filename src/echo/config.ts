@@ -110,7 +110,8 @@ function reactor(text: string): "inline" | "thread" {
 function parseError(error: unknown): UsageError {
   const code = (error as { code?: string }).code;
   const message = (error as Error).message;
-  const option = /'(-[^' ]*)/.exec(message)?.[1];
+  // parseArgs names an option with a short alias as '-h, --help': keep the long name.
+  const option = /'(?:-[A-Za-z], )?(-{1,2}[A-Za-z][\w-]*)/.exec(message)?.[1];
   switch (code) {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
       return new UsageError(`unknown option ${option ?? message}`);

@@ -14,6 +14,7 @@
  */
 import { DatagramBatch } from "../net/datagram-batch.ts";
 import type { UdpSocket } from "../net/udp-socket.ts";
+import { Errno, SystemError } from "../sys/errors.ts";
 import { WOULD_BLOCK } from "../sys/udp.ts";
 import type { Async } from "../runtime/future.ts";
 import { now } from "../runtime/timers.ts";
@@ -21,6 +22,15 @@ import type { ReflectionGuard } from "./guard.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { ReplyQueue } from "./reply-queue.ts";
 import { Counter, type EchoStats } from "./stats.ts";
+
+/** What the echo needs of its socket: a `UdpSocket`, or a test double. */
+export type EchoSocket = Pick<UdpSocket, "recvBatch" | "trySendBatchRange" | "registration">;
+
+/**
+ * Errors a receive can report that concern one peer, not the socket: the asynchronous report
+ * (an ICMP error) that an earlier reply could not be delivered, because the client left.
+ */
+const PEER_ERRORS: ReadonlySet<number> = new Set([Errno.ECONNREFUSED, Errno.EHOSTUNREACH, Errno.ENETUNREACH, Errno.ECONNRESET]);
 
 /** What the reader checks and where it counts. */
 export interface EchoPolicy {
@@ -73,7 +83,7 @@ export function admit(batch: DatagramBatch, count: number, policy: EchoPolicy): 
  * Sends datagrams `0` to `count - 1` as far as the socket takes them without waiting. A
  * datagram the OS refuses is counted and skipped. Returns the index of the first one not sent.
  */
-export function sendNow(socket: UdpSocket, batch: DatagramBatch, count: number, stats: EchoStats): number {
+export function sendNow(socket: EchoSocket, batch: DatagramBatch, count: number, stats: EchoStats): number {
   const counters = stats.counters;
   let next = 0;
   while (next < count) {
@@ -93,20 +103,33 @@ export function sendNow(socket: UdpSocket, batch: DatagramBatch, count: number, 
   return next;
 }
 
-/** The reader task: receive, admit, echo; queue what the socket cannot take now. */
-export function* echoReader(socket: UdpSocket, queue: ReplyQueue, policy: EchoPolicy): Async<never> {
+/**
+ * The reader task: receive, admit, echo; queue what the socket cannot take now. An error of
+ * the receive that concerns one departed client is counted as a failed send (it reports one)
+ * and the loop goes on, without a message per datagram.
+ */
+export function* echoReader(socket: EchoSocket, queue: ReplyQueue, policy: EchoPolicy): Async<never> {
   const batch = new DatagramBatch(policy.batchSize, policy.maxDatagram);
+  const receive = socket.recvBatch(batch); // made once: each await receives a new batch
+  const stats = policy.stats;
   for (;;) {
-    const count = yield* socket.recvBatch(batch);
+    let count: number;
+    try {
+      count = yield* receive;
+    } catch (error) {
+      if (!(error instanceof SystemError) || !PEER_ERRORS.has(error.errno)) throw error;
+      stats.counters[Counter.droppedSendError]!++;
+      continue;
+    }
     const kept = admit(batch, count, policy);
     // Replies already queued go first: only send directly when nothing waits ahead.
-    const sent = queue.length === 0 ? sendNow(socket, batch, kept, policy.stats) : 0;
+    const sent = queue.length === 0 ? sendNow(socket, batch, kept, stats) : 0;
     for (let index = sent; index < kept; index++) queue.push(batch, index);
   }
 }
 
 /** The writer task: sends queued replies whenever the socket is writable again. */
-export function* echoWriter(socket: UdpSocket, queue: ReplyQueue): Async<never> {
+export function* echoWriter(socket: EchoSocket, queue: ReplyQueue): Async<never> {
   for (;;) {
     yield* queue.nonEmpty();
     yield* queue.drain(socket);

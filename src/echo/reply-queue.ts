@@ -7,12 +7,12 @@
  */
 import { DatagramBatch } from "../net/datagram-batch.ts";
 import { WOULD_BLOCK as WOULD_BLOCK_SYS } from "../sys/udp.ts";
-import type { UdpSocket } from "../net/udp-socket.ts";
 import type { Context } from "../runtime/context.ts";
 import { Future, PENDING, type Poll } from "../runtime/future.ts";
 import { IoFuture, WOULD_BLOCK } from "../runtime/io-future.ts";
 import { WRITE } from "../runtime/reactor.ts";
 import type { Waker } from "../runtime/waker.ts";
+import type { EchoSocket } from "./echo.ts";
 import { Counter, type EchoStats } from "./stats.ts";
 
 /** A bounded FIFO of datagrams waiting to be sent. */
@@ -70,7 +70,7 @@ export class ReplyQueue {
   }
 
   /** A future that sends every queued reply, waiting for writability as often as needed. */
-  drain(socket: UdpSocket): Future<void> {
+  drain(socket: EchoSocket): Future<void> {
     return new Drain(socket, this, this.#stats);
   }
 }
@@ -95,11 +95,11 @@ class NonEmpty extends Future<void> {
 }
 
 class Drain extends IoFuture<void> {
-  readonly #socket: UdpSocket;
+  readonly #socket: EchoSocket;
   readonly #queue: ReplyQueue;
   readonly #stats: EchoStats;
 
-  constructor(socket: UdpSocket, queue: ReplyQueue, stats: EchoStats) {
+  constructor(socket: EchoSocket, queue: ReplyQueue, stats: EchoStats) {
     super(socket, WRITE);
     this.#socket = socket;
     this.#queue = queue;

@@ -5,13 +5,12 @@
  *
  * @module
  */
-import type { UdpSocket } from "../net/udp-socket.ts";
 import { select } from "../runtime/combinators.ts";
 import type { Async, Awaitable } from "../runtime/future.ts";
 import { Runtime, spawn } from "../runtime/runtime.ts";
 import { sleep, TimeoutError, timeout } from "../runtime/timers.ts";
 import type { EchoConfig } from "./config.ts";
-import { echoReader, echoWriter, type EchoPolicy } from "./echo.ts";
+import { type EchoPolicy, type EchoSocket, echoReader, echoWriter } from "./echo.ts";
 import { ReflectionGuard } from "./guard.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { ReplyQueue } from "./reply-queue.ts";
@@ -26,6 +25,8 @@ export const QUEUE_CAPACITY = 256;
 export const DRAIN_MS = 500;
 /** Restarts of a failing echo loop allowed per second. */
 export const RESTARTS_PER_SECOND_MAX = 5;
+/** Seconds between full garbage collections (see {@link collectGarbage}). */
+export const GC_SECONDS = 10;
 
 /** The checks and counters of an echo service, from the command line's config. */
 export function policyFor(config: EchoConfig, stats: EchoStats): EchoPolicy {
@@ -58,11 +59,26 @@ function* sampleTasks(stats: EchoStats, seconds: number): Async<never> {
 }
 
 /**
+ * Runs a full garbage collection every {@link GC_SECONDS}. The echo's hot path allocates
+ * almost nothing, but what little survives the young-generation collections waits for a full
+ * one, which JavaScriptCore puts off while memory is plentiful: a server under a long flood
+ * would then see its resident memory creep up for minutes. A full collection of this heap takes
+ * about a millisecond (measured: 0.5–4.5 ms), so doing it on a schedule keeps memory flat for
+ * next to nothing.
+ */
+function* collectGarbage(): Async<never> {
+  for (;;) {
+    yield* sleep(GC_SECONDS * 1000);
+    Bun.gc(true);
+  }
+}
+
+/**
  * Echoes on `socket` until `options.stop` is ready, then stops receiving and sends what is
  * queued (for at most {@link DRAIN_MS}). Throws if the reader fails more often than it may be
  * restarted.
  */
-export function* serveEcho(socket: UdpSocket, policy: EchoPolicy, options: ServeOptions): Async<void> {
+export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: ServeOptions): Async<void> {
   const stats = policy.stats;
   const queue = new ReplyQueue(QUEUE_CAPACITY, policy.maxDatagram, stats);
   const writer = spawn(echoWriter(socket, queue), { name: "echo writer" });
@@ -77,6 +93,7 @@ export function* serveEcho(socket: UdpSocket, policy: EchoPolicy, options: Serve
   );
   const sampler =
     options.sampleSeconds === null ? null : spawn(sampleTasks(stats, options.sampleSeconds), { name: "stats sampler" });
+  const collector = spawn(collectGarbage(), { name: "garbage collector" });
   try {
     // The reader only ends by failing too often; the stop ends it otherwise (select cancels it).
     yield* select([options.stop, reader]);
@@ -91,6 +108,7 @@ export function* serveEcho(socket: UdpSocket, policy: EchoPolicy, options: Serve
     reader.cancel();
     writer.cancel();
     sampler?.cancel();
+    collector.cancel();
     stats.counters[Counter.tasksAlive] = 0;
   }
 }

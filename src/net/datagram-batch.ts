@@ -31,6 +31,8 @@ export class DatagramBatch {
   readonly entryWords: Uint32Array;
   readonly #words: Uint32Array;
   readonly #view: DataView;
+  readonly #payloadPrefixes: Uint8Array[] = [];
+  readonly #entryPrefixes: Uint8Array[] = [];
 
   /**
    * @param capacity datagrams per batch, 1 to `Layout.batchMax` (256).
@@ -124,11 +126,19 @@ export class DatagramBatch {
     );
   }
 
-  /** The slots and entries from `start` to `end`, as the library's batch calls take them. */
-  range(start: number, end: number): { payloads: Uint8Array; entries: Uint8Array } {
-    return {
-      payloads: this.payloads.subarray(start * this.slotSize, end * this.slotSize),
-      entries: this.entries.subarray(start * Layout.datagramSize, end * Layout.datagramSize),
-    };
+  /**
+   * The slots from `start` to `end`, as the library's batch calls take them. The views of
+   * ranges that start at 0, the usual case, are made once and reused, so that sending a batch
+   * allocates nothing.
+   */
+  payloadRange(start: number, end: number): Uint8Array {
+    if (start === 0) return (this.#payloadPrefixes[end] ??= this.payloads.subarray(0, end * this.slotSize));
+    return this.payloads.subarray(start * this.slotSize, end * this.slotSize);
+  }
+
+  /** The entries from `start` to `end`; see {@link payloadRange}. */
+  entryRange(start: number, end: number): Uint8Array {
+    if (start === 0) return (this.#entryPrefixes[end] ??= this.entries.subarray(0, end * Layout.datagramSize));
+    return this.entries.subarray(start * Layout.datagramSize, end * Layout.datagramSize);
   }
 }

@@ -229,12 +229,21 @@ export class UdpSocket implements IoSource {
    * (recvmmsg). Returns how many, or would-block.
    */
   tryRecvBatch(batch: DatagramBatch): TryResult<number> {
-    this.#ensureOpen("receive on");
-    const count = udpTryRecvBatch(this.#fd, batch.payloads, batch.slotSize, batch.entries);
+    const count = this.receiveBatchNow(batch);
     return count === SYS_WOULD_BLOCK ? WOULD_BLOCK_RESULT : { state: "ok", value: count };
   }
 
-  /** Waits until at least one datagram is waiting, then receives a batch; returns how many. */
+  /** @internal One receive attempt: the count, or the library's WOULD_BLOCK (no allocation). */
+  receiveBatchNow(batch: DatagramBatch): number {
+    this.#ensureOpen("receive on");
+    return udpTryRecvBatch(this.#fd, batch.payloads, batch.slotSize, batch.entries);
+  }
+
+  /**
+   * Waits until at least one datagram is waiting, then receives a batch; returns how many.
+   * The future can be awaited again, and each await receives a new batch, so that a loop can
+   * make it once.
+   */
   recvBatch(batch: DatagramBatch): Future<number> {
     return new RecvBatch(this, batch);
   }
@@ -267,8 +276,7 @@ export class UdpSocket implements IoSource {
   /** @internal One attempt of a batch send from `start`: sent count, WOULD_BLOCK or -errno. */
   trySendBatchRange(batch: DatagramBatch, start: number, end: number): number {
     this.#ensureOpen("send on");
-    const { payloads, entries } = batch.range(start, end);
-    return udpTrySendBatch(this.#fd, payloads, batch.slotSize, entries);
+    return udpTrySendBatch(this.#fd, batch.payloadRange(start, end), batch.slotSize, batch.entryRange(start, end));
   }
 
   /**
@@ -341,8 +349,8 @@ class RecvBatch extends IoFuture<number> {
   }
 
   protected attempt(): number | typeof WOULD_BLOCK {
-    const result = this.#socket.tryRecvBatch(this.#batch);
-    return result.state === "ok" ? result.value : WOULD_BLOCK;
+    const count = this.#socket.receiveBatchNow(this.#batch);
+    return count === SYS_WOULD_BLOCK ? WOULD_BLOCK : count;
   }
 
   protected describe(): string {

@@ -65,9 +65,47 @@ export abstract class Future<T> {
    */
   drop(): void {}
 
+  /**
+   * Where an await of this future is: 0 before it was handed to the executor, 1 after. The
+   * future is its own iterator for `yield*` (instead of a generator made for every await), so
+   * that awaiting allocates next to nothing on the hot path.
+   */
+  #awaitStage = 0;
+  #handedOver: IteratorYieldResult<Future<unknown>> | null = null;
+  #resumed: { done: true; value: unknown } | null = null;
+
   /** Lets a generator await this future with `yield*`. */
-  *[Symbol.iterator](): Generator<Future<unknown>, T, unknown> {
-    return (yield this) as T;
+  [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    this.#awaitStage = 0;
+    return this as unknown as Iterator<Future<unknown>, T, unknown>;
+  }
+
+  /**
+   * The iterator protocol behind `yield*`: the first call hands this future to the executor,
+   * the second returns the value the executor resumed the generator with. Not for direct use.
+   */
+  next(value?: unknown): IteratorResult<Future<unknown>, T> {
+    if (this.#awaitStage === 0) {
+      this.#awaitStage = 1;
+      return (this.#handedOver ??= { done: false, value: this });
+    }
+    this.#awaitStage = 0;
+    // `yield*` reads the value at once, so one result object serves every await.
+    const resumed = (this.#resumed ??= { done: true, value: undefined });
+    resumed.value = value;
+    return resumed as IteratorReturnResult<T>;
+  }
+
+  /** The iterator protocol: an error the executor throws at the await point. Not for direct use. */
+  throw(error?: unknown): never {
+    this.#awaitStage = 0;
+    throw error;
+  }
+
+  /** The iterator protocol: the awaiting generator is being closed. Not for direct use. */
+  return(value?: unknown): IteratorResult<Future<unknown>, T> {
+    this.#awaitStage = 0;
+    return { done: true, value: value as T };
   }
 }
 

@@ -34,7 +34,10 @@ export interface IoSource {
 export abstract class IoFuture<T> extends Future<T> {
   readonly #source: IoSource;
   readonly #direction: DirectionIndex;
-  #stored: { reactor: Reactor; registration: Registration; waker: Waker } | null = null;
+  // Where the waker is stored, if it is (three fields rather than an object: no allocation).
+  #storedIn: Reactor | null = null;
+  #storedUnder: Registration | null = null;
+  #storedWaker: Waker | null = null;
 
   constructor(source: IoSource, direction: DirectionIndex) {
     super();
@@ -63,7 +66,9 @@ export abstract class IoFuture<T> extends Future<T> {
       }
       const reactor = cx.runtime.reactor;
       if (!reactor.poll(registration, this.#direction, cx)) {
-        this.#stored = { reactor, registration, waker: cx.waker };
+        this.#storedIn = reactor;
+        this.#storedUnder = registration;
+        this.#storedWaker = cx.waker;
         return PENDING;
       }
     }
@@ -71,9 +76,11 @@ export abstract class IoFuture<T> extends Future<T> {
 
   /** Removes the waker this future stored in the reactor, if any. */
   override drop(): void {
-    const stored = this.#stored;
-    if (stored === null) return;
-    this.#stored = null;
-    stored.reactor.forget(stored.registration, this.#direction, stored.waker);
+    const reactor = this.#storedIn;
+    if (reactor === null) return;
+    reactor.forget(this.#storedUnder!, this.#direction, this.#storedWaker!);
+    this.#storedIn = null;
+    this.#storedUnder = null;
+    this.#storedWaker = null;
   }
 }

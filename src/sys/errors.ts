@@ -80,6 +80,9 @@ export const Errno = {
   EEXIST: constants.errno.EEXIST,
   ENOENT: constants.errno.ENOENT,
   ECONNREFUSED: constants.errno.ECONNREFUSED,
+  ECONNRESET: constants.errno.ECONNRESET,
+  EHOSTUNREACH: constants.errno.EHOSTUNREACH,
+  ENETUNREACH: constants.errno.ENETUNREACH,
   EMSGSIZE: constants.errno.EMSGSIZE,
   ENOBUFS: constants.errno.ENOBUFS,
 } as const;

@@ -8,7 +8,7 @@
  * @module
  */
 import { Layout, TOKEN_WAKER_HIGH } from "./abi.ts";
-import { check } from "./errors.ts";
+import { check, SystemError } from "./errors.ts";
 import { native } from "./ffi.ts";
 
 /** What a registration asks to be told about. An empty interest cannot be expressed. */
@@ -169,7 +169,9 @@ export class Poller {
   wait(events: EventBuffer, timeoutMs: number): number {
     this.#ensureOpen("Cannot wait");
     const rc = native.br_poller_wait(this.#handle, this.#handle, events.bytes, events.bytes, timeoutMs);
-    return check(rc, "poller_wait", () => `Cannot wait for events (timeout ${timeoutMs} ms)`);
+    // On the hot path: no closure for the message unless it is needed.
+    if (rc >= 0) return rc;
+    throw new SystemError("poller_wait", -rc, `Cannot wait for events (timeout ${timeoutMs} ms)`);
   }
 
   /** Makes a wait in progress return, from any thread; or the next wait return at once. */

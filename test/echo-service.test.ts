@@ -1,0 +1,302 @@
+// The echo service's parts, under a runtime driven by hand: admission (oversized, reflection
+// guard, rate limit), the bounded reply queue, send backpressure, and restarts after failures.
+import { describe, expect, test } from "bun:test";
+import { DatagramBatch } from "../src/net/datagram-batch.ts";
+import { UdpSocket } from "../src/net/udp-socket.ts";
+import type { Context } from "../src/runtime/context.ts";
+import { Future, PENDING, type Poll } from "../src/runtime/future.ts";
+import { WRITE } from "../src/runtime/reactor.ts";
+import { Runtime } from "../src/runtime/runtime.ts";
+import { EventBuffer } from "../src/sys/poller.ts";
+import { EVENT_WRITABLE } from "../src/sys/abi.ts";
+import { WOULD_BLOCK } from "../src/sys/udp.ts";
+import { admit, type EchoPolicy, type EchoSocket } from "../src/echo/echo.ts";
+import { REFUSED_PORTS, ReflectionGuard } from "../src/echo/guard.ts";
+import { RateLimiter } from "../src/echo/rate-limit.ts";
+import { ReplyQueue } from "../src/echo/reply-queue.ts";
+import { serveEcho } from "../src/echo/service.ts";
+import { EchoStats } from "../src/echo/stats.ts";
+import { RestartLimitError, supervise } from "../src/echo/supervisor.ts";
+import type { Async } from "../src/runtime/future.ts";
+import { drivers } from "./helpers.ts";
+
+function policy(overrides: Partial<EchoPolicy> = {}): EchoPolicy {
+  return {
+    maxDatagram: 1500,
+    batchSize: 64,
+    guard: new ReflectionGuard(),
+    rateLimiter: null,
+    stats: new EchoStats(),
+    ...overrides,
+  };
+}
+
+const peer = (port: number) => ({ family: 4 as const, host: "127.0.0.1", port, scopeId: 0 });
+
+/** A future that is pending until `open()`. */
+class Gate extends Future<void> {
+  #open = false;
+  #waker: { wake(): void } | null = null;
+  open(): void {
+    this.#open = true;
+    this.#waker?.wake();
+  }
+  poll(cx: Context): Poll<void> {
+    if (this.#open) return undefined;
+    this.#waker = cx.waker;
+    return PENDING;
+  }
+}
+
+/** Drives `runtime` until `done()` or two seconds pass. */
+function driveUntil(runtime: Runtime, done: () => boolean): void {
+  const deadline = performance.now() + 2000;
+  runtime.enter(() => {
+    while (!done()) {
+      if (performance.now() > deadline) throw new Error("the condition did not come true within 2 s");
+      runtime.executor.runReady();
+      runtime.executor.park(5);
+    }
+  });
+}
+
+describe("admission", () => {
+  test("oversized, refused and rate-limited datagrams are counted and dropped; the rest keep their order", () => {
+    const stats = new EchoStats();
+    const batch = new DatagramBatch(8, 16);
+    const sizes = [4, 16, 8, 2, 5];
+    const ports = [5000, 5001, 53, 5003, 5004];
+    sizes.forEach((size, index) => batch.set(index, new Uint8Array(size).fill(index + 1), peer(ports[index]!)));
+    const kept = admit(batch, 5, policy({ maxDatagram: 8, stats }));
+    // 16 bytes > 8: oversized. Port 53 (DNS): refused by the guard.
+    expect(kept).toBe(3);
+    expect([0, 1, 2].map((index) => [batch.size(index), batch.peerPort(index), batch.payload(index)[0]])).toEqual([
+      [4, 5000, 1],
+      [2, 5003, 4],
+      [5, 5004, 5],
+    ]);
+    expect(stats.get("datagramsIn")).toBe(5);
+    expect(stats.get("bytesIn")).toBe(35);
+    expect(stats.get("droppedOversized")).toBe(1);
+    expect(stats.get("droppedRefused")).toBe(1);
+  });
+
+  test("a datagram the kernel truncated is dropped as oversized, never echoed cut short", () => {
+    using a = UdpSocket.bind("127.0.0.1:0");
+    using b = UdpSocket.bind("127.0.0.1:0");
+    a.trySendTo(new Uint8Array(100), b.localAddress);
+    const batch = new DatagramBatch(4, 64);
+    const deadline = performance.now() + 2000;
+    let received = b.tryRecvBatch(batch);
+    while (received.state !== "ok" && performance.now() < deadline) received = b.tryRecvBatch(batch);
+    expect(batch.truncated(0)).toBe(true);
+    const stats = new EchoStats();
+    expect(admit(batch, 1, policy({ maxDatagram: 65507, stats }))).toBe(0);
+    expect(stats.get("droppedOversized")).toBe(1);
+  });
+
+  test("without the guard, port 0 and well-known ports are answered", () => {
+    const batch = new DatagramBatch(2, 8);
+    batch.set(0, new Uint8Array(1), peer(7));
+    batch.set(1, new Uint8Array(1), peer(19));
+    expect(admit(batch, 2, policy({ guard: null }))).toBe(2);
+  });
+});
+
+describe("ReflectionGuard", () => {
+  test("refuses port 0 and the well-known services that loop or amplify, and nothing else", () => {
+    const guard = new ReflectionGuard();
+    for (const port of [0, 7, 9, 13, 17, 19, 37, 53, 123, 161, 1900, 11211]) expect(guard.refuses(port)).toBe(true);
+    for (const port of [1, 80, 443, 7777, 40000, 65535]) expect(guard.refuses(port)).toBe(false);
+    expect(REFUSED_PORTS).toContain(11211);
+  });
+});
+
+describe("RateLimiter", () => {
+  const words = (host: number, port = 1000) => {
+    const batch = new DatagramBatch(1, 1);
+    batch.set(0, new Uint8Array(0), { family: 4, host: `10.0.${host >> 8}.${host & 255}`, port, scopeId: 0 });
+    return batch.entryWords;
+  };
+
+  test("each source has its own bucket: a burst of one second's worth, then the refill rate", () => {
+    const limiter = new RateLimiter(10);
+    const a = words(1);
+    const b = words(2);
+    let admitted = 0;
+    for (let index = 0; index < 50; index++) if (limiter.admit(a, 2, 0)) admitted++;
+    expect(admitted).toBe(10);
+    // Another source is not affected; another port of the same source is the same source.
+    expect(limiter.admit(b, 2, 0)).toBe(true);
+    expect(limiter.admit(words(1, 2000), 2, 0)).toBe(false);
+    // 100 ms later one token has come back.
+    expect(limiter.admit(a, 2, 100)).toBe(true);
+    expect(limiter.admit(a, 2, 100)).toBe(false);
+  });
+
+  test("memory is bounded whatever the number of sources: new sources take old slots", () => {
+    const limiter = new RateLimiter(5, 1024);
+    for (let host = 0; host < 20_000; host++) limiter.admit(words(host), 2, 0);
+    expect(limiter.evictions).toBeGreaterThan(20_000 - 1024);
+  });
+
+  test("bad settings are refused", () => {
+    expect(() => new RateLimiter(0)).toThrow("rate limit 0");
+    expect(() => new RateLimiter(10, 1000)).toThrow("slots 1000 is not a power of two");
+  });
+});
+
+describe("ReplyQueue", () => {
+  test("is bounded: past its capacity the oldest replies are dropped and counted", () => {
+    const stats = new EchoStats();
+    const queue = new ReplyQueue(4, 8, stats);
+    const batch = new DatagramBatch(1, 8);
+    for (let index = 0; index < 6; index++) {
+      batch.set(0, new Uint8Array([index]), peer(5000 + index));
+      queue.push(batch, 0);
+    }
+    expect(queue.length).toBe(4);
+    expect(stats.get("droppedOverload")).toBe(2);
+    const [start, end] = queue.headRun();
+    const firstRun = Array.from({ length: end - start }, (_, offset) => queue.store.payload(start + offset)[0]);
+    expect(firstRun[0]).toBe(2); // 0 and 1 were dropped
+  });
+});
+
+/** A socket whose sends would block until `blocked` is cleared; receives are real. */
+class BlockingSendSocket implements EchoSocket {
+  blocked = true;
+  readonly sent: number[] = [];
+  readonly #real: UdpSocket;
+
+  constructor(real: UdpSocket) {
+    this.#real = real;
+  }
+
+  recvBatch(batch: DatagramBatch) {
+    return this.#real.recvBatch(batch);
+  }
+
+  registration(cx: Context) {
+    return this.#real.registration(cx);
+  }
+
+  trySendBatchRange(batch: DatagramBatch, start: number, end: number): number {
+    if (this.blocked) return WOULD_BLOCK;
+    for (let index = start; index < end; index++) this.sent.push(batch.payload(index)[0]!);
+    return end - start;
+  }
+}
+
+function writableEvent(token: number): [EventBuffer, number] {
+  const events = new EventBuffer(1);
+  const view = new DataView(events.bytes.buffer);
+  view.setUint32(0, token, true);
+  view.setUint32(8, EVENT_WRITABLE, true);
+  return [events, 1];
+}
+
+describe.each(drivers)("the echo service (%s driver)", (driver) => {
+  test("when a send would block, replies wait in the queue and the writer waits for writability through the reactor", () => {
+    using runtime = new Runtime({ driver });
+    using real = UdpSocket.bind("127.0.0.1:0");
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const socket = new BlockingSendSocket(real);
+    const stats = new EchoStats();
+    const stop = new Gate();
+    const service = runtime.spawn(serveEcho(socket, policy({ stats }), { stop, report: () => {}, sampleSeconds: null }));
+
+    // Three datagrams arrive while the socket cannot send: they are queued, none is lost.
+    for (const value of [1, 2, 3]) client.trySendTo(new Uint8Array([value]), real.localAddress);
+    const registration = real.registration({ runtime } as never);
+    driveUntil(
+      runtime,
+      () => stats.get("datagramsIn") === 3 && typeof (registration.statuses[WRITE] as { wake?: unknown })?.wake === "function",
+    );
+    expect(socket.sent).toEqual([]);
+    expect(stats.get("datagramsOut")).toBe(0);
+
+    // The socket becomes writable: the OS says so, the writer is woken and sends them in order.
+    socket.blocked = false;
+    runtime.reactor.dispatch(...writableEvent(registration.token));
+    driveUntil(runtime, () => stats.get("datagramsOut") === 3);
+    expect(socket.sent).toEqual([1, 2, 3]);
+    expect(stats.get("droppedOverload")).toBe(0);
+    stop.open();
+    driveUntil(runtime, () => service.finished);
+  });
+
+  test("under overload the queue drops the oldest replies, counts them, and memory stays bounded", () => {
+    using runtime = new Runtime({ driver });
+    using real = UdpSocket.bind("127.0.0.1:0", { recvBufferBytes: 1 << 20 });
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const socket = new BlockingSendSocket(real);
+    const stats = new EchoStats();
+    const stop = new Gate();
+    runtime.spawn(serveEcho(socket, policy({ stats }), { stop, report: () => {}, sampleSeconds: null }));
+    for (let index = 0; index < 300; index++) client.trySendTo(new Uint8Array([index & 0xff]), real.localAddress);
+    driveUntil(runtime, () => stats.get("datagramsIn") === 300);
+    // The queue holds 256 replies: the 44 oldest were dropped.
+    expect(stats.get("droppedOverload")).toBe(44);
+    socket.blocked = false;
+    runtime.reactor.dispatch(...writableEvent(real.registration({ runtime } as never).token));
+    driveUntil(runtime, () => stats.get("datagramsOut") === 256);
+    expect(socket.sent[0]).toBe(44);
+    stop.open();
+  });
+
+  test("an exception in the echo loop is reported once with its cause, and echoing goes on", () => {
+    using runtime = new Runtime({ driver });
+    using server = UdpSocket.bind("127.0.0.1:0");
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const reports: string[] = [];
+    const stats = new EchoStats();
+    let failures = 1;
+    const flakyGuard = {
+      refuses(port: number): boolean {
+        if (failures > 0) {
+          failures--;
+          throw new TypeError("the guard broke");
+        }
+        return port === 0;
+      },
+    } as ReflectionGuard;
+    const stop = new Gate();
+    runtime.spawn(
+      serveEcho(server, policy({ stats, guard: flakyGuard }), {
+        stop,
+        report: (line) => reports.push(line),
+        sampleSeconds: null,
+      }),
+    );
+
+    // The first datagram makes the loop throw; the loop restarts and echoes the second.
+    client.trySendTo(new Uint8Array([1]), server.localAddress);
+    driveUntil(runtime, () => stats.get("restarts") === 1);
+    client.trySendTo(new Uint8Array([2]), server.localAddress);
+    driveUntil(runtime, () => stats.get("datagramsOut") === 1);
+    const echo = client.tryRecvFrom(new Uint8Array(8));
+    expect(echo.state === "ok" && echo.value.bytes[0]).toBe(2);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toStartWith("the echo loop failed and was restarted: TypeError: the guard broke (at ");
+    stop.open();
+  });
+});
+
+describe("supervise", () => {
+  test("gives up past the restart limit, with the last cause", () => {
+    using runtime = new Runtime();
+    const reports: string[] = [];
+    let attempts = 0;
+    const failing = () =>
+      (function* (): Async<void> {
+        attempts++;
+        throw new Error(`failure ${attempts}`);
+      })();
+    expect(() =>
+      runtime.blockOn(supervise(failing, { name: "the loop", restartsPerSecondMax: 3, report: (line) => reports.push(line) })),
+    ).toThrow(RestartLimitError);
+    expect(attempts).toBe(4);
+    expect(reports).toHaveLength(3);
+  });
+});
