@@ -80,14 +80,15 @@ export function admit(batch: DatagramBatch, count: number, policy: EchoPolicy): 
 }
 
 /**
- * Sends datagrams `0` to `count - 1` as far as the socket takes them without waiting. A
- * datagram the OS refuses is counted and skipped. Returns the index of the first one not sent.
+ * Sends datagrams `start` to `end - 1` of `batch` as far as the socket takes them without
+ * waiting, counting them. A datagram the OS refuses is counted and skipped. Returns the index
+ * of the first one not sent (`end` if all went).
  */
-export function sendNow(socket: EchoSocket, batch: DatagramBatch, count: number, stats: EchoStats): number {
+export function sendRange(socket: EchoSocket, batch: DatagramBatch, start: number, end: number, stats: EchoStats): number {
   const counters = stats.counters;
-  let next = 0;
-  while (next < count) {
-    const rc = socket.trySendBatchRange(batch, next, count);
+  let next = start;
+  while (next < end) {
+    const rc = socket.trySendBatchRange(batch, next, end);
     if (rc === WOULD_BLOCK) break;
     if (rc < 0) {
       counters[Counter.droppedSendError]!++;
@@ -123,7 +124,7 @@ export function* echoReader(socket: EchoSocket, queue: ReplyQueue, policy: EchoP
     }
     const kept = admit(batch, count, policy);
     // Replies already queued go first: only send directly when nothing waits ahead.
-    const sent = queue.length === 0 ? sendNow(socket, batch, kept, stats) : 0;
+    const sent = queue.length === 0 ? sendRange(socket, batch, 0, kept, stats) : 0;
     for (let index = sent; index < kept; index++) queue.push(batch, index);
   }
 }

@@ -6,13 +6,12 @@
  * @module
  */
 import { DatagramBatch } from "../net/datagram-batch.ts";
-import { WOULD_BLOCK as WOULD_BLOCK_SYS } from "../sys/udp.ts";
 import type { Context } from "../runtime/context.ts";
 import { Future, PENDING, type Poll } from "../runtime/future.ts";
 import { IoFuture, WOULD_BLOCK } from "../runtime/io-future.ts";
 import { WRITE } from "../runtime/reactor.ts";
 import type { Waker } from "../runtime/waker.ts";
-import type { EchoSocket } from "./echo.ts";
+import { type EchoSocket, sendRange } from "./echo.ts";
 import { Counter, type EchoStats } from "./stats.ts";
 
 /** A bounded FIFO of datagrams waiting to be sent. */
@@ -109,21 +108,11 @@ class Drain extends IoFuture<void> {
   /** Reads the queue afresh on every attempt: replies dropped meanwhile are simply gone. */
   protected attempt(): void | typeof WOULD_BLOCK {
     const queue = this.#queue;
-    const counters = this.#stats.counters;
     while (queue.length > 0) {
       const [start, end] = queue.headRun();
-      const rc = this.#socket.trySendBatchRange(queue.store, start, end);
-      if (rc === WOULD_BLOCK_SYS) return WOULD_BLOCK;
-      if (rc < 0) {
-        counters[Counter.droppedSendError]!++;
-        queue.consume(1);
-        continue;
-      }
-      let bytes = 0;
-      for (let index = start; index < start + rc; index++) bytes += queue.store.size(index);
-      counters[Counter.datagramsOut]! += rc;
-      counters[Counter.bytesOut]! += bytes;
-      queue.consume(rc);
+      const next = sendRange(this.#socket, queue.store, start, end, this.#stats);
+      queue.consume(next - start);
+      if (next < end) return WOULD_BLOCK;
     }
     return undefined;
   }
