@@ -34,7 +34,16 @@ export {
 export { type Async, type Awaitable, Future, isAsync, PENDING, type Poll, pollFn, ready, yieldNow } from "./runtime/future.ts";
 export { IoFuture, type IoSource, WOULD_BLOCK } from "./runtime/io-future.ts";
 export { JoinHandle } from "./runtime/join-handle.ts";
-export { type Closeable, READ, Reactor, Registration, RegistrationError, WRITE } from "./runtime/reactor.ts";
+export {
+  type Closeable,
+  LazyRegistration,
+  READ,
+  Reactor,
+  Registration,
+  RegistrationError,
+  type Waiter,
+  WRITE,
+} from "./runtime/reactor.ts";
 export { fromPromise } from "./runtime/promise.ts";
 export { remoteCondition } from "./runtime/remote.ts";
 export { Runtime, RuntimeError, type RuntimeOptions, spawn } from "./runtime/runtime.ts";

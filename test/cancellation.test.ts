@@ -3,7 +3,7 @@ import { joinAll, select } from "../src/runtime/combinators.ts";
 import { type Async, yieldNow } from "../src/runtime/future.ts";
 import { Runtime, spawn } from "../src/runtime/runtime.ts";
 import { TaskCancelledError } from "../src/runtime/task.ts";
-import { sleep } from "../src/runtime/timers.ts";
+import { sleep, timeout } from "../src/runtime/timers.ts";
 import { SocketClosedError, UdpSocket } from "../src/net/udp-socket.ts";
 import { drivers, quietRuntime } from "./helpers.ts";
 
@@ -143,5 +143,102 @@ describe.each(drivers)("cancellation (%s driver)", (driver) => {
     expect(socket.closed).toBe(true);
     expect(() => handle.value()).toThrow(TaskCancelledError);
     expect(runtime.executor.alive).toBe(0);
+  });
+});
+
+describe.each(drivers)("futures shared, failed or left behind (%s driver)", (driver) => {
+  test("awaiting a future from a second task while the first waits is a named error", () => {
+    using runtime = quietRuntime(driver);
+    using socket = UdpSocket.bind("127.0.0.1:0");
+    const shared = socket.recvFrom(new Uint8Array(8));
+    const first = runtime.spawn(
+      (function* (): Async<void> {
+        yield* shared;
+      })(),
+    );
+    const second = runtime.spawn(
+      (function* (): Async<void> {
+        yield* shared;
+      })(),
+    );
+    runtime.executor.runReady();
+    expect(() => second.value()).toThrow("this RecvFrom is already being awaited: a future is awaited by one task at a time");
+    expect(first.finished).toBe(false);
+    first.cancel();
+  });
+
+  test("several tasks join one task through one handle; cancelling one joiner strands no other", () => {
+    using runtime = new Runtime({ driver });
+    const results = runtime.blockOn(
+      (function* (): Async<string[]> {
+        const child = spawn(
+          (function* (): Async<string> {
+            yield* sleep(20);
+            return "done";
+          })(),
+        );
+        const joiner = (name: string) =>
+          spawn(
+            (function* (): Async<string> {
+              return `${name} got ${yield* child}`;
+            })(),
+          );
+        const a = joiner("a");
+        const b = joiner("b");
+        yield* yieldNow();
+        a.cancel();
+        return [yield* b, yield* child];
+      })(),
+    );
+    expect(results).toEqual(["b got done", "done"]);
+  });
+
+  test("closing a socket wakes the tasks waiting on it, and they fail with SocketClosedError", () => {
+    using runtime = new Runtime({ driver });
+    const socket = UdpSocket.bind("127.0.0.1:0");
+    const reader = runtime.spawn(socket.recvFrom(new Uint8Array(8)));
+    runtime.executor.runReady();
+    expect(runtime.reactor.waiters).toBe(1);
+    socket.close();
+    expect(runtime.reactor.waiters).toBe(0);
+    runtime.executor.runReady();
+    expect(() => reader.value()).toThrow(SocketClosedError);
+  });
+
+  test("a timeout whose work fails leaves no timer behind", () => {
+    using runtime = quietRuntime(driver);
+    expect(() =>
+      runtime.blockOn(
+        timeout(
+          (function* (): Async<void> {
+            yield* sleep(1);
+            throw new Error("the work failed");
+          })(),
+          60_000,
+        ),
+      ),
+    ).toThrow("the work failed");
+    expect(runtime.timers.size).toBe(0);
+  });
+
+  test("an I/O future whose attempt fails keeps nothing in the reactor", () => {
+    using runtime = quietRuntime(driver);
+    const socket = UdpSocket.bind("127.0.0.1:0");
+    const handle = runtime.spawn(
+      (function* (): Async<string> {
+        try {
+          yield* socket.recvFrom(new Uint8Array(8));
+          return "received";
+        } catch (error) {
+          return (error as Error).name;
+        }
+      })(),
+    );
+    runtime.executor.runReady();
+    socket.close();
+    runtime.executor.runReady();
+    expect(handle.value()).toBe("SocketClosedError");
+    expect(runtime.reactor.waiters).toBe(0);
+    expect(runtime.reactor.registrations).toBe(0);
   });
 });

@@ -97,6 +97,17 @@ describe("an embedded runtime", () => {
     expect(() => runtime.run()).toThrow("run() would block Bun's event loop");
   });
 
+  test("when the app cancels the last task from outside the runtime, the process exits by itself (subprocess)", async () => {
+    const child = Bun.spawn([process.execPath, join(root, "test", "fixtures", "embedded-cancel-exit.ts")], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    const [stdout, exitCode] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+    clearTimeout(timer);
+    expect({ stdout, exitCode }).toEqual({ stdout: "cancelled; tasks alive 0\n", exitCode: 0 });
+  });
+
   test("after close() the process exits by itself, with nothing left running (subprocess)", async () => {
     const child = Bun.spawn([process.execPath, join(root, "test", "fixtures", "embedded-exit.ts")], {
       stdout: "pipe",

@@ -35,7 +35,11 @@ describe.each(drivers)("the seed's flow, step by step (%s driver)", (driver) => 
       snapshots[name] = {
         readyTasks: runtime.executor.ready,
         waiters: runtime.reactor.waiters,
-        status: registration?.statuses[READ] ?? null,
+        // A copy: the entry itself changes as the flow goes on.
+        status:
+          typeof registration?.statuses[READ] === "object"
+            ? { ...(registration.statuses[READ] as object) }
+            : (registration?.statuses[READ] ?? null),
         finished: main.finished,
         events: runtime.events.splice(0),
       };
@@ -108,7 +112,7 @@ describe.each(drivers)("the seed's flow, step by step (%s driver)", (driver) => 
       direction: "read",
     });
     expect(snapshots.pending!.waiters).toBe(1);
-    expect(typeof (snapshots.pending!.status as { wake?: unknown }).wake).toBe("function");
+    expect(snapshots.pending!.status).toMatchObject({ stored: true });
   });
 
   test("step 7: the executor sees pending, parks the task and runs the other task", () => {

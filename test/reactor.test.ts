@@ -3,7 +3,7 @@ import { EVENT_ERROR, EVENT_READABLE, EVENT_WRITABLE } from "../src/sys/abi.ts";
 import { EventBuffer } from "../src/sys/poller.ts";
 import { Context } from "../src/runtime/context.ts";
 import type { Async } from "../src/runtime/future.ts";
-import { READ, RegistrationError, WRITE } from "../src/runtime/reactor.ts";
+import { READ, RegistrationError, type Waiter, WRITE } from "../src/runtime/reactor.ts";
 import { Runtime, spawn } from "../src/runtime/runtime.ts";
 import { timeout } from "../src/runtime/timers.ts";
 import type { Waker } from "../src/runtime/waker.ts";
@@ -11,11 +11,11 @@ import { DatagramBatch } from "../src/net/datagram-batch.ts";
 import { UdpSocket } from "../src/net/udp-socket.ts";
 import { drivers, tracedRuntime } from "./helpers.ts";
 
-/** A waker that counts its wakes, and a context that carries it. */
-function countingContext(runtime: Runtime): { cx: Context; wakes: () => number } {
+/** A waker that counts its wakes, a context that carries it, and a waiting future's entry. */
+function countingContext(runtime: Runtime): { cx: Context; waiter: Waiter; wakes: () => number } {
   let count = 0;
   const waker: Waker = { wake: () => void count++ };
-  return { cx: new Context(waker, 0, runtime), wakes: () => count };
+  return { cx: new Context(waker, 0, runtime), waiter: { waker: null, stored: false }, wakes: () => count };
 }
 
 const HAPPENED = 1;
@@ -35,7 +35,7 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
     using runtime = new Runtime({ driver });
     using receiver = UdpSocket.bind("127.0.0.1:0");
     using sender = UdpSocket.bind("127.0.0.1:0");
-    const { cx, wakes } = countingContext(runtime);
+    const { cx, waiter, wakes } = countingContext(runtime);
     const registration = receiver.registration(cx);
 
     // The datagram arrives and the OS event is handled while nobody waits: status Happened.
@@ -45,7 +45,7 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
 
     // A waiter that comes now is told at once: it retries its system call instead of waiting,
     // and no waker is stored.
-    expect(runtime.reactor.poll(registration, READ, cx)).toBe(true);
+    expect(runtime.reactor.poll(registration, READ, waiter, cx)).toBe(true);
     expect(registration.statuses[READ]).toBeNull();
     expect(runtime.reactor.waiters).toBe(0);
     expect(wakes()).toBe(0);
@@ -55,13 +55,14 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
     using runtime = new Runtime({ driver });
     using receiver = UdpSocket.bind("127.0.0.1:0");
     using sender = UdpSocket.bind("127.0.0.1:0");
-    const { cx, wakes } = countingContext(runtime);
+    const { cx, waiter, wakes } = countingContext(runtime);
     const registration = receiver.registration(cx);
     runtime.executor.park(0); // the initial "writable" event, out of the way
 
     // Nothing is readable yet: the waker is stored under the token.
-    expect(runtime.reactor.poll(registration, READ, cx)).toBe(false);
-    expect(registration.statuses[READ]).toBe(cx.waker);
+    expect(runtime.reactor.poll(registration, READ, waiter, cx)).toBe(false);
+    expect(registration.statuses[READ]).toBe(waiter);
+    expect(waiter).toEqual({ waker: cx.waker, stored: true });
     expect(runtime.reactor.waiters).toBe(1);
 
     // The event comes: the waiter is woken once and the status becomes Happened.
@@ -82,14 +83,14 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
 
     // Both wait on the same token, one per direction: neither displaces the other (the seed
     // keeps one status per token, so the second waiter would overwrite the first).
-    expect(runtime.reactor.poll(registration, READ, reader.cx)).toBe(false);
-    expect(runtime.reactor.poll(registration, WRITE, writer.cx)).toBe(false);
+    expect(runtime.reactor.poll(registration, READ, reader.waiter, reader.cx)).toBe(false);
+    expect(runtime.reactor.poll(registration, WRITE, writer.waiter, writer.cx)).toBe(false);
     expect(runtime.reactor.waiters).toBe(2);
 
     // The OS reports the socket readable: only the reader wakes; the writer still waits.
     runtime.reactor.dispatch(...osEvent(registration.token, EVENT_READABLE));
     expect([reader.wakes(), writer.wakes()]).toEqual([1, 0]);
-    expect(registration.statuses[WRITE] as unknown).toBe(writer.cx.waker);
+    expect(registration.statuses[WRITE] as unknown).toBe(writer.waiter);
 
     // Then writable: now the writer wakes too.
     runtime.reactor.dispatch(...osEvent(registration.token, EVENT_WRITABLE));
@@ -104,8 +105,8 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
     const writer = countingContext(runtime);
     const registration = socket.registration(reader.cx);
     registration.statuses[WRITE] = null;
-    runtime.reactor.poll(registration, READ, reader.cx);
-    runtime.reactor.poll(registration, WRITE, writer.cx);
+    runtime.reactor.poll(registration, READ, reader.waiter, reader.cx);
+    runtime.reactor.poll(registration, WRITE, writer.waiter, writer.cx);
     runtime.reactor.dispatch(...osEvent(registration.token, EVENT_ERROR));
     expect([reader.wakes(), writer.wakes()]).toEqual([1, 1]);
   });
@@ -124,8 +125,8 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
     const second = countingContext(runtime);
     const registration = socket.registration(first.cx);
     runtime.executor.park(0);
-    runtime.reactor.poll(registration, READ, first.cx);
-    runtime.reactor.poll(registration, READ, second.cx);
+    runtime.reactor.poll(registration, READ, first.waiter, first.cx);
+    runtime.reactor.poll(registration, READ, second.waiter, second.cx);
     expect(runtime.reactor.waiters).toBe(2);
     sender.trySendTo(new Uint8Array([1]), socket.localAddress);
     runtime.executor.park(1000);
@@ -142,7 +143,7 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
     const attemptsBefore = runtime.events.filter((event) => event.kind === "try-io").length;
 
     // Wake the task with nothing to read: it retries once, would-block, and parks again.
-    (socket.registration({ runtime } as never).statuses[READ] as Waker).wake();
+    (socket.registration({ runtime } as never).statuses[READ] as Waiter).waker!.wake();
     runtime.executor.runReady();
     const attempts = runtime.events.filter((event) => event.kind === "try-io");
     expect(attempts.length - attemptsBefore).toBe(1);
@@ -159,10 +160,10 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
 
   test("deregistering removes the statuses, and the old token is never reused", () => {
     using runtime = new Runtime({ driver });
-    const { cx } = countingContext(runtime);
+    const { cx, waiter } = countingContext(runtime);
     const first = UdpSocket.bind("127.0.0.1:0");
     const registration = first.registration(cx);
-    runtime.reactor.poll(registration, READ, cx);
+    runtime.reactor.poll(registration, READ, waiter, cx);
     expect(runtime.reactor.registrations).toBe(1);
     expect(runtime.reactor.waiters).toBe(1);
     first.close();
@@ -172,7 +173,7 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
     // A new socket may get the same descriptor number, but never the same token.
     using second = UdpSocket.bind("127.0.0.1:0");
     expect(second.registration(cx).token).toBeGreaterThan(registration.token);
-    expect(() => runtime.reactor.poll(registration, READ, cx)).toThrow(RegistrationError);
+    expect(() => runtime.reactor.poll(registration, READ, waiter, cx)).toThrow(RegistrationError);
   });
 
   test("a descriptor cannot be registered twice", () => {
@@ -203,5 +204,38 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
       })(),
     );
     expect(echoed).toBe("ping");
+  });
+});
+
+describe.each(drivers)("Reactor waiters (%s driver)", (driver) => {
+  test("two futures of one task waiting on one socket and direction are tracked apart", () => {
+    using runtime = new Runtime({ driver });
+    using socket = UdpSocket.bind("127.0.0.1:0");
+    const { cx, wakes } = countingContext(runtime);
+    const first: Waiter = { waker: null, stored: false };
+    const second: Waiter = { waker: null, stored: false };
+    const registration = socket.registration(cx);
+    registration.statuses[READ] = null;
+    runtime.reactor.poll(registration, READ, first, cx);
+    runtime.reactor.poll(registration, READ, second, cx);
+    expect(runtime.reactor.waiters).toBe(2);
+
+    // One is dropped: the other still waits, and the next event wakes the task for it.
+    runtime.reactor.forget(registration, READ, first);
+    expect(runtime.reactor.waiters).toBe(1);
+    runtime.reactor.dispatch(...osEvent(registration.token, EVENT_READABLE));
+    expect(wakes()).toBe(1);
+    expect(second.stored).toBe(false);
+  });
+
+  test("polling again while waiting keeps one entry, not two", () => {
+    using runtime = new Runtime({ driver });
+    using socket = UdpSocket.bind("127.0.0.1:0");
+    const { cx, waiter } = countingContext(runtime);
+    const registration = socket.registration(cx);
+    registration.statuses[READ] = null;
+    runtime.reactor.poll(registration, READ, waiter, cx);
+    runtime.reactor.poll(registration, READ, waiter, cx);
+    expect(runtime.reactor.waiters).toBe(1);
   });
 });

@@ -130,6 +130,9 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
   const slots = WorkerSlots.allocate(config.workers);
   const stats = (): EchoStats => EchoStats.sum(Array.from({ length: slots.count }, (_, index) => slots.stats(index)));
   const address = sockets[0]!.localAddress;
+  // Each worker's poller is opened here and closed here, after the worker has stopped: waking
+  // it is then always safe.
+  const pollers = sockets.map(() => Poller.open());
   const workers = sockets.map((socket, index) => {
     const data: EchoWorkerData = {
       memory: slots.memory,
@@ -137,6 +140,7 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
       index,
       fd: socket.release(),
       config,
+      poller: pollers[index]!.handle,
       mainPoller: runtime.pollerHandle,
     };
     return new Worker(workerModuleUrl("echo/worker"), { workerData: data });
@@ -160,7 +164,7 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
       const ended = yield* select([signals.next(), remoteCondition(() => slots.some(WorkerState.failed, WorkerState.stopped))]);
       statsPrinter?.cancel();
       slots.requestStop();
-      for (let index = 0; index < slots.count; index++) Poller.borrow(slots.pollerOf(index)).wake();
+      for (const poller of pollers) poller.wake();
       try {
         yield* timeout(
           remoteCondition(() => slots.all(WorkerState.stopped, WorkerState.failed)),
@@ -181,6 +185,11 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
   });
   out(`totals by worker: ${byWorker.join(", ")}`);
   for (const worker of workers) void worker.terminate();
+  // A worker still running (it did not stop in time) keeps its poller: the process is ending.
+  pollers.forEach((poller, index) => {
+    const state = slots.state(index);
+    if (state === WorkerState.stopped || state === WorkerState.failed) poller.close();
+  });
   runtime.close();
   return status;
 }

@@ -1,11 +1,10 @@
 /**
  * The shared memory between the main thread and the echo workers (`--workers N`): a stop flag,
- * and for each worker its state, its poller's descriptors (so that the main thread can wake it)
- * and its counters (so that the main thread can add them up without asking).
+ * and for each worker its state and its counters (so that the main thread can add them up
+ * without asking).
  *
  * @module
  */
-import type { PollerHandle } from "../sys/poller.ts";
 import { EchoStats, STATS_BYTES } from "./stats.ts";
 
 /** Where a worker thread is in its life, as the main thread sees it. */
@@ -41,7 +40,7 @@ export class WorkerSlots {
     return new Int32Array(this.memory, CONTROL_BYTES + index * SLOT_BYTES, HEADER_BYTES / 4);
   }
 
-  /** Asks every worker to stop (each must also be woken: see `pollerOf`). */
+  /** Asks every worker to stop (each must also be woken, through its poller). */
   requestStop(): void {
     Atomics.store(this.#control, STOP, 1);
   }
@@ -66,17 +65,6 @@ export class WorkerSlots {
   /** Whether some worker is in one of `states`. */
   some(...states: number[]): boolean {
     return Array.from({ length: this.count }, (_, index) => this.state(index)).some((state) => states.includes(state));
-  }
-
-  setPoller(index: number, handle: PollerHandle): void {
-    const header = this.#header(index);
-    Atomics.store(header, 1, handle.fd);
-    Atomics.store(header, 2, handle.wakerFd);
-  }
-
-  pollerOf(index: number): PollerHandle {
-    const header = this.#header(index);
-    return { fd: Atomics.load(header, 1), wakerFd: Atomics.load(header, 2) };
   }
 
   stats(index: number): EchoStats {

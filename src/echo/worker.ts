@@ -15,13 +15,17 @@ import { policyFor, serveEcho } from "./service.ts";
 import { TracePrinter } from "./trace-printer.ts";
 import { WorkerSlots, WorkerState } from "./worker-slots.ts";
 
-/** What the main thread gives each worker. */
+/**
+ * What the main thread gives each worker. The main thread opens the worker's poller and closes
+ * it only after the worker has stopped, so that it can always wake the worker safely.
+ */
 export interface EchoWorkerData {
   readonly memory: SharedArrayBuffer;
   readonly workers: number;
   readonly index: number;
   readonly fd: number;
   readonly config: EchoConfig;
+  readonly poller: PollerHandle;
   readonly mainPoller: PollerHandle;
 }
 
@@ -32,9 +36,8 @@ let state: number = WorkerState.failed;
 
 try {
   const printer = data.config.trace ? new TracePrinter(out, { prefix: `trace[worker ${data.index}]` }) : null;
-  using runtime = new Runtime({ driver: data.config.reactor, trace: printer?.hook ?? null });
+  using runtime = new Runtime({ driver: data.config.reactor, trace: printer?.hook ?? null, poller: data.poller });
   using socket = UdpSocket.fromDescriptor(data.fd);
-  slots.setPoller(data.index, runtime.pollerHandle);
   slots.setState(data.index, WorkerState.running);
   mainPoller.wake();
   runtime.blockOn(
@@ -50,5 +53,9 @@ try {
   err(`udp-echo: worker ${data.index} failed: ${error instanceof Error ? error.message : String(error)}`);
 } finally {
   slots.setState(data.index, state);
-  mainPoller.wake();
+  try {
+    mainPoller.wake();
+  } catch {
+    // The main thread has already stopped waiting (and closed its poller): nothing to tell.
+  }
 }

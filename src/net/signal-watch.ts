@@ -8,7 +8,7 @@ import { signalsClose, signalsOpen, signalsTake, type WatchedSignal } from "../s
 import type { Context } from "../runtime/context.ts";
 import type { Future } from "../runtime/future.ts";
 import { type IoSource, IoFuture, WOULD_BLOCK } from "../runtime/io-future.ts";
-import { READ, type Reactor, type Registration } from "../runtime/reactor.ts";
+import { LazyRegistration, READ, type Registration } from "../runtime/reactor.ts";
 
 export type { WatchedSignal };
 
@@ -28,8 +28,7 @@ export type { WatchedSignal };
 export class SignalWatch implements IoSource {
   readonly #fd: number;
   readonly #pending: WatchedSignal[] = [];
-  #reactor: Reactor | null = null;
-  #registration: Registration | null = null;
+  readonly #registration = new LazyRegistration();
   #closed = false;
 
   private constructor(fd: number) {
@@ -43,11 +42,8 @@ export class SignalWatch implements IoSource {
 
   /** @internal */
   registration(cx: Context): Registration {
-    if (this.#registration === null) {
-      this.#reactor = cx.runtime.reactor;
-      this.#registration = this.#reactor.register(this.#fd, this);
-    }
-    return this.#registration;
+    if (this.#closed) throw new Error("Cannot wait for signals: the watch is closed");
+    return this.#registration.get(cx.runtime.reactor, this.#fd, this);
   }
 
   /** The next signal received, if one came since the last call. */
@@ -66,7 +62,7 @@ export class SignalWatch implements IoSource {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#registration !== null) this.#reactor!.deregister(this.#registration);
+    this.#registration.release();
     signalsClose(this.#fd);
   }
 

@@ -32,7 +32,7 @@ import {
 import type { Context } from "../runtime/context.ts";
 import type { Future } from "../runtime/future.ts";
 import { type IoSource, IoFuture, WOULD_BLOCK } from "../runtime/io-future.ts";
-import { READ, type Reactor, type Registration, WRITE } from "../runtime/reactor.ts";
+import { LazyRegistration, READ, type Registration, WRITE } from "../runtime/reactor.ts";
 import type { DatagramBatch } from "./datagram-batch.ts";
 
 /** Where to bind: `"127.0.0.1:7777"`, `"[::1]:0"`, or a host and port. */
@@ -101,8 +101,7 @@ export class UdpSocket implements IoSource {
   readonly #fd: number;
   readonly family: 4 | 6;
   readonly localAddress: SocketAddress;
-  #reactor: Reactor | null = null;
-  #registration: Registration | null = null;
+  readonly #registration = new LazyRegistration();
   #closed = false;
   readonly #entry = new Uint8Array(Layout.datagramSize);
 
@@ -151,7 +150,7 @@ export class UdpSocket implements IoSource {
    */
   release(): number {
     this.#ensureOpen("release");
-    if (this.#registration !== null) throw new Error("a socket registered with a runtime cannot be handed over");
+    if (this.#registration.registered) throw new Error("a socket registered with a runtime cannot be handed over");
     this.#closed = true;
     return this.#fd;
   }
@@ -178,15 +177,8 @@ export class UdpSocket implements IoSource {
 
   /** @internal The registration in `cx`'s reactor, made on first use. */
   registration(cx: Context): Registration {
-    const reactor = cx.runtime.reactor;
-    if (this.#registration !== null) {
-      if (this.#reactor !== reactor) throw new Error("a socket cannot be used by two runtimes");
-      return this.#registration;
-    }
     this.#ensureOpen("register");
-    this.#registration = reactor.register(this.#fd, this);
-    this.#reactor = reactor;
-    return this.#registration;
+    return this.#registration.get(cx.runtime.reactor, this.#fd, this);
   }
 
   /** Receives one datagram if one is waiting. */
@@ -286,8 +278,7 @@ export class UdpSocket implements IoSource {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#registration !== null) this.#reactor!.deregister(this.#registration);
-    this.#registration = null;
+    this.#registration.release();
     closeDescriptor(this.#fd);
   }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Context } from "./context.ts";
-import { type Async, type Awaitable, Future, isAsync, PENDING, type Poll } from "./future.ts";
+import { type Async, type Awaitable, dropAfterFailure, Future, isAsync, PENDING, type Poll } from "./future.ts";
 import { traceEvent } from "./trace.ts";
 
 /** The most times a generator that keeps yielding from `finally` is asked to return. */
@@ -44,7 +44,9 @@ export class AsyncFuture<T> extends Future<T> {
       try {
         value = this.#awaiting.poll(cx);
       } catch (error) {
-        // The awaited future failed: the error is thrown at the generator's await point.
+        // The awaited future failed: it is dropped (releasing what it held), and the error is
+        // thrown at the generator's await point.
+        dropAfterFailure(this.#awaiting);
         this.#awaiting = null;
         this.#input = error;
         this.#inputIsError = true;
@@ -84,12 +86,21 @@ export class AsyncFuture<T> extends Future<T> {
   override drop(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#awaiting?.drop();
+    const awaiting = this.#awaiting;
     this.#awaiting = null;
+    try {
+      awaiting?.drop();
+    } finally {
+      // Even if that drop failed, the generator's finally blocks and `using` declarations run.
+      this.#closeGenerator();
+    }
+  }
+
+  #closeGenerator(): void {
     for (let attempt = 0; attempt < CLOSE_ATTEMPTS_MAX; attempt++) {
       const step = this.#generator.return(undefined as T);
       if (step.done === true) return;
-      if (step.value instanceof Future) step.value.drop();
+      if (step.value instanceof Future) dropAfterFailure(step.value);
     }
     throw new Error(`a cancelled task kept yielding from finally blocks ${CLOSE_ATTEMPTS_MAX} times`);
   }

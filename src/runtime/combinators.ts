@@ -9,7 +9,7 @@
  */
 import { toFuture } from "./async-future.ts";
 import type { Context } from "./context.ts";
-import { type Awaitable, Future, PENDING, type Poll } from "./future.ts";
+import { type Awaitable, dropAfterFailure, Future, PENDING, type Poll } from "./future.ts";
 import { JoinHandle } from "./join-handle.ts";
 
 /** The value an awaitable resolves to. */
@@ -36,8 +36,7 @@ class JoinAll<T extends readonly unknown[]> extends Future<T> {
       try {
         value = this.#futures[index]!.poll(cx);
       } catch (error) {
-        this.#done[index] = true;
-        this.drop();
+        this.drop(); // every future not done, the failed one included
         throw error;
       }
       if (value === PENDING) continue;
@@ -91,6 +90,8 @@ class Select<T> extends Future<Selected<T>> {
       try {
         value = this.#futures[index]!.poll(cx);
       } catch (error) {
+        // The failed future is dropped too: it may hold what an earlier poll registered.
+        dropAfterFailure(this.#futures[index]!);
         this.#dropAllBut(index);
         throw error;
       }
@@ -106,7 +107,7 @@ class Select<T> extends Future<Selected<T>> {
   #dropAllBut(winner: number): void {
     this.#futures.forEach((future, index) => {
       if (index === winner) return;
-      future.drop();
+      dropAfterFailure(future);
       if (future instanceof JoinHandle) future.cancel();
     });
   }

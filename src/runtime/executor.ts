@@ -49,10 +49,11 @@ export class Executor implements WakeTarget<Task<unknown>> {
   readonly #alive = new Set<Task<unknown>>();
   #failed: Task<unknown>[] = [];
   /**
-   * Called whenever a task goes on the run queue, for a runtime that runs the executor from
-   * Bun's event loop instead of a loop of its own (the embedded driver): it schedules a turn.
+   * Called whenever a task goes on the run queue or ends, for a runtime that runs the executor
+   * from Bun's event loop instead of a loop of its own (the embedded driver): it schedules a
+   * turn, which also decides whether the process must be kept alive.
    */
-  onScheduled: (() => void) | null = null;
+  onActivity: (() => void) | null = null;
 
   constructor(runtime: RuntimeCore, driver: Driver, onUnjoinedError: UnjoinedErrorHandler) {
     this.#runtime = runtime;
@@ -78,7 +79,7 @@ export class Executor implements WakeTarget<Task<unknown>> {
     const task = new Task(toFuture(awaitable), options.name, this, this.#runtime);
     this.#alive.add(task as Task<unknown>);
     this.#queue.push(task as Task<unknown>);
-    this.onScheduled?.();
+    this.onActivity?.();
     const trace = this.#runtime.trace;
     if (trace !== null) trace(traceEvent("spawn", { task: task.id, detail: task.name }));
     return new JoinHandle(task, this);
@@ -90,7 +91,7 @@ export class Executor implements WakeTarget<Task<unknown>> {
       case TaskState.idle:
         task.state = TaskState.scheduled;
         this.#queue.push(task);
-        this.onScheduled?.();
+        this.onActivity?.();
         break;
       case TaskState.running:
         // Woken while it runs: poll it again after this poll, or the wake would be lost.
@@ -128,6 +129,7 @@ export class Executor implements WakeTarget<Task<unknown>> {
   #finish(task: Task<unknown>): void {
     this.#alive.delete(task);
     task.wakeJoiners();
+    this.onActivity?.();
     if (task.outcome?.state === "error" && !task.observed) this.#failed.push(task);
   }
 

@@ -74,9 +74,19 @@ export abstract class Future<T> {
   #handedOver: IteratorYieldResult<Future<unknown>> | null = null;
   #resumed: { done: true; value: unknown } | null = null;
 
-  /** Lets a generator await this future with `yield*`. */
+  /**
+   * Lets a generator await this future with `yield*`. A future is awaited by one task at a
+   * time, as in Rust, where a future has one owner: awaiting it from a second task while the
+   * first still waits is a mistake, reported here rather than left to lose a value. (A
+   * `JoinHandle` is the exception: many tasks may join one task.)
+   */
   [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    this.#awaitStage = 0;
+    if (this.#awaitStage !== 0) {
+      throw new TypeError(
+        `this ${this.constructor.name} is already being awaited: a future is awaited by one task at a time ` +
+          "(to share a result between tasks, spawn a task and share its JoinHandle)",
+      );
+    }
     return this as unknown as Iterator<Future<unknown>, T, unknown>;
   }
 
@@ -106,6 +116,19 @@ export abstract class Future<T> {
   return(value?: unknown): IteratorResult<Future<unknown>, T> {
     this.#awaitStage = 0;
     return { done: true, value: value as T };
+  }
+}
+
+/**
+ * Drops `future` while an error is already on its way: a future whose poll throws may still
+ * hold what an earlier poll registered, and whoever polled it releases that. A failure of the
+ * drop itself must not hide the first error, so it is ignored here.
+ */
+export function dropAfterFailure(future: Future<unknown>): void {
+  try {
+    future.drop();
+  } catch {
+    // the error being thrown already is the one to report
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import type { Context } from "./context.ts";
 import { Future, PENDING, type Poll } from "./future.ts";
-import type { DirectionIndex, Reactor, Registration } from "./reactor.ts";
+import type { DirectionIndex, Reactor, Registration, Waiter } from "./reactor.ts";
 import { traceEvent } from "./trace.ts";
 import type { Waker } from "./waker.ts";
 
@@ -31,13 +31,16 @@ export interface IoSource {
  *
  * A spurious wake costs one more attempt that would-blocks again.
  */
-export abstract class IoFuture<T> extends Future<T> {
+export abstract class IoFuture<T> extends Future<T> implements Waiter {
   readonly #source: IoSource;
   readonly #direction: DirectionIndex;
-  // Where the waker is stored, if it is (three fields rather than an object: no allocation).
-  #storedIn: Reactor | null = null;
-  #storedUnder: Registration | null = null;
-  #storedWaker: Waker | null = null;
+  /** The waker this future has the reactor keep for it (see {@link Waiter}). */
+  waker: Waker | null = null;
+  /** Whether the reactor holds this future's entry now. */
+  stored = false;
+  // Where the entry is kept, to take it back on drop.
+  #reactor: Reactor | null = null;
+  #registration: Registration | null = null;
 
   constructor(source: IoSource, direction: DirectionIndex) {
     super();
@@ -54,7 +57,13 @@ export abstract class IoFuture<T> extends Future<T> {
   poll(cx: Context): Poll<T> {
     const trace = cx.runtime.trace;
     for (;;) {
-      const result = this.attempt();
+      let result: T | typeof WOULD_BLOCK;
+      try {
+        result = this.attempt();
+      } catch (error) {
+        this.drop(); // a failed attempt keeps nothing in the reactor
+        throw error;
+      }
       if (result !== WOULD_BLOCK) {
         if (trace !== null) trace(traceEvent("try-io", { task: cx.taskId, detail: `${this.describe()}: ready` }));
         this.drop();
@@ -65,22 +74,16 @@ export abstract class IoFuture<T> extends Future<T> {
         trace(traceEvent("try-io", { task: cx.taskId, token: registration.token, detail: `${this.describe()}: would block` }));
       }
       const reactor = cx.runtime.reactor;
-      if (!reactor.poll(registration, this.#direction, cx)) {
-        this.#storedIn = reactor;
-        this.#storedUnder = registration;
-        this.#storedWaker = cx.waker;
+      if (!reactor.poll(registration, this.#direction, this, cx)) {
+        this.#reactor = reactor;
+        this.#registration = registration;
         return PENDING;
       }
     }
   }
 
-  /** Removes the waker this future stored in the reactor, if any. */
+  /** Takes back the entry this future has in the reactor, if any. */
   override drop(): void {
-    const reactor = this.#storedIn;
-    if (reactor === null) return;
-    reactor.forget(this.#storedUnder!, this.#direction, this.#storedWaker!);
-    this.#storedIn = null;
-    this.#storedUnder = null;
-    this.#storedWaker = null;
+    if (this.stored) this.#reactor!.forget(this.#registration!, this.#direction, this);
   }
 }

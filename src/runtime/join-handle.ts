@@ -6,7 +6,6 @@
 import type { Context } from "./context.ts";
 import { Future, PENDING, type Poll } from "./future.ts";
 import { type Outcome, type Task, TaskCancelledError } from "./task.ts";
-import type { Waker } from "./waker.ts";
 
 /** Cancels tasks: the executor. */
 export interface TaskCanceller {
@@ -28,7 +27,6 @@ export interface TaskCanceller {
 export class JoinHandle<T> extends Future<T> {
   readonly #task: Task<T>;
   readonly #canceller: TaskCanceller;
-  #waker: Waker | null = null;
 
   constructor(task: Task<T>, canceller: TaskCanceller) {
     super();
@@ -96,21 +94,28 @@ export class JoinHandle<T> extends Future<T> {
     });
   }
 
-  poll(cx: Context): Poll<T> {
-    const outcome = this.outcome();
-    if (outcome === null) {
-      this.#waker = cx.waker;
-      this.#task.addJoiner(cx.waker);
-      return PENDING;
-    }
-    this.#waker = null;
-    return unwrap(outcome, this.#task);
+  /**
+   * Many tasks may join one task, through the same handle: each await gets an iterator of its
+   * own (other futures are awaited by one task at a time).
+   */
+  override *[Symbol.iterator](): Generator<Future<unknown>, T, unknown> {
+    return (yield this) as T;
   }
 
-  override drop(): void {
-    if (this.#waker !== null) this.#task.removeJoiner(this.#waker);
-    this.#waker = null;
+  poll(cx: Context): Poll<T> {
+    const outcome = this.outcome();
+    if (outcome !== null) return unwrap(outcome, this.#task);
+    this.#task.addJoiner(cx.waker);
+    return PENDING;
   }
+
+  /**
+   * Dropping a join (the joiner was cancelled, or a select chose another branch) leaves the
+   * joiner's waker with the task: several tasks may share this handle, and a drop cannot tell
+   * whose waker to take back. The cost is one spurious wake when the task ends, which wakes
+   * ignore or survive by polling again.
+   */
+  override drop(): void {}
 
   /**
    * Cancels the task: its future is dropped, so its `finally` blocks run and its sockets,

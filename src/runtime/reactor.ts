@@ -23,8 +23,19 @@ import type { Waker } from "./waker.ts";
 /** The seed's `Status::Happened`. */
 const HAPPENED = 1;
 
-/** A direction's status: idle (null), happened, or awaited by one waker or several. */
-type Status = null | typeof HAPPENED | Waker | Waker[];
+/**
+ * A future waiting in the reactor (the seed's `Status::Awaited(waker)`): the waker to wake,
+ * and whether the entry is stored in a status now. Each waiting future has its own entry, so
+ * that two futures of one task waiting on one socket and direction are tracked apart: when
+ * one is dropped, the other still waits.
+ */
+export interface Waiter {
+  waker: Waker | null;
+  stored: boolean;
+}
+
+/** A direction's status: idle (null), happened, or awaited by one waiter or several. */
+type Status = null | typeof HAPPENED | Waiter | Waiter[];
 
 /** The index of the read direction in a registration's statuses. */
 export const READ = 0;
@@ -56,18 +67,47 @@ export class Registration {
   }
 }
 
+/**
+ * The registration of a descriptor that is opened outside any runtime and registered with the
+ * reactor of the runtime that first waits on it (sockets, the signal descriptor).
+ */
+export class LazyRegistration {
+  #reactor: Reactor | null = null;
+  #registration: Registration | null = null;
+
+  /** Whether the descriptor is registered now. */
+  get registered(): boolean {
+    return this.#registration !== null;
+  }
+
+  /** The registration in `reactor`, made on first use. A second runtime is refused. */
+  get(reactor: Reactor, fd: number, owner: Closeable): Registration {
+    if (this.#registration === null) {
+      this.#registration = reactor.register(fd, owner);
+      this.#reactor = reactor;
+    } else if (this.#reactor !== reactor) {
+      throw new RegistrationError(`descriptor ${fd} is registered with another runtime: a source belongs to one runtime`);
+    }
+    return this.#registration;
+  }
+
+  /** Deregisters the descriptor, if it is registered; call it before closing the descriptor. */
+  release(): void {
+    if (this.#registration === null) return;
+    const registration = this.#registration;
+    this.#registration = null;
+    this.#reactor!.deregister(registration);
+  }
+}
+
 /** A descriptor registered twice, or a registration used after it was removed. */
 export class RegistrationError extends Error {
   override readonly name = "RegistrationError";
 }
 
-function isWaker(status: Status): status is Waker {
-  return status !== null && status !== HAPPENED && !Array.isArray(status);
-}
-
-function waiterCount(status: Status): number {
-  if (status === null || status === HAPPENED) return 0;
-  return Array.isArray(status) ? status.length : 1;
+function waitersOf(status: Status): readonly Waiter[] {
+  if (status === null || status === HAPPENED) return [];
+  return Array.isArray(status) ? status : [status];
 }
 
 /** Maps tokens to the tasks waiting on them, and wakes those tasks when the OS reports events. */
@@ -115,8 +155,8 @@ export class Reactor {
   }
 
   /**
-   * Removes a registration and its statuses. Call it before closing the descriptor. Wakers it
-   * held are dropped without a wake: their futures will find the source closed.
+   * Removes a registration and its statuses. Call it before closing the descriptor. The futures
+   * that were waiting are woken: their next attempt finds the source closed and says so.
    */
   deregister(registration: Registration): void {
     if (this.#sources.get(registration.token) !== registration) {
@@ -124,11 +164,12 @@ export class Reactor {
     }
     this.#sources.delete(registration.token);
     this.#tokensByFd.delete(registration.fd);
-    for (const index of [READ, WRITE] as const) {
-      this.#waiters -= waiterCount(registration.statuses[index]);
-      registration.statuses[index] = null;
-    }
     if (!this.#poller.closed) this.#poller.deregister(registration.fd);
+    for (const index of [READ, WRITE] as const) {
+      const waiters = waitersOf(registration.statuses[index]);
+      registration.statuses[index] = null;
+      this.#wakeAll(waiters);
+    }
   }
 
   /** The owners of every registration still open, for `Runtime.close`. */
@@ -139,13 +180,13 @@ export class Reactor {
   /**
    * Steps 5 and 6, the seed's `Reactor::poll`: called by a future whose system call would
    * block. If an event already happened in `direction`, consumes it and returns true: the
-   * caller retries its system call. Otherwise stores the task's waker under the token and
-   * returns false: the caller returns pending.
+   * caller retries its system call. Otherwise stores the future's `waiter`, with the task's
+   * waker, under the token and returns false: the caller returns pending.
    */
-  poll(registration: Registration, direction: DirectionIndex, cx: Context): boolean {
+  poll(registration: Registration, direction: DirectionIndex, waiter: Waiter, cx: Context): boolean {
     const trace = this.#trace();
-    if (trace !== null)
-      trace(traceEvent("reactor-poll", { task: cx.taskId, token: registration.token, direction: directionNames[direction]! }));
+    const traced = { task: cx.taskId, token: registration.token, direction: directionNames[direction]! };
+    if (trace !== null) trace(traceEvent("reactor-poll", traced));
     const status = registration.statuses[direction];
     if (status === HAPPENED) {
       registration.statuses[direction] = null;
@@ -154,35 +195,29 @@ export class Reactor {
     if (this.#sources.get(registration.token) !== registration) {
       throw new RegistrationError(`token ${registration.token} is no longer registered (its socket was closed)`);
     }
-    const waker = cx.waker;
-    if (status === null) {
-      registration.statuses[direction] = waker;
+    waiter.waker = cx.waker;
+    if (!waiter.stored) {
+      waiter.stored = true;
       this.#waiters++;
-    } else if (Array.isArray(status)) {
-      if (!status.includes(waker)) {
-        status.push(waker);
-        this.#waiters++;
-      }
-    } else if (status !== waker) {
-      registration.statuses[direction] = [status, waker];
-      this.#waiters++;
+      if (status === null) registration.statuses[direction] = waiter;
+      else if (Array.isArray(status)) status.push(waiter);
+      else registration.statuses[direction] = [status, waiter];
     }
-    if (trace !== null)
-      trace(traceEvent("waker-stored", { task: cx.taskId, token: registration.token, direction: directionNames[direction]! }));
+    if (trace !== null) trace(traceEvent("waker-stored", traced));
     return false;
   }
 
-  /** Removes `waker` from `direction` of a registration: a pending future was dropped. */
-  forget(registration: Registration, direction: DirectionIndex, waker: Waker): void {
+  /** Removes a waiting future's entry: the future was dropped, or has its answer. */
+  forget(registration: Registration, direction: DirectionIndex, waiter: Waiter): void {
+    if (!waiter.stored) return;
+    waiter.stored = false;
+    this.#waiters--;
     const status = registration.statuses[direction];
-    if (status === waker) {
+    if (status === waiter) {
       registration.statuses[direction] = null;
-      this.#waiters--;
     } else if (Array.isArray(status)) {
-      const index = status.indexOf(waker);
-      if (index === -1) return;
-      status.splice(index, 1);
-      this.#waiters--;
+      const index = status.indexOf(waiter);
+      if (index !== -1) status.splice(index, 1);
       if (status.length === 1) registration.statuses[direction] = status[0]!;
     }
   }
@@ -210,17 +245,23 @@ export class Reactor {
     registration.statuses[direction] = HAPPENED;
     const trace = this.#trace();
     if (trace !== null) {
-      const detail =
-        isWaker(status) || Array.isArray(status) ? `was awaited by ${waiterCount(status)} waker(s)` : "nobody waits yet";
+      const waiting = waitersOf(status).length;
+      const detail = waiting > 0 ? `was awaited by ${waiting} waker(s)` : "nobody waits yet";
       trace(traceEvent("happened", { token: registration.token, direction: directionNames[direction]!, detail }));
     }
     if (status === null || status === HAPPENED) return;
-    this.#waiters -= waiterCount(status);
-    if (Array.isArray(status)) {
-      for (const waker of status) waker.wake();
-    } else {
-      status.wake();
-    }
+    if (Array.isArray(status)) this.#wakeAll(status);
+    else this.#wakeOne(status);
+  }
+
+  #wakeOne(waiter: Waiter): void {
+    waiter.stored = false;
+    this.#waiters--;
+    waiter.waker!.wake();
+  }
+
+  #wakeAll(waiters: readonly Waiter[]): void {
+    for (const waiter of waiters) this.#wakeOne(waiter);
   }
 
   /**

@@ -32,6 +32,12 @@ export interface RuntimeOptions {
   readonly onUnjoinedError?: UnjoinedErrorHandler;
   /** How many OS events one wait may collect (1 to 1024, default 256). */
   readonly eventCapacity?: number;
+  /**
+   * A poller opened elsewhere to run on, instead of a new one: typically opened by another
+   * thread, which keeps the right to wake this runtime (`Poller.wake`) for as long as it keeps
+   * the poller open. The runtime does not close it.
+   */
+  readonly poller?: PollerHandle;
 }
 
 /** Thrown when a runtime is used after `close`, or a runtime function is called outside one. */
@@ -72,7 +78,7 @@ export class Runtime implements RuntimeCore {
       throw new RangeError(`driver "${String(driverName)}" is not "inline", "thread" or "embedded"`);
     }
     this.trace = options.trace ?? null;
-    this.#poller = Poller.open();
+    this.#poller = options.poller === undefined ? Poller.open() : Poller.borrow(options.poller);
     const trace = (): TraceHook | null => this.trace;
     this.reactor = new Reactor(this.#poller, trace);
     const capacity = options.eventCapacity ?? 256;
@@ -85,7 +91,7 @@ export class Runtime implements RuntimeCore {
       this.#driver = new InlineDriver(this.#poller, this.reactor, trace, capacity);
     }
     this.executor = new Executor(this, this.#driver, options.onUnjoinedError ?? reportUnjoinedError);
-    if (this.#embedded !== null) this.executor.onScheduled = () => this.#scheduleTurn();
+    if (this.#embedded !== null) this.executor.onActivity = () => this.#scheduleTurn();
   }
 
   /**
@@ -97,7 +103,7 @@ export class Runtime implements RuntimeCore {
     return current;
   }
 
-  /** The driver in use: `"inline"` or `"thread"`. */
+  /** The driver in use: `"inline"`, `"thread"` or `"embedded"`. */
   get driverName(): DriverName {
     return this.#driver.name;
   }
@@ -167,10 +173,18 @@ export class Runtime implements RuntimeCore {
   #turn(): void {
     this.#turnScheduled = false;
     if (this.#closed) return;
-    this.enter(() => {
-      this.executor.runReady();
-      this.executor.park(0);
-    });
+    try {
+      this.enter(() => {
+        this.executor.runReady();
+        this.executor.park(0);
+      });
+    } catch (error) {
+      // Thrown from setImmediate, this would take the host app down: report it and close.
+      const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+      console.error(`bun-reactor: the embedded runtime failed and was closed:\n${detail}`);
+      this.close();
+      return;
+    }
     const embedded = this.#embedded!;
     embedded.keepAlive(this.executor.alive > 0);
     if (this.executor.ready > 0) return this.#scheduleTurn();
@@ -219,9 +233,17 @@ export class Runtime implements RuntimeCore {
     if (this.#closed) return;
     if (current === this) throw new RuntimeError("Cannot close the runtime from inside one of its own tasks");
     current = this;
+    let failure: { error: unknown } | null = null;
     try {
       this.executor.cancelAll();
-      for (const owner of this.reactor.owners()) owner.close();
+      // Every owner is closed, even if one fails; the first failure is thrown at the end.
+      for (const owner of this.reactor.owners()) {
+        try {
+          owner.close();
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
     } finally {
       current = null;
       this.#closed = true;
@@ -229,6 +251,7 @@ export class Runtime implements RuntimeCore {
       this.#driver.close();
       this.#poller.close();
     }
+    if (failure !== null) throw failure.error;
   }
 
   [Symbol.dispose](): void {

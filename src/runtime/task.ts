@@ -5,7 +5,7 @@
  * @module
  */
 import { Context, POLL_BUDGET, type RuntimeCore } from "./context.ts";
-import { type Future, PENDING } from "./future.ts";
+import { dropAfterFailure, type Future, PENDING } from "./future.ts";
 import { TaskWaker, type WakeTarget, type Waker } from "./waker.ts";
 
 /**
@@ -80,6 +80,7 @@ export class Task<T> {
     try {
       value = this.#future.poll(this.cx);
     } catch (error) {
+      dropAfterFailure(this.#future);
       this.outcome = { state: "error", error };
       return true;
     }
@@ -105,11 +106,6 @@ export class Task<T> {
   addJoiner(waker: Waker): void {
     this.observed = true;
     if (!this.#joiners.includes(waker)) this.#joiners.push(waker);
-  }
-
-  removeJoiner(waker: Waker): void {
-    const index = this.#joiners.indexOf(waker);
-    if (index !== -1) this.#joiners.splice(index, 1);
   }
 
   /** Wakes everyone waiting to join, once the task has finished. */

@@ -203,7 +203,13 @@ class Deadline<T> extends Future<T> {
   }
 
   poll(cx: Context): Poll<T> {
-    const value = this.#inner.poll(cx);
+    let value: T | typeof PENDING;
+    try {
+      value = this.#inner.poll(cx);
+    } catch (error) {
+      this.#sleep.drop(); // its timer goes with the failed work
+      throw error;
+    }
     if (value !== PENDING) {
       this.#sleep.drop();
       return value;

@@ -209,7 +209,8 @@ pub export fn br_udp_send_batch(fd: i32, buffer: ?[*]u8, buffer_len: usize, slot
     };
 }
 
-/// Closes a descriptor this library created.
+/// Closes a descriptor. The binding passes only descriptors this library created (sockets); the
+/// kernel checks the number, so a bad one is `-EBADF`.
 pub export fn br_close(fd: i32) i32 {
     if (fd < 0) return sys.narrow(sys.fail(.BADF));
     return sys.narrow(sys.close(fd));
@@ -225,7 +226,7 @@ pub export fn br_signals_close(fd: i32) i32 {
     return sys.narrow(signals.close(fd));
 }
 
-/// Reads from a descriptor this library created (the signal descriptor); `-EAGAIN` if empty.
+/// Reads from a descriptor (the binding reads only the signal descriptor); `-EAGAIN` if empty.
 pub export fn br_read(fd: i32, buffer: ?[*]u8, buffer_len: usize) i32 {
     const out = bytes(buffer, buffer_len) orelse return efault;
     return sys.narrow(sys.read(fd, out));

@@ -20,7 +20,9 @@ fn bit(comptime sig: posix.SIG) u32 {
     return @as(u32, 1) << @intCast(@backingInt(sig));
 }
 
+/// The pipe's write end: -1 when no watch is open, `claimed` while one is being opened.
 var write_fd = std.atomic.Value(i32).init(-1);
+const claimed: i32 = -2;
 var read_fd: i32 = -1;
 var watched_mask: u32 = 0;
 var previous: [32]posix.Sigaction = undefined;
@@ -41,10 +43,14 @@ fn handle(sig: posix.SIG) callconv(.c) void {
 /// to read their numbers from. One watch at a time per process: `-EBUSY` while one is open.
 pub fn open(mask: u32) isize {
     if (mask == 0 or mask & ~allowed_mask != 0) return sys.fail(.INVAL);
-    if (write_fd.load(.acquire) >= 0) return sys.fail(.BUSY);
+    // Claim the watch atomically (-1 → `claimed`), so that two threads cannot both open one.
+    if (write_fd.cmpxchgStrong(-1, claimed, .acq_rel, .acquire) != null) return sys.fail(.BUSY);
     var fds: [2]i32 = undefined;
     const rc = sys.pipe(&fds);
-    if (rc < 0) return rc;
+    if (rc < 0) {
+        write_fd.store(-1, .release);
+        return rc;
+    }
     read_fd = fds[0];
     watched_mask = mask;
     write_fd.store(fds[1], .release);
@@ -62,6 +68,10 @@ pub fn open(mask: u32) isize {
 
 /// Restores the signals' previous handlers and closes the pipe. `fd` must be the descriptor
 /// `open` returned (`-EBADF` otherwise).
+/// A handler already running on another thread may still write its byte as the pipe closes;
+/// the write then fails with EBADF, which the handler ignores. (In the window between the
+/// close and that write, a descriptor reused by the process could receive one byte: closing a
+/// watch is done once, at shutdown.)
 pub fn close(fd: i32) isize {
     if (fd < 0 or fd != read_fd or write_fd.load(.acquire) < 0) return sys.fail(.BADF);
     for (0..32) |signo| {

@@ -71,9 +71,4 @@ export class Handoff {
     Atomics.notify(this.control, STATE);
     return true;
   }
-
-  set(to: number): void {
-    Atomics.store(this.control, STATE, to);
-    Atomics.notify(this.control, STATE);
-  }
 }

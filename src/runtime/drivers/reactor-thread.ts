@@ -39,4 +39,5 @@ function run(): void {
 
 Atomics.store(handoff.control, STARTED, 1);
 run();
-handoff.set(HandoffState.stopped);
+// Asked to stop: say it has. (After a failure the state stays FAILED, for the executor to see.)
+handoff.transition(HandoffState.stop, HandoffState.stopped);

@@ -102,9 +102,12 @@ export class ThreadDriver implements Driver {
     if (this.#closed) return;
     this.#closed = true;
     const handoff = this.#handoff;
-    handoff.set(HandoffState.stop);
-    this.#poller.wake();
-    if (Atomics.load(handoff.control, STARTED) === 1) {
+    const previous = Atomics.exchange(handoff.control, STATE, HandoffState.stop);
+    Atomics.notify(handoff.control, STATE);
+    // A thread that failed has left already; one that has not started finds the stop first.
+    const running = previous !== HandoffState.failed && previous !== HandoffState.stopped;
+    if (running) this.#poller.wake();
+    if (running && Atomics.load(handoff.control, STARTED) === 1) {
       const deadline = performance.now() + STOP_WAIT_MS;
       for (let state = handoff.state; state === HandoffState.stop; state = handoff.state) {
         const leftMs = deadline - performance.now();

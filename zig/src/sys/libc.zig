@@ -87,7 +87,8 @@ pub fn sendmsg(fd: i32, message: *const c.msghdr_const, flags: u32) isize {
 }
 
 /// recvmmsg(2) as a loop: stops at the first error, which is returned only if no datagram came
-/// before it (the next call meets it again, as with the Linux system call).
+/// before it. A condition that persists (EAGAIN) is met again by the next call; a pending
+/// socket error (ECONNREFUSED) is cleared once reported, so that one is not.
 pub fn recvmmsg(fd: i32, headers: []mmsghdr, flags: u32) isize {
     for (headers, 0..) |*header, index| {
         const rc = recvmsg(fd, &header.hdr, flags);
