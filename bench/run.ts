@@ -265,10 +265,14 @@ async function main(): Promise<void> {
 
   const results = new Map<string, Sample>();
   for (const size of SIZES) {
+    // Rounds go through every server in turn, so that a slow drift of the machine's load
+    // touches every server alike instead of whichever ran during it.
+    const samples = new Map(servers.map((server) => [server.name, [] as Sample[]]));
+    for (let round = 0; round < opts.repeat; round++) {
+      for (const server of servers) samples.get(server.name)!.push(await measure(server, size, opts));
+    }
     for (const server of servers) {
-      const samples: Sample[] = [];
-      for (let round = 0; round < opts.repeat; round++) samples.push(await measure(server, size, opts));
-      const sample = medianSample(samples);
+      const sample = medianSample(samples.get(server.name)!);
       results.set(`${server.name}/${size}`, sample);
       console.error(
         `${server.name} ${size} B: ${fixed(sample.echoesPerSec, 0)} echoes/s, ${fixed(sample.cpuMicrosPerEcho, 2)} µs CPU/echo`,

@@ -49,7 +49,15 @@ export { remoteCondition } from "./runtime/remote.ts";
 export { Runtime, RuntimeError, type RuntimeOptions, spawn } from "./runtime/runtime.ts";
 export { type Outcome, TaskCancelledError } from "./runtime/task.ts";
 export { deadline, now, Sleep, sleep, sleepUntil, TimeoutError, timeout, TimerQueue } from "./runtime/timers.ts";
-export { formatTraceEvent, type Direction, type TraceEvent, type TraceHook, type TraceKind, TraceStep } from "./runtime/trace.ts";
+export {
+  formatTraceEvent,
+  type Direction,
+  type Traced,
+  type TraceEvent,
+  type TraceHook,
+  type TraceKind,
+  TraceStep,
+} from "./runtime/trace.ts";
 export { noopWaker, type Waker } from "./runtime/waker.ts";
 export { DatagramBatch } from "./net/datagram-batch.ts";
 export { SignalWatch, type WatchedSignal } from "./net/signal-watch.ts";

@@ -17,7 +17,7 @@
 import { EVENT_ERROR, EVENT_HANGUP, EVENT_READABLE, EVENT_WRITABLE, INTEREST_READABLE, INTEREST_WRITABLE } from "../sys/abi.ts";
 import type { EventBuffer, Interest, Poller } from "../sys/poller.ts";
 import type { Context } from "./context.ts";
-import { type Direction, type TraceHook, traceEvent } from "./trace.ts";
+import { type Direction, type Traced, traceEvent } from "./trace.ts";
 import type { Waker } from "./waker.ts";
 
 /** The seed's `Status::Happened`. */
@@ -113,17 +113,17 @@ function waitersOf(status: Status): readonly Waiter[] {
 /** Maps tokens to the tasks waiting on them, and wakes those tasks when the OS reports events. */
 export class Reactor {
   readonly #poller: Poller;
-  readonly #trace: () => TraceHook | null;
+  readonly #traced: Traced;
   readonly #sources = new Map<number, Registration>();
   readonly #tokensByFd = new Map<number, number>();
   #nextToken = 1;
   #waiters = 0;
   #remoteWaiters: Waker[] = [];
 
-  /** @param trace returns the current trace hook (null when tracing is off). */
-  constructor(poller: Poller, trace: () => TraceHook | null) {
+  /** @param traced where to read the trace hook (the runtime). */
+  constructor(poller: Poller, traced: Traced) {
     this.#poller = poller;
-    this.#trace = trace;
+    this.#traced = traced;
   }
 
   /** How many sources are registered. */
@@ -184,9 +184,9 @@ export class Reactor {
    * waker, under the token and returns false: the caller returns pending.
    */
   poll(registration: Registration, direction: DirectionIndex, waiter: Waiter, cx: Context): boolean {
-    const trace = this.#trace();
-    const traced = { task: cx.taskId, token: registration.token, direction: directionNames[direction]! };
-    if (trace !== null) trace(traceEvent("reactor-poll", traced));
+    const trace = this.#traced.trace;
+    if (trace !== null)
+      trace(traceEvent("reactor-poll", { task: cx.taskId, token: registration.token, direction: directionNames[direction]! }));
     const status = registration.statuses[direction];
     if (status === HAPPENED) {
       registration.statuses[direction] = null;
@@ -203,7 +203,8 @@ export class Reactor {
       else if (Array.isArray(status)) status.push(waiter);
       else registration.statuses[direction] = [status, waiter];
     }
-    if (trace !== null) trace(traceEvent("waker-stored", traced));
+    if (trace !== null)
+      trace(traceEvent("waker-stored", { task: cx.taskId, token: registration.token, direction: directionNames[direction]! }));
     return false;
   }
 
@@ -243,7 +244,7 @@ export class Reactor {
   #happen(registration: Registration, direction: DirectionIndex): void {
     const status = registration.statuses[direction];
     registration.statuses[direction] = HAPPENED;
-    const trace = this.#trace();
+    const trace = this.#traced.trace;
     if (trace !== null) {
       const waiting = waitersOf(status).length;
       const detail = waiting > 0 ? `was awaited by ${waiting} waker(s)` : "nobody waits yet";

@@ -79,16 +79,15 @@ export class Runtime implements RuntimeCore {
     }
     this.trace = options.trace ?? null;
     this.#poller = options.poller === undefined ? Poller.open() : Poller.borrow(options.poller);
-    const trace = (): TraceHook | null => this.trace;
-    this.reactor = new Reactor(this.#poller, trace);
+    this.reactor = new Reactor(this.#poller, this);
     const capacity = options.eventCapacity ?? 256;
     if (driverName === "embedded") {
-      this.#embedded = new EmbeddedDriver(this.#poller, this.reactor, trace, capacity);
+      this.#embedded = new EmbeddedDriver(this.#poller, this.reactor, this, capacity);
       this.#driver = this.#embedded;
     } else if (driverName === "thread") {
-      this.#driver = new ThreadDriver(this.#poller, this.reactor, trace, capacity);
+      this.#driver = new ThreadDriver(this.#poller, this.reactor, this, capacity);
     } else {
-      this.#driver = new InlineDriver(this.#poller, this.reactor, trace, capacity);
+      this.#driver = new InlineDriver(this.#poller, this.reactor, this, capacity);
     }
     this.executor = new Executor(this, this.#driver, options.onUnjoinedError ?? reportUnjoinedError);
     if (this.#embedded !== null) this.executor.onActivity = () => this.#scheduleTurn();

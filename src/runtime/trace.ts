@@ -59,6 +59,11 @@ export interface TraceEvent {
 /** Receives trace events, synchronously, as they happen. */
 export type TraceHook = (event: TraceEvent) => void;
 
+/** Where the trace hook is read, at each place that may emit: null when tracing is off. */
+export interface Traced {
+  readonly trace: TraceHook | null;
+}
+
 /** Builds the event for `kind`, with its step number. */
 export function traceEvent(kind: TraceKind, fields: Omit<TraceEvent, "step" | "kind"> = {}): TraceEvent {
   return { step: TraceStep[kind], kind, ...fields };

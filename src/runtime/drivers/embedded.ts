@@ -13,7 +13,7 @@
 import type { Poller } from "../../sys/poller.ts";
 import type { Driver } from "../driver.ts";
 import type { Reactor } from "../reactor.ts";
-import type { TraceHook } from "../trace.ts";
+import type { Traced } from "../trace.ts";
 import { HandoffState, STATE } from "./handoff.ts";
 import { ThreadDriver } from "./thread.ts";
 
@@ -23,8 +23,8 @@ export class EmbeddedDriver implements Driver {
   readonly #thread: ThreadDriver;
   #watching = false;
 
-  constructor(poller: Poller, reactor: Reactor, trace: () => TraceHook | null, eventCapacity: number) {
-    this.#thread = new ThreadDriver(poller, reactor, trace, eventCapacity);
+  constructor(poller: Poller, reactor: Reactor, traced: Traced, eventCapacity: number) {
+    this.#thread = new ThreadDriver(poller, reactor, traced, eventCapacity);
   }
 
   /** Takes the events the reactor thread has handed over, if any; never waits. */

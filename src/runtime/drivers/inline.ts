@@ -8,7 +8,7 @@
 import { EventBuffer, type Poller } from "../../sys/poller.ts";
 import type { Driver } from "../driver.ts";
 import type { Reactor } from "../reactor.ts";
-import type { TraceHook } from "../trace.ts";
+import type { Traced } from "../trace.ts";
 import { traceOsEvents } from "./trace-events.ts";
 
 /** Waits for the OS on the executor's thread. */
@@ -16,19 +16,19 @@ export class InlineDriver implements Driver {
   readonly name = "inline";
   readonly #poller: Poller;
   readonly #reactor: Reactor;
-  readonly #trace: () => TraceHook | null;
+  readonly #traced: Traced;
   readonly #events: EventBuffer;
 
-  constructor(poller: Poller, reactor: Reactor, trace: () => TraceHook | null, eventCapacity: number) {
+  constructor(poller: Poller, reactor: Reactor, traced: Traced, eventCapacity: number) {
     this.#poller = poller;
     this.#reactor = reactor;
-    this.#trace = trace;
+    this.#traced = traced;
     this.#events = new EventBuffer(eventCapacity);
   }
 
   park(timeoutMs: number): void {
     const count = this.#poller.wait(this.#events, timeoutMs);
-    const trace = this.#trace();
+    const trace = this.#traced.trace;
     if (trace !== null) traceOsEvents(trace, this.#events, count, this.name);
     this.#reactor.dispatch(this.#events, count);
   }

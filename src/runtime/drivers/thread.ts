@@ -12,7 +12,7 @@ import { workerModuleUrl } from "../../sys/locations.ts";
 import type { Poller } from "../../sys/poller.ts";
 import type { Driver } from "../driver.ts";
 import type { Reactor } from "../reactor.ts";
-import type { TraceHook } from "../trace.ts";
+import type { Traced } from "../trace.ts";
 import { COUNT, Handoff, type HandoffInit, HandoffState, STARTED, STATE } from "./handoff.ts";
 import { traceOsEvents } from "./trace-events.ts";
 
@@ -26,7 +26,7 @@ export class ThreadDriver implements Driver {
   readonly name = "thread";
   readonly #poller: Poller;
   readonly #reactor: Reactor;
-  readonly #trace: () => TraceHook | null;
+  readonly #traced: Traced;
   readonly #handoff: Handoff;
   readonly #worker: Worker;
   readonly #createdAt = performance.now();
@@ -35,10 +35,10 @@ export class ThreadDriver implements Driver {
   #terminated: Promise<unknown> | null = null;
   #referenced = false;
 
-  constructor(poller: Poller, reactor: Reactor, trace: () => TraceHook | null, eventCapacity: number) {
+  constructor(poller: Poller, reactor: Reactor, traced: Traced, eventCapacity: number) {
     this.#poller = poller;
     this.#reactor = reactor;
-    this.#trace = trace;
+    this.#traced = traced;
     this.#handoff = Handoff.allocate(eventCapacity);
     const init: HandoffInit = { memory: this.#handoff.memory, capacity: eventCapacity, poller: poller.handle };
     this.#worker = new Worker(workerModuleUrl("runtime/drivers/reactor-thread"), { workerData: init });
@@ -79,7 +79,7 @@ export class ThreadDriver implements Driver {
   takeEvents(): void {
     const handoff = this.#handoff;
     const count = handoff.control[COUNT]!;
-    const trace = this.#trace();
+    const trace = this.#traced.trace;
     if (trace !== null) traceOsEvents(trace, handoff.events, count, this.name);
     this.#reactor.dispatch(handoff.events, count);
     handoff.transition(HandoffState.ready, HandoffState.waiting);
