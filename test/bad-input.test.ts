@@ -1,15 +1,11 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { runProcess } from "./helpers.ts";
 
 test("bad input to the native library gives errors, never a crash (run in a subprocess)", async () => {
-  const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "bad-ffi-input.ts")], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
+  const { stdout, stderr, exitCode } = await runProcess([
+    process.execPath,
+    join(import.meta.dir, "fixtures", "bad-ffi-input.ts"),
   ]);
   expect(stderr).toBe("");
   expect(exitCode).toBe(0);

@@ -2,18 +2,17 @@
 // works and prints its table. It is not a timed test: no figure is compared with a threshold.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { runProcess } from "./helpers.ts";
 
 const root = join(import.meta.dir, "..");
 
 test("bun run bench --smoke measures the reference and udp-echo and prints the table", async () => {
-  const child = Bun.spawn([process.execPath, join(root, "bench", "run.ts"), "--smoke", "--only", "udp-echo"], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
+  const { stdout, stderr, exitCode } = await runProcess([
+    process.execPath,
+    join(root, "bench", "run.ts"),
+    "--smoke",
+    "--only",
+    "udp-echo",
   ]);
   expect(exitCode).toBe(0);
   for (const size of [64, 1400]) expect(stdout).toContain(`### ${size}-byte datagrams`);

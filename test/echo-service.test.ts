@@ -7,7 +7,6 @@ import type { Context } from "../src/runtime/context.ts";
 import { Future, PENDING, type Poll } from "../src/runtime/future.ts";
 import { WRITE } from "../src/runtime/reactor.ts";
 import { Runtime } from "../src/runtime/runtime.ts";
-import { EventBuffer } from "../src/sys/poller.ts";
 import { EVENT_WRITABLE } from "../src/sys/abi.ts";
 import { WOULD_BLOCK } from "../src/sys/udp.ts";
 import { admit, type EchoPolicy, type EchoSocket } from "../src/echo/echo.ts";
@@ -18,7 +17,7 @@ import { serveEcho } from "../src/echo/service.ts";
 import { EchoStats } from "../src/echo/stats.ts";
 import { RestartLimitError, supervise } from "../src/echo/supervisor.ts";
 import type { Async } from "../src/runtime/future.ts";
-import { drivers } from "./helpers.ts";
+import { drivers, osEvent } from "./helpers.ts";
 
 function policy(overrides: Partial<EchoPolicy> = {}): EchoPolicy {
   return {
@@ -188,14 +187,6 @@ class BlockingSendSocket implements EchoSocket {
   }
 }
 
-function writableEvent(token: number): [EventBuffer, number] {
-  const events = new EventBuffer(1);
-  const view = new DataView(events.bytes.buffer);
-  view.setUint32(0, token, true);
-  view.setUint32(8, EVENT_WRITABLE, true);
-  return [events, 1];
-}
-
 describe.each(drivers)("the echo service (%s driver)", (driver) => {
   test("when a send would block, replies wait in the queue and the writer waits for writability through the reactor", () => {
     using runtime = new Runtime({ driver });
@@ -218,7 +209,7 @@ describe.each(drivers)("the echo service (%s driver)", (driver) => {
 
     // The socket becomes writable: the OS says so, the writer is woken and sends them in order.
     socket.blocked = false;
-    runtime.reactor.dispatch(...writableEvent(registration.token));
+    runtime.reactor.dispatch(...osEvent(registration.token, EVENT_WRITABLE));
     driveUntil(runtime, () => stats.get("datagramsOut") === 3);
     expect(socket.sent).toEqual([1, 2, 3]);
     expect(stats.get("droppedOverload")).toBe(0);
@@ -239,7 +230,7 @@ describe.each(drivers)("the echo service (%s driver)", (driver) => {
     // The queue holds 256 replies: the 44 oldest were dropped.
     expect(stats.get("droppedOverload")).toBe(44);
     socket.blocked = false;
-    runtime.reactor.dispatch(...writableEvent(real.registration({ runtime } as never).token));
+    runtime.reactor.dispatch(...osEvent(real.registration({ runtime } as never).token, EVENT_WRITABLE));
     driveUntil(runtime, () => stats.get("datagramsOut") === 256);
     expect(socket.sent[0]).toBe(44);
     stop.open();

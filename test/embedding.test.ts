@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type Async, DatagramBatch, Runtime, RuntimeError, sleep, TaskCancelledError, UdpSocket } from "../src/index.ts";
 import { fromPromise } from "../src/runtime/promise.ts";
+import { runProcess } from "./helpers.ts";
 
 const root = join(import.meta.dir, "..");
 
@@ -98,28 +99,20 @@ describe("an embedded runtime", () => {
   });
 
   test("when the app cancels the last task from outside the runtime, the process exits by itself (subprocess)", async () => {
-    const child = Bun.spawn([process.execPath, join(root, "test", "fixtures", "embedded-cancel-exit.ts")], {
-      stdout: "pipe",
-      stderr: "pipe",
+    // Killed after 5 s: a process kept alive by a stray reference would fail here.
+    const { stdout, exitCode } = await runProcess([process.execPath, join(root, "test", "fixtures", "embedded-cancel-exit.ts")], {
+      timeoutMs: 5000,
     });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    const [stdout, exitCode] = await Promise.all([new Response(child.stdout).text(), child.exited]);
-    clearTimeout(timer);
     expect({ stdout, exitCode }).toEqual({ stdout: "cancelled; tasks alive 0\n", exitCode: 0 });
   });
 
   test("after close() the process exits by itself, with nothing left running (subprocess)", async () => {
-    const child = Bun.spawn([process.execPath, join(root, "test", "fixtures", "embedded-exit.ts")], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    const [stdout, stderr, exitCode] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ]);
-    clearTimeout(timer);
+    const { stdout, stderr, exitCode } = await runProcess(
+      [process.execPath, join(root, "test", "fixtures", "embedded-exit.ts")],
+      {
+        timeoutMs: 5000,
+      },
+    );
     expect(stderr).toBe("");
     expect(exitCode).toBe(0);
     expect(stdout).toBe("echoed ping\nclosed: socket closed true, tasks 0\n");

@@ -1,4 +1,5 @@
-// Shared by the runtime tests: both drivers, and a runtime that records its trace.
+// Shared by the tests: both drivers, runtimes that record, crafted OS events, subprocesses.
+import { EventBuffer } from "../src/sys/poller.ts";
 import { Runtime, type RuntimeOptions } from "../src/runtime/runtime.ts";
 import type { TraceEvent } from "../src/runtime/trace.ts";
 import type { DriverName } from "../src/runtime/driver.ts";
@@ -20,4 +21,42 @@ export function quietRuntime(driver: DriverName): Runtime & { errors: unknown[] 
   const runtime = new Runtime({ driver, onUnjoinedError: (error) => errors.push(error) }) as Runtime & { errors: unknown[] };
   runtime.errors = errors;
   return runtime;
+}
+
+/** One event as the poller would report it, for handing to a reactor directly. */
+export function osEvent(token: number, flags: number): [EventBuffer, number] {
+  const events = new EventBuffer(1);
+  const view = new DataView(events.bytes.buffer);
+  view.setUint32(0, token % 0x1_0000_0000, true);
+  view.setUint32(4, Math.floor(token / 0x1_0000_0000), true);
+  view.setUint32(8, flags, true);
+  return [events, 1];
+}
+
+/** What a finished process left: its exit code and its output. */
+export interface Finished {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Standard output as bytes, for binary comparisons. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Runs `command` to the end (killed after `timeoutMs`, default 60 s), with `stdin` as its
+ * input if given. Tests that could crash the process through FFI run their code this way.
+ */
+export async function runProcess(command: string[], options: { stdin?: Uint8Array; timeoutMs?: number } = {}): Promise<Finished> {
+  const child = Bun.spawn(command, { stdin: options.stdin ?? "ignore", stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+  try {
+    const [bytes, stderr, exitCode] = await Promise.all([
+      new Response(child.stdout).bytes(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]);
+    return { exitCode, stdout: new TextDecoder().decode(bytes), stderr, bytes };
+  } finally {
+    clearTimeout(timer);
+  }
 }

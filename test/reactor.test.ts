@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { EVENT_ERROR, EVENT_READABLE, EVENT_WRITABLE } from "../src/sys/abi.ts";
-import { EventBuffer } from "../src/sys/poller.ts";
 import { Context } from "../src/runtime/context.ts";
 import type { Async } from "../src/runtime/future.ts";
 import { READ, RegistrationError, type Waiter, WRITE } from "../src/runtime/reactor.ts";
@@ -9,7 +8,7 @@ import { timeout } from "../src/runtime/timers.ts";
 import type { Waker } from "../src/runtime/waker.ts";
 import { DatagramBatch } from "../src/net/datagram-batch.ts";
 import { UdpSocket } from "../src/net/udp-socket.ts";
-import { drivers, tracedRuntime } from "./helpers.ts";
+import { drivers, osEvent, tracedRuntime } from "./helpers.ts";
 
 /** A waker that counts its wakes, a context that carries it, and a waiting future's entry. */
 function countingContext(runtime: Runtime): { cx: Context; waiter: Waiter; wakes: () => number } {
@@ -19,16 +18,6 @@ function countingContext(runtime: Runtime): { cx: Context; waiter: Waiter; wakes
 }
 
 const HAPPENED = 1;
-
-/** One event as the poller would report it, for handing to the reactor directly. */
-function osEvent(token: number, flags: number): [EventBuffer, number] {
-  const events = new EventBuffer(1);
-  const view = new DataView(events.bytes.buffer);
-  view.setUint32(0, token % 0x1_0000_0000, true);
-  view.setUint32(4, Math.floor(token / 0x1_0000_0000), true);
-  view.setUint32(8, flags, true);
-  return [events, 1];
-}
 
 describe.each(drivers)("Reactor (%s driver)", (driver) => {
   test("an event that happens before anyone waits is remembered", () => {

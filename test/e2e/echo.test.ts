@@ -3,23 +3,13 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { runProcess } from "../helpers.ts";
 import { ensureBuilt, runServer, startServer } from "./server.ts";
 
 const clients = join(import.meta.dir, "..", "clients");
 const SIZES = [0, 1, 1400, 9000, 65507];
 
-async function run(
-  command: string[],
-  stdin?: Uint8Array,
-): Promise<{ exitCode: number; stdout: string; stderr: string; bytes: Uint8Array }> {
-  const child = Bun.spawn(command, { stdin: stdin ?? "ignore", stdout: "pipe", stderr: "pipe" });
-  const [bytes, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).bytes(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { exitCode, stdout: new TextDecoder().decode(bytes), stderr, bytes };
-}
+const run = (command: string[], stdin?: Uint8Array) => runProcess(command, stdin === undefined ? {} : { stdin });
 
 beforeAll(async () => {
   await ensureBuilt();

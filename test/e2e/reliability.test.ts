@@ -3,21 +3,14 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { run as runSync } from "../../scripts/build.ts";
+import { runProcess } from "../helpers.ts";
 import { ensureBuilt, runServer, startServer } from "./server.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const clients = join(import.meta.dir, "..", "clients");
 const loadgen = join(root, "zig", "zig-out", "bin", "loadgen");
 
-async function run(command: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn(command, { stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { exitCode, stdout, stderr };
-}
+const run = (command: string[]) => runProcess(command);
 
 const totals = (stdout: string) => {
   const line = stdout.split("\n").find((candidate) => candidate.startsWith("totals: "))!;
