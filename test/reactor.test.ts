@@ -165,6 +165,16 @@ describe.each(drivers)("Reactor (%s driver)", (driver) => {
     expect(() => runtime.reactor.poll(registration, READ, waiter, cx)).toThrow(RegistrationError);
   });
 
+  test("deregistering a registration that is not there is a named error", () => {
+    using runtime = new Runtime({ driver });
+    using socket = UdpSocket.bind("127.0.0.1:0");
+    const registration = runtime.reactor.register(socket.fd, null);
+    runtime.reactor.deregister(registration);
+    expect(() => runtime.reactor.deregister(registration)).toThrow(
+      `Cannot deregister token ${registration.token}: it is not registered`,
+    );
+  });
+
   test("a descriptor cannot be registered twice", () => {
     using runtime = new Runtime({ driver });
     using socket = UdpSocket.bind("127.0.0.1:0");

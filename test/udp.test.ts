@@ -74,6 +74,18 @@ describe.each([
     expect(until(() => client.tryRecvFrom(new Uint8Array(128))).peer).toEqual(server.localAddress);
   });
 
+  test("a zero-length buffer receives the datagram as truncated, and an empty datagram is not", () => {
+    using a = UdpSocket.bind(any);
+    using b = UdpSocket.bind(any);
+    a.trySendTo(new Uint8Array(3), b.localAddress);
+    const cut = until(() => b.tryRecvFrom(new Uint8Array(0)));
+    expect(cut.bytes.byteLength).toBe(0);
+    expect(cut.truncated).toBe(true);
+    a.trySendTo(new Uint8Array(0), b.localAddress);
+    const empty = until(() => b.tryRecvFrom(new Uint8Array(0)));
+    expect(empty.truncated).toBe(false);
+  });
+
   test("a datagram larger than the buffer is reported truncated", () => {
     using a = UdpSocket.bind(any);
     using b = UdpSocket.bind(any);
