@@ -131,8 +131,11 @@ export function* echoReader(socket: EchoSocket, queue: ReplyQueue, policy: EchoP
 
 /** The writer task: sends queued replies whenever the socket is writable again. */
 export function* echoWriter(socket: EchoSocket, queue: ReplyQueue): Async<never> {
+  // Made once, like the reader's receive: each await waits, or drains, anew.
+  const nonEmpty = queue.nonEmpty();
+  const drain = queue.drain(socket);
   for (;;) {
-    yield* queue.nonEmpty();
-    yield* queue.drain(socket);
+    yield* nonEmpty;
+    yield* drain;
   }
 }
