@@ -55,8 +55,9 @@ export class AsyncFuture<T> extends Future<T> {
       if (value === PENDING) return PENDING;
       this.#awaiting = null;
       this.#input = value;
-      if (--cx.budget <= 0) {
-        // Budget spent: keep the value for the next poll and let other tasks run first.
+      if (--cx.budget <= 0 || cx.outOfTime()) {
+        // Budget spent (others run first), or the turn's time (it continues first next turn):
+        // keep the value for the next poll.
         cx.waker.wake();
         return PENDING;
       }

@@ -37,10 +37,29 @@ export class Context {
    * are always ready would otherwise never give the others a turn).
    */
   budget = POLL_BUDGET;
+  /**
+   * When the executor's turn must end (its clock's milliseconds; `Infinity`: no time budget).
+   * Set by the executor before each poll, so that a task awaiting many ready futures in one
+   * poll also yields when the turn's time is up, not only when its budget of awaits is.
+   */
+  turnDeadlineMs = Infinity;
+  /** Set when a poll stopped because the turn's time was up: the task continues first next turn. */
+  preempted = false;
 
   constructor(waker: Waker, taskId: number, runtime: RuntimeCore) {
     this.waker = waker;
     this.taskId = taskId;
     this.runtime = runtime;
+  }
+
+  /**
+   * Whether the turn's time is up (one clock read, none at all without a time budget); if so,
+   * the poll is marked {@link preempted}.
+   */
+  outOfTime(): boolean {
+    const deadlineMs = this.turnDeadlineMs;
+    if (deadlineMs === Infinity || this.runtime.executor.clock() < deadlineMs) return false;
+    this.preempted = true;
+    return true;
   }
 }

@@ -35,6 +35,36 @@ export function reportUnjoinedError(error: unknown, task: { readonly id: number;
   console.error(`bun-reactor: ${task.name} (task ${task.id}) failed and nobody joined it:\n${detail}`);
 }
 
+/** Options of an {@link Executor}. */
+export interface ExecutorOptions {
+  /** Called when a task fails and nobody joins it (default: {@link reportUnjoinedError}). */
+  readonly onUnjoinedError?: UnjoinedErrorHandler | undefined;
+  /**
+   * How long one call of {@link Executor.runReady} may poll tasks, in milliseconds (default
+   * `Infinity`: every task that was ready when it began). When the time is up, the tasks not
+   * yet polled stay at the head of the run queue, in order, for the next call.
+   */
+  readonly turnBudgetMs?: number | undefined;
+  /** The clock the budget is measured with, in milliseconds (default `performance.now`). */
+  readonly clock?: (() => number) | undefined;
+}
+
+/**
+ * Checks a turn budget: a positive number of milliseconds, or `Infinity`; returns it.
+ *
+ * @example
+ * ```ts
+ * checkTurnBudget(1); // 1
+ * checkTurnBudget(0); // RangeError: turnBudgetMs 0 is not a positive number of milliseconds (or Infinity)
+ * ```
+ */
+export function checkTurnBudget(turnBudgetMs: number): number {
+  if (typeof turnBudgetMs !== "number" || !(turnBudgetMs > 0)) {
+    throw new RangeError(`turnBudgetMs ${String(turnBudgetMs)} is not a positive number of milliseconds (or Infinity)`);
+  }
+  return turnBudgetMs;
+}
+
 /** Thrown by `blockOn` when its task waits but nothing could ever wake it. */
 export class DeadlockError extends Error {
   override readonly name = "DeadlockError";
@@ -45,6 +75,9 @@ export class Executor implements WakeTarget<Task<unknown>> {
   readonly #runtime: RuntimeCore;
   readonly #driver: Driver;
   readonly #onUnjoinedError: UnjoinedErrorHandler;
+  readonly #turnBudgetMs: number;
+  /** The clock the turn budget is measured with (futures read it through their context). */
+  readonly clock: () => number;
   readonly #queue = new RunQueue<Task<unknown>>();
   readonly #alive = new Set<Task<unknown>>();
   #failed: Task<unknown>[] = [];
@@ -55,10 +88,12 @@ export class Executor implements WakeTarget<Task<unknown>> {
    */
   onActivity: (() => void) | null = null;
 
-  constructor(runtime: RuntimeCore, driver: Driver, onUnjoinedError: UnjoinedErrorHandler) {
+  constructor(runtime: RuntimeCore, driver: Driver, options: ExecutorOptions = {}) {
     this.#runtime = runtime;
     this.#driver = driver;
-    this.#onUnjoinedError = onUnjoinedError;
+    this.#onUnjoinedError = options.onUnjoinedError ?? reportUnjoinedError;
+    this.#turnBudgetMs = checkTurnBudget(options.turnBudgetMs ?? Infinity);
+    this.clock = options.clock ?? now;
   }
 
   /** How many tasks have been spawned and have not finished. */
@@ -136,35 +171,54 @@ export class Executor implements WakeTarget<Task<unknown>> {
   /**
    * Steps 2, 7 and 11: polls each task that was on the run queue when this call began, in
    * order. Tasks woken meanwhile wait for the next call, after the OS has been checked, so that
-   * a task that keeps waking itself cannot starve I/O. Returns how many tasks were polled.
+   * a task that keeps waking itself cannot starve I/O. With a turn budget, it stops once the
+   * budget is spent (it always polls one task): the others keep their places at the head of the
+   * queue, and a task in the middle of a poll stops at its next ready await and goes on first
+   * in the next call. Returns how many tasks were polled.
    */
   runReady(): number {
     const count = this.#queue.length;
-    const trace = this.#runtime.trace;
-    for (let index = 0; index < count; index++) {
+    const deadlineMs = this.#turnBudgetMs === Infinity ? Infinity : this.clock() + this.#turnBudgetMs;
+    let index = 0;
+    for (; index < count; index++) {
+      if (index > 0 && deadlineMs !== Infinity && this.clock() >= deadlineMs) break;
       const task = this.#queue.shift()!;
       if (task.state !== TaskState.scheduled) continue; // cancelled while queued
-      task.state = TaskState.running;
-      if (trace !== null) trace(traceEvent(task.polls === 0 ? "poll" : "re-poll", { task: task.id }));
-      const finished = task.poll();
-      if (finished) {
-        task.state = TaskState.done;
-        this.#finish(task);
-        if (trace !== null) trace(traceEvent("ready", { task: task.id, detail: task.outcome!.state }));
-      } else if (task.cancelRequested) {
-        this.#cancelNow(task);
-      } else if ((task.state as TaskStateValue) === TaskState.runningWoken) {
-        // (The poll may have changed the state through the task's waker.)
-        task.state = TaskState.scheduled;
-        this.#queue.push(task);
-      } else {
-        // Step 7: pending, and nobody woke it: paused until its waker is woken.
-        task.state = TaskState.idle;
-        if (trace !== null) trace(traceEvent("pending", { task: task.id }));
-      }
+      task.cx.turnDeadlineMs = deadlineMs;
+      task.cx.preempted = false;
+      this.#pollTask(task);
     }
     this.#reportUnjoinedFailures();
-    return count;
+    return index;
+  }
+
+  #pollTask(task: Task<unknown>): void {
+    const trace = this.#runtime.trace;
+    task.state = TaskState.running;
+    if (trace !== null) trace(traceEvent(task.polls === 0 ? "poll" : "re-poll", { task: task.id }));
+    const finished = task.poll();
+    if (finished) {
+      task.state = TaskState.done;
+      this.#finish(task);
+      if (trace !== null) trace(traceEvent("ready", { task: task.id, detail: task.outcome!.state }));
+    } else if (task.cancelRequested) {
+      this.#cancelNow(task);
+    } else if ((task.state as TaskStateValue) === TaskState.runningWoken) {
+      // (The poll may have changed the state through the task's waker.)
+      task.state = TaskState.scheduled;
+      if (task.cx.preempted) {
+        // Cut short by the turn's time, not by its own choice: it goes on where it stopped,
+        // before the tasks behind it, so that budgets change when work runs, never its order.
+        task.cx.preempted = false;
+        this.#queue.unshift(task);
+      } else {
+        this.#queue.push(task);
+      }
+    } else {
+      // Step 7: pending, and nobody woke it: paused until its waker is woken.
+      task.state = TaskState.idle;
+      if (trace !== null) trace(traceEvent("pending", { task: task.id }));
+    }
   }
 
   /** Reports the tasks that failed in this turn and that nobody has joined since. */

@@ -21,6 +21,14 @@ export class RunQueue<T> {
     this.#length++;
   }
 
+  /** Puts `item` at the front, to be taken next (a task resuming a poll cut short). */
+  unshift(item: T): void {
+    if (this.#length === this.#items.length) this.#grow();
+    this.#head = (this.#head - 1) & (this.#items.length - 1);
+    this.#items[this.#head] = item;
+    this.#length++;
+  }
+
   /** Takes the oldest item; undefined when empty. */
   shift(): T | undefined {
     if (this.#length === 0) return undefined;

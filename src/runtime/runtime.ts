@@ -7,10 +7,10 @@
 import { Poller, pollerBackend, type PollerHandle } from "../sys/poller.ts";
 import type { RuntimeCore } from "./context.ts";
 import type { Driver, DriverName } from "./driver.ts";
-import { EmbeddedDriver } from "./drivers/embedded.ts";
 import { InlineDriver } from "./drivers/inline.ts";
 import { ThreadDriver } from "./drivers/thread.ts";
-import { Executor, reportUnjoinedError, type SpawnOptions, type UnjoinedErrorHandler } from "./executor.ts";
+import { EMBEDDED_TURN_BUDGET_MS, EmbeddedHost } from "./embedded-host.ts";
+import { checkTurnBudget, Executor, type SpawnOptions, type UnjoinedErrorHandler } from "./executor.ts";
 import type { Awaitable } from "./future.ts";
 import type { JoinHandle } from "./join-handle.ts";
 import { Reactor } from "./reactor.ts";
@@ -38,6 +38,16 @@ export interface RuntimeOptions {
    * the poller open. The runtime does not close it.
    */
   readonly poller?: PollerHandle;
+  /**
+   * How long one turn may poll tasks, in milliseconds, before the runtime checks the OS and
+   * (embedded) lets Bun's event loop run; the tasks not yet polled continue next turn, in order.
+   * Default 1 for `"embedded"`, `Infinity` (no limit: every ready task, every turn) otherwise.
+   * A smaller budget lets the host answer sooner under load; a larger one spends less on
+   * switching (see the README's "Embedding in a Bun app").
+   */
+  readonly turnBudgetMs?: number;
+  /** The clock the turn budget is measured with, in milliseconds (default `performance.now`). */
+  readonly turnClock?: () => number;
 }
 
 /** Thrown when a runtime is used after `close`, or a runtime function is called outside one. */
@@ -67,30 +77,37 @@ export class Runtime implements RuntimeCore {
   readonly trace: TraceHook | null;
   readonly #poller: Poller;
   readonly #driver: Driver;
-  readonly #embedded: EmbeddedDriver | null = null;
+  readonly #driverName: DriverName;
+  /** The reactor thread of the thread and embedded drivers, awaited by `asyncDispose`. */
+  readonly #thread: ThreadDriver | null = null;
+  readonly #host: EmbeddedHost | null = null;
   #closed = false;
-  #turnScheduled = false;
-  #timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: RuntimeOptions = {}) {
     const driverName = options.driver ?? "inline";
     if (driverName !== "inline" && driverName !== "thread" && driverName !== "embedded") {
       throw new RangeError(`driver "${String(driverName)}" is not "inline", "thread" or "embedded"`);
     }
+    const turnBudgetMs = checkTurnBudget(
+      options.turnBudgetMs ?? (driverName === "embedded" ? EMBEDDED_TURN_BUDGET_MS : Infinity),
+    );
+    this.#driverName = driverName;
     this.trace = options.trace ?? null;
     this.#poller = options.poller === undefined ? Poller.open() : Poller.borrow(options.poller);
     this.reactor = new Reactor(this.#poller, this);
     const capacity = options.eventCapacity ?? 256;
-    if (driverName === "embedded") {
-      this.#embedded = new EmbeddedDriver(this.#poller, this.reactor, this, capacity);
-      this.#driver = this.#embedded;
-    } else if (driverName === "thread") {
-      this.#driver = new ThreadDriver(this.#poller, this.reactor, this, capacity);
-    } else {
+    if (driverName === "inline") {
       this.#driver = new InlineDriver(this.#poller, this.reactor, this, capacity);
+    } else {
+      this.#thread = new ThreadDriver(this.#poller, this.reactor, this, capacity);
+      this.#driver = this.#thread;
     }
-    this.executor = new Executor(this, this.#driver, options.onUnjoinedError ?? reportUnjoinedError);
-    if (this.#embedded !== null) this.executor.onActivity = () => this.#scheduleTurn();
+    this.executor = new Executor(this, this.#driver, {
+      onUnjoinedError: options.onUnjoinedError,
+      turnBudgetMs,
+      clock: options.turnClock,
+    });
+    if (driverName === "embedded") this.#host = new EmbeddedHost(this, this.#thread!);
   }
 
   /**
@@ -104,7 +121,7 @@ export class Runtime implements RuntimeCore {
 
   /** The driver in use: `"inline"`, `"thread"` or `"embedded"`. */
   get driverName(): DriverName {
-    return this.#driver.name;
+    return this.#driverName;
   }
 
   /** The OS poller behind the reactor: `"epoll"` or `"kqueue"`. */
@@ -149,56 +166,37 @@ export class Runtime implements RuntimeCore {
   }
 
   #ensureBlockingAllowed(method: string): void {
-    if (this.#embedded !== null) {
+    if (this.#host !== null) {
       throw new RuntimeError(
         `${method}() would block Bun's event loop: an embedded runtime runs by itself; await handle.promise()`,
       );
     }
   }
 
-  /** Embedded: runs a turn soon, on Bun's event loop. */
-  #scheduleTurn(): void {
-    if (this.#turnScheduled || this.#closed) return;
-    this.#turnScheduled = true;
-    setImmediate(() => this.#turn());
-  }
-
   /**
-   * Embedded: one turn of the executor loop that never blocks. It runs the ready tasks, takes
-   * what the reactor thread handed over and fires due timers; then either schedules the next
-   * turn (tasks are ready) or arms what will: the handoff watch and a timer for the earliest
-   * deadline. The reactor thread keeps the process alive exactly while tasks are alive.
+   * One turn of the executor loop that never blocks (libxev's `run(.no_wait)`): polls the
+   * ready tasks (for at most the turn budget), takes the OS events already there and fires the
+   * due timers. Returns how long the caller may wait before the next turn: 0 if tasks are
+   * ready, the milliseconds until the earliest timer, or -1 if only I/O (or another thread) can
+   * wake a task. An embedded runtime's turns are run by Bun's event loop (`embedded-host.ts`);
+   * with another driver, an app that runs its own loop may call this instead of `run()`.
+   *
+   * @example
+   * ```ts
+   * using runtime = new Runtime();
+   * runtime.spawn(work());
+   * while (runtime.executor.alive > 0) {
+   *   const waitMs = runtime.turn();
+   *   if (waitMs > 0) Bun.sleepSync(Math.min(waitMs, 1)); // the app's own work goes here
+   * }
+   * ```
    */
-  #turn(): void {
-    this.#turnScheduled = false;
-    if (this.#closed) return;
-    try {
-      this.enter(() => {
-        this.executor.runReady();
-        this.executor.park(0);
-      });
-    } catch (error) {
-      // Thrown from setImmediate, this would take the host app down: report it and close.
-      const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
-      console.error(`bun-reactor: the embedded runtime failed and was closed:\n${detail}`);
-      this.close();
-      return;
-    }
-    const embedded = this.#embedded!;
-    embedded.keepAlive(this.executor.alive > 0);
-    if (this.executor.ready > 0) return this.#scheduleTurn();
-    embedded.watch(() => this.#scheduleTurn());
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    const timeoutMs = this.timers.timeoutMs(now(), -1);
-    if (timeoutMs >= 0) {
-      this.#timer = setTimeout(() => {
-        this.#timer = null;
-        this.#scheduleTurn();
-      }, timeoutMs);
-      // The reactor thread is what keeps the process alive; a timer alone need not.
-      this.#timer.unref();
-    }
+  turn(): number {
+    return this.enter(() => {
+      this.executor.runReady();
+      this.executor.park(0);
+      return this.executor.ready > 0 ? 0 : this.timers.timeoutMs(now(), -1);
+    });
   }
 
   /** Runs `body` with this runtime as {@link Runtime.current}. Runtimes do not nest. */
@@ -246,7 +244,7 @@ export class Runtime implements RuntimeCore {
     } finally {
       current = null;
       this.#closed = true;
-      if (this.#timer !== null) clearTimeout(this.#timer);
+      this.#host?.close();
       this.#driver.close();
       this.#poller.close();
     }
@@ -260,7 +258,7 @@ export class Runtime implements RuntimeCore {
   /** Closes the runtime and waits until its reactor thread, if it has one, has ended. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    await this.#embedded?.closed();
+    await this.#thread?.terminated();
   }
 }
 

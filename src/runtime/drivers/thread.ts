@@ -46,7 +46,7 @@ export class ThreadDriver implements Driver {
     this.#worker.unref();
   }
 
-  /** The handoff, for a driver that waits for it without blocking (see `embedded.ts`). */
+  /** The handoff, for a host that waits for it without blocking (see `embedded-host.ts`). */
   get handoff(): Handoff {
     return this.#handoff;
   }

@@ -1,0 +1,84 @@
+// The embedded host: how Bun's event loop runs an embedded runtime's turns.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { type Async, pollFn } from "../src/runtime/future.ts";
+import { Runtime } from "../src/runtime/runtime.ts";
+import { sleep, sleepUntil } from "../src/runtime/timers.ts";
+
+/** Counts the runtime's turns (the host calls the public `turn()`). */
+function countTurns(runtime: Runtime): { turns: number } {
+  const counter = { turns: 0 };
+  const turn = runtime.turn.bind(runtime);
+  runtime.turn = () => {
+    counter.turns++;
+    return turn();
+  };
+  return counter;
+}
+
+describe("the embedded host", () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  beforeEach(() => {
+    warnings.length = 0;
+    process.on("warning", onWarning);
+  });
+  afterEach(() => {
+    process.off("warning", onWarning);
+  });
+
+  // A delay past 2^31 - 1 ms is taken by setTimeout as 1 ms: the runtime woke every
+  // millisecond and each arming printed a TimeoutOverflowWarning.
+  test.each([
+    ["a 30-day sleep", () => sleep(30 * 24 * 3600 * 1000)],
+    ["a sleep until Infinity", () => sleepUntil(Infinity)],
+  ])("%s neither wakes the runtime every millisecond nor warns", async (_name, makeSleep) => {
+    await using runtime = new Runtime({ driver: "embedded" });
+    const counter = countTurns(runtime);
+    const handle = runtime.spawn(makeSleep());
+    const settled = handle.promise().catch(() => "cancelled");
+    await Bun.sleep(100);
+    // One turn runs the task and arms the timer; a runtime waking every millisecond ran ~100.
+    expect(counter.turns).toBeLessThanOrEqual(3);
+    expect(warnings.map((warning) => warning.name)).toEqual([]);
+    handle.cancel();
+    expect(await settled).toBe("cancelled");
+  });
+
+  test("an embedded turn stops after its 1 ms budget, and Bun's loop runs between turns", async () => {
+    await using runtime = new Runtime({ driver: "embedded" });
+    let awaits = 0;
+    const awaitsPerTurn: number[] = [];
+    const turn = runtime.turn.bind(runtime);
+    runtime.turn = () => {
+      const before = awaits;
+      const waitMs = turn();
+      awaitsPerTurn.push(awaits - before);
+      return waitMs;
+    };
+    let hostTicks = 0;
+    const ticking = setInterval(() => hostTicks++, 0);
+    try {
+      // Always ready, and each await busy for at least 0.2 ms: only the budget ends a turn
+      // before its 128 awaits. (A slow machine only makes the turns hold fewer awaits.)
+      const work = pollFn(() => {
+        const untilMs = performance.now() + 0.2;
+        while (performance.now() < untilMs);
+      });
+      await runtime
+        .spawn(
+          (function* (): Async<void> {
+            while (hostTicks < 5) {
+              yield* work;
+              awaits++;
+            }
+          })(),
+        )
+        .promise();
+      expect(hostTicks).toBeGreaterThanOrEqual(5);
+      // 1 ms at >= 0.2 ms per await: at most 5 awaits, and the one that passes the budget.
+      expect(Math.max(...awaitsPerTurn)).toBeLessThanOrEqual(6);
+    } finally {
+      clearInterval(ticking);
+    }
+  });
+});

@@ -1,0 +1,174 @@
+// Runtime.turn(), the turn that never blocks, and the turn's time budget. The budget is
+// measured on a fake clock that only the tasks move, so that no assertion depends on how fast
+// this machine is.
+import { describe, expect, test } from "bun:test";
+import { type Async, pollFn, yieldNow } from "../src/runtime/future.ts";
+import { Runtime } from "../src/runtime/runtime.ts";
+import { sleep } from "../src/runtime/timers.ts";
+import { UdpSocket } from "../src/net/udp-socket.ts";
+import { drivers } from "./helpers.ts";
+
+/** A clock that stands still until a task does "work", which moves it on. */
+class FakeClock {
+  nowMs = 0;
+  reads = 0;
+  readonly read = () => {
+    this.reads++;
+    return this.nowMs;
+  };
+
+  /** A future that is ready at once, after `costMs` of (fake) work. */
+  work(costMs: number) {
+    return pollFn(() => {
+      this.nowMs += costMs;
+    });
+  }
+}
+
+describe.each(drivers)("Runtime.turn (%s driver)", (driver) => {
+  test("a turn runs the ready tasks and returns without waiting for anything", () => {
+    using runtime = new Runtime({ driver });
+    using socket = UdpSocket.bind("127.0.0.1:0");
+    const steps: string[] = [];
+    runtime.spawn(
+      (function* (): Async<void> {
+        steps.push("started");
+        yield* socket.recvFrom(new Uint8Array(16)); // nobody sends: it waits for I/O
+        steps.push("received");
+      })(),
+    );
+    // Nothing can become ready but I/O: the turn says so with -1, instead of blocking on it.
+    expect(runtime.turn()).toBe(-1);
+    expect(steps).toEqual(["started"]);
+    expect(runtime.executor.alive).toBe(1);
+  });
+
+  test("a turn returns 0 while tasks are ready, else the time until the next timer", () => {
+    using runtime = new Runtime({ driver });
+    runtime.spawn(sleep(5_000));
+    const busy = runtime.spawn(
+      (function* (): Async<void> {
+        for (;;) yield* yieldNow();
+      })(),
+    );
+    expect(runtime.turn()).toBe(0);
+    busy.cancel();
+    const waitMs = runtime.turn();
+    expect(waitMs).toBeGreaterThan(4_000);
+    expect(waitMs).toBeLessThanOrEqual(5_000);
+  });
+
+  test("a task awaiting ready futures stops once the turn's budget is spent, at most one await past it", () => {
+    const clock = new FakeClock();
+    using runtime = new Runtime({ driver, turnBudgetMs: 1, turnClock: clock.read });
+    let awaits = 0;
+    runtime.spawn(
+      (function* (): Async<void> {
+        // Always ready: only the budget can stop it within a poll (its await budget is 128).
+        for (;;) {
+          yield* clock.work(0.3);
+          awaits++;
+        }
+      })(),
+    );
+    for (let turn = 0; turn < 20; turn++) {
+      const startMs = clock.nowMs;
+      expect(runtime.turn()).toBe(0);
+      // 1 ms budget, 0.3 ms per await: the fourth await passes the budget and is the last.
+      expect(clock.nowMs - startMs).toBeCloseTo(1.2, 9);
+    }
+    expect(awaits).toBeGreaterThanOrEqual(20 * 3);
+  });
+
+  test("tasks not reached in a turn run first in the next, in their order; none is lost", () => {
+    const clock = new FakeClock();
+    using runtime = new Runtime({ driver, turnBudgetMs: 1, turnClock: clock.read });
+    const order: number[] = [];
+    const spentMs: number[] = [];
+    for (let id = 0; id < 10; id++) {
+      runtime.spawn(
+        (function* (): Async<void> {
+          yield* clock.work(0.4);
+          order.push(id);
+        })(),
+      );
+    }
+    while (runtime.executor.alive > 0) {
+      const startMs = clock.nowMs;
+      runtime.turn();
+      spentMs.push(clock.nowMs - startMs);
+    }
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // Three tasks of 0.4 ms fit a 1 ms budget (the third passes it): 10 tasks take 4 turns.
+    expect(spentMs.map((ms) => Number(ms.toFixed(6)))).toEqual([1.2, 1.2, 1.2, 0.4]);
+  });
+
+  test("a task stopped by the budget in the middle of a poll goes on first next turn: the order is the unbudgeted one", () => {
+    function orderOfWork(turnBudgetMs: number): string[] {
+      const clock = new FakeClock();
+      using runtime = new Runtime({ driver, turnBudgetMs, turnClock: clock.read });
+      const order: string[] = [];
+      for (const name of ["long", "short", "longer"]) {
+        runtime.spawn(
+          (function* (): Async<void> {
+            const steps = name === "short" ? 1 : name === "long" ? 6 : 200;
+            for (let step = 0; step < steps; step++) {
+              yield* clock.work(0.5);
+              order.push(`${name} ${step}`);
+            }
+          })(),
+        );
+      }
+      while (runtime.executor.alive > 0) runtime.turn();
+      return order;
+    }
+    const unbudgeted = orderOfWork(Infinity);
+    expect(unbudgeted.slice(0, 8)).toEqual(["long 0", "long 1", "long 2", "long 3", "long 4", "long 5", "short 0", "longer 0"]);
+    expect(orderOfWork(1)).toEqual(unbudgeted);
+  });
+
+  test("without a budget, the clock is never read and a task keeps its await budget of 128", () => {
+    const clock = new FakeClock();
+    using runtime = new Runtime({ driver, turnClock: clock.read });
+    let awaits = 0;
+    runtime.spawn(
+      (function* (): Async<void> {
+        for (;;) {
+          yield* clock.work(1);
+          awaits++;
+        }
+      })(),
+    );
+    runtime.turn();
+    expect(awaits).toBe(127); // the 128th await's value is kept for the next poll
+    expect(clock.reads).toBe(0);
+  });
+
+  test("run honours the budget too, and every task still finishes", () => {
+    const clock = new FakeClock();
+    using runtime = new Runtime({ driver, turnBudgetMs: 1, turnClock: clock.read });
+    const order: number[] = [];
+    for (let id = 0; id < 5; id++) {
+      runtime.spawn(
+        (function* (): Async<void> {
+          for (let step = 0; step < 3; step++) yield* clock.work(0.7);
+          order.push(id);
+        })(),
+      );
+    }
+    runtime.run();
+    expect(order.length).toBe(5);
+    expect(new Set(order).size).toBe(5);
+  });
+});
+
+describe("the turn budget option", () => {
+  test.each([0, -1, Number.NaN, "1" as unknown as number])("turnBudgetMs %p is refused before anything is opened", (value) => {
+    expect(() => new Runtime({ turnBudgetMs: value })).toThrow(`turnBudgetMs ${String(value)} is not a positive number`);
+  });
+
+  test("Infinity turns the budget off", () => {
+    using runtime = new Runtime({ turnBudgetMs: Infinity });
+    expect(runtime.blockOn(yieldNow())).toBeUndefined();
+  });
+});
