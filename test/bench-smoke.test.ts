@@ -23,3 +23,27 @@ test("bun run bench --smoke measures the reference and udp-echo and prints the t
   expect(stdout).toMatch(/^Cold start of `dist\/udp-echo` to its first echo: [\d.]+ ms \(median of 1\)\.$/m);
   expect(stderr).not.toContain("written to bench/RESULTS.md");
 }, 120_000);
+
+test("bun run bench:runtime --quick runs every workload on every runtime and prints the table with its ratios", async () => {
+  const { stdout, stderr, exitCode } = await runProcess([process.execPath, join(root, "bench", "runtime.ts"), "--quick"], {
+    timeoutMs: 300_000,
+  });
+  expect(exitCode).toBe(0);
+  const figure = String.raw`[\d.]+`;
+  const ratio = String.raw`(?:[\d.]+×|n/a)`;
+  // The tokio column has figures when cargo could build the crate, and says why not otherwise.
+  const tokio = String.raw`(?:[\d.]+|– \(cargo not found\)|– \(cargo build failed\))`;
+  const row = (label: string) =>
+    new RegExp(
+      String.raw`^\| ${label} \| ${figure} \| ${figure} \| ${figure} \| ${tokio} \| (?:${ratio} \| ){3}${ratio} \|$`,
+      "m",
+    );
+  expect(stdout).toMatch(row(String.raw`200 tasks × 10 yields: ns per poll`));
+  expect(stdout).toMatch(row(String.raw`spawn \+ join of 2000 empty tasks: ns per task`));
+  expect(stdout).toMatch(row(String.raw`wake ping-pong, 2000 rounds: ns per wake`));
+  expect(stdout).toMatch(row(String.raw`2000 tasks sleeping 200–249 ms: wall ms`));
+  expect(stdout).toMatch(row(String.raw`the same: resident bytes per sleeping task`));
+  expect(stdout).toMatch(row(String.raw`2000 timers armed, then cancelled: ns per timer`));
+  expect(stdout).toMatch(row(String.raw`select\(sleep, recv\) × 200: ns per round`));
+  expect(stderr).not.toContain("written to bench/RESULTS.md");
+}, 300_000);

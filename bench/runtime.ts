@@ -1,0 +1,284 @@
+/**
+ * The runtime benchmark: what the runtime itself costs per poll, spawn, wake, sleeping task and
+ * timer, beside Bun's own `async`/`await` + `setTimeout` and tokio's `current_thread` runtime,
+ * in one run. Each workload runs in a fresh process per runtime; every figure is also given as
+ * a ratio to tokio and to Bun measured in the same run, since these machines are noisy.
+ *
+ * Usage: bun bench/runtime.ts [--quick] [--repeat N] [--no-write] [--tasks N] [--yields K]
+ *        [--spawns N] [--rounds N] [--sleepers N] [--timers N] [--selects N]
+ *
+ * The tokio column is a small crate (`bench/runtime/tokio`, its Cargo.lock committed) built here
+ * with `cargo build --release --locked`, offline first and from crates.io if its crates are not
+ * cached yet. Without cargo, or if the build fails, that column says so and the rest runs.
+ *
+ * `--quick` is a smoke run with small sizes: it proves every part works, and writes nothing.
+ * Otherwise the table also goes to bench/RESULTS.md, in a section of its own.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { cpus, homedir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { buildNative } from "../scripts/build.ts";
+import type { Measured, Workload } from "./runtime/measure.ts";
+
+const root = join(import.meta.dir, "..");
+const crate = join(import.meta.dir, "runtime", "tokio");
+const bun = process.execPath;
+
+/** The columns: how to run a workload on each runtime. */
+const RUNTIMES = ["inline", "embedded", "bun", "tokio"] as const;
+type RuntimeName = (typeof RUNTIMES)[number];
+
+interface Sizes {
+  tasks: number;
+  yields: number;
+  spawns: number;
+  rounds: number;
+  sleepers: number;
+  timers: number;
+  selects: number;
+}
+
+const FULL: Sizes = {
+  tasks: 10_000,
+  yields: 100,
+  spawns: 100_000,
+  rounds: 100_000,
+  sleepers: 1_000_000,
+  timers: 1_000_000,
+  selects: 100_000,
+};
+const QUICK: Sizes = { tasks: 200, yields: 10, spawns: 2_000, rounds: 2_000, sleepers: 2_000, timers: 2_000, selects: 200 };
+
+interface Options {
+  readonly sizes: Sizes;
+  readonly repeat: number;
+  readonly write: boolean;
+  readonly quick: boolean;
+}
+
+function options(): Options {
+  const names = Object.keys(FULL) as (keyof Sizes)[];
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean" },
+      repeat: { type: "string" },
+      "no-write": { type: "boolean" },
+      ...Object.fromEntries(names.map((name) => [name, { type: "string" as const }])),
+    },
+  });
+  const quick = values.quick === true;
+  const sizes = { ...(quick ? QUICK : FULL) };
+  for (const name of names) {
+    const given = (values as Record<string, string | undefined>)[name];
+    if (given === undefined) continue;
+    const value = Number(given);
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`--${name} ${given} is not a whole number >= 1`);
+    sizes[name] = value;
+  }
+  const repeat = Number(values.repeat ?? (quick ? "1" : "3"));
+  if (!Number.isInteger(repeat) || repeat < 1) throw new RangeError(`--repeat ${values.repeat} is not a whole number >= 1`);
+  return { sizes, repeat, write: !quick && values["no-write"] !== true, quick };
+}
+
+/** The arguments of a workload: its name and sizes. */
+function workloadArgs(workload: Workload, sizes: Sizes): string[] {
+  const of: Record<Workload, number[]> = {
+    yield: [sizes.tasks, sizes.yields],
+    spawn: [sizes.spawns],
+    pingpong: [sizes.rounds],
+    sleep: [sizes.sleepers],
+    timers: [sizes.timers],
+    select: [sizes.selects],
+  };
+  return [workload, ...of[workload].map(String)];
+}
+
+function findCargo(): string | null {
+  const fromPath = Bun.which("cargo");
+  if (fromPath !== null) return fromPath;
+  const fromHome = join(homedir(), ".cargo", "bin", "cargo");
+  return existsSync(fromHome) ? fromHome : null;
+}
+
+/** Builds the tokio crate; returns its executable, or why there is none. */
+function buildTokio(): { binary: string } | { missing: string } {
+  const cargo = findCargo();
+  if (cargo === null) return { missing: "cargo not found" };
+  const build = (extra: string[]) =>
+    Bun.spawnSync([cargo, "build", "--release", "--locked", "--quiet", ...extra], {
+      cwd: crate,
+      stdio: ["ignore", "inherit", "pipe"],
+    });
+  // Offline first: no network at all once the crates are in cargo's cache.
+  let result = build(["--offline"]);
+  if (result.exitCode !== 0) result = build([]);
+  if (result.exitCode !== 0) {
+    const reason = result.stderr.toString().trim().split("\n").at(-1) ?? "";
+    console.error(`cargo build of bench/runtime/tokio failed: ${reason}`);
+    return { missing: "cargo build failed" };
+  }
+  return { binary: join(crate, "target", "release", "runtime-bench-tokio") };
+}
+
+function command(runtime: RuntimeName, args: string[], tokio: string): string[] {
+  switch (runtime) {
+    case "inline":
+    case "embedded":
+      return [bun, join(import.meta.dir, "runtime", "reactor.ts"), runtime, ...args];
+    case "bun":
+      return [bun, join(import.meta.dir, "runtime", "bun.ts"), ...args];
+    case "tokio":
+      return [tokio, ...args];
+  }
+}
+
+async function measure(argv: string[]): Promise<Measured> {
+  const child = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  if (code !== 0) throw new Error(`\`${argv.join(" ")}\` failed with exit code ${code}: ${stderr.trim()}`);
+  return JSON.parse(stdout.trim().split("\n").at(-1)!) as Measured;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** A row of the table: a figure read from each runtime's measurement of one workload. */
+interface Row {
+  readonly label: (sizes: Sizes) => string;
+  readonly workload: Workload;
+  readonly figure: (measured: Measured) => number;
+  readonly digits: number;
+}
+
+const nsPerOp = (measured: Measured) => (measured.wallMs * 1e6) / measured.ops;
+
+const ROWS: Row[] = [
+  { label: (s) => `${s.tasks} tasks × ${s.yields} yields: ns per poll`, workload: "yield", figure: nsPerOp, digits: 0 },
+  { label: (s) => `spawn + join of ${s.spawns} empty tasks: ns per task`, workload: "spawn", figure: nsPerOp, digits: 0 },
+  { label: (s) => `wake ping-pong, ${s.rounds} rounds: ns per wake`, workload: "pingpong", figure: nsPerOp, digits: 0 },
+  {
+    label: (s) => `${s.sleepers} tasks sleeping 200–249 ms: wall ms`,
+    workload: "sleep",
+    figure: (m) => m.wallMs,
+    digits: 0,
+  },
+  {
+    label: () => "the same: resident bytes per sleeping task",
+    workload: "sleep",
+    figure: (m) => m.rssGrowthBytes / m.ops,
+    digits: 0,
+  },
+  {
+    label: (s) => `${s.timers} timers armed, then cancelled: ns per timer`,
+    workload: "timers",
+    figure: nsPerOp,
+    digits: 0,
+  },
+  {
+    label: (s) => `select(sleep, recv) × ${s.selects}: ns per round`,
+    workload: "select",
+    figure: nsPerOp,
+    digits: 0,
+  },
+];
+
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
+const ratio = (value: number, reference: number) =>
+  Number.isFinite(value / reference) && reference > 0 ? `${(value / reference).toFixed(2)}×` : "n/a";
+
+const BEGIN = "<!-- bench:runtime begin -->";
+const END = "<!-- bench:runtime end -->";
+
+/** Puts `section` into bench/RESULTS.md between its markers, leaving the echo's results as they are. */
+async function writeSection(section: string): Promise<void> {
+  const path = join(root, "bench", "RESULTS.md");
+  const file = Bun.file(path);
+  const current = (await file.exists()) ? await file.text() : "# Benchmark results\n";
+  const block = `${BEGIN}\n${section}\n${END}`;
+  const start = current.indexOf(BEGIN);
+  const end = current.indexOf(END);
+  const next =
+    start >= 0 && end > start
+      ? current.slice(0, start) + block + current.slice(end + END.length)
+      : `${current.trimEnd()}\n\n${block}\n`;
+  await Bun.write(path, next);
+  console.error("\nwritten to bench/RESULTS.md");
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  buildNative();
+  const tokio = buildTokio();
+  const runtimes = RUNTIMES.filter((name) => name !== "tokio" || "binary" in tokio);
+  const binary = "binary" in tokio ? tokio.binary : "";
+
+  const results = new Map<string, Measured[]>();
+  const workloads = [...new Set(ROWS.map((row) => row.workload))];
+  for (const workload of workloads) {
+    const args = workloadArgs(workload, opts.sizes);
+    // Rounds go through every runtime in turn, so that a drift of the machine's load touches
+    // all of them alike.
+    for (let round = 0; round < opts.repeat; round++) {
+      for (const runtime of runtimes) {
+        const key = `${runtime}/${workload}`;
+        const measured = await measure(command(runtime, args, binary));
+        results.set(key, [...(results.get(key) ?? []), measured]);
+      }
+    }
+    console.error(`${workload}: done`);
+  }
+
+  const figure = (runtime: RuntimeName, row: Row) => {
+    const measured = results.get(`${runtime}/${row.workload}`);
+    return measured === undefined ? Number.NaN : median(measured.map(row.figure));
+  };
+  const tokioCell = (row: Row) => ("binary" in tokio ? fixed(figure("tokio", row), row.digits) : `– (${tokio.missing})`);
+  const lines = [
+    "| work | bun-reactor inline | embedded | Bun async/await | tokio current_thread | " +
+      "inline ÷ tokio | inline ÷ Bun | embedded ÷ tokio | embedded ÷ Bun |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const row of ROWS) {
+    const [inline, embedded, bunFigure, tokioFigure] = RUNTIMES.map((runtime) => figure(runtime, row));
+    lines.push(
+      `| ${row.label(opts.sizes)} | ${fixed(inline!, row.digits)} | ${fixed(embedded!, row.digits)} | ` +
+        `${fixed(bunFigure!, row.digits)} | ${tokioCell(row)} | ${ratio(inline!, tokioFigure!)} | ${ratio(inline!, bunFigure!)} | ` +
+        `${ratio(embedded!, tokioFigure!)} | ${ratio(embedded!, bunFigure!)} |`,
+    );
+  }
+  const table = lines.join("\n");
+  console.log(table);
+
+  if (opts.write) {
+    const section = [
+      "## The runtime's own cost (`bun run bench:runtime`)",
+      "",
+      `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC with \`bench/runtime.ts\` on ` +
+        `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Bun ${Bun.version}.`,
+      "",
+      "- Each workload runs in a fresh process per runtime; figures are the median of " +
+        `${opts.repeat} run(s). Bun's column is its own \`async\`/\`await\` (\`await null\` per yield), ` +
+        "Promises and `setTimeout`; tokio's is `bench/runtime/tokio` (tokio 1.x `current_thread`, release build).",
+      "- Resident bytes per task: peak resident memory (VmHWM) at the end minus resident memory at the start, " +
+        "divided by the tasks.",
+      "- Timers: each is armed (its sleep polled once, or `setTimeout`) with a deadline 1–10 s away, all are " +
+        "armed before the first is cancelled.",
+      "- select: a datagram is sent to a socket, then a select of a 1 s sleep against its receive.",
+      "",
+      table,
+    ].join("\n");
+    await writeSection(section);
+  }
+}
+
+await main();

@@ -1,0 +1,62 @@
+/**
+ * What every workload process of `bench/runtime.ts` shares: resident memory from /proc, the
+ * workloads' names and sizes, and the one JSON line a workload prints.
+ *
+ * @module
+ */
+
+/** The workloads, each run in a fresh process. */
+export const WORKLOADS = ["yield", "spawn", "pingpong", "sleep", "timers", "select"] as const;
+
+/** One of {@link WORKLOADS}. */
+export type Workload = (typeof WORKLOADS)[number];
+
+/** What a workload process prints: its wall time, how many operations that covered, memory. */
+export interface Measured {
+  readonly wallMs: number;
+  readonly ops: number;
+  /** Peak resident memory (VmHWM) at the end minus resident memory (VmRSS) at the start. */
+  readonly rssGrowthBytes: number;
+}
+
+/** A field of /proc/self/status in bytes (`VmRSS:`, `VmHWM:`); 0 where there is no /proc. */
+export async function statusBytes(field: "VmRSS:" | "VmHWM:"): Promise<number> {
+  try {
+    const status = await Bun.file("/proc/self/status").text();
+    const line = status.split("\n").find((entry) => entry.startsWith(field));
+    return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** The sleep of task `index` in the sleeping-tasks workload: 200 to 249 ms, as in the issue. */
+export function sleepMs(index: number): number {
+  return 200 + (index % 50);
+}
+
+/** The deadline of timer `index` in the timers workload: spread over 1 to 10 s, never due. */
+export function timerMs(index: number): number {
+  return 1000 + ((index * 7919) % 9000);
+}
+
+/** The sizes given after the workload's name, as whole numbers >= 1. */
+export function sizes(args: string[], count: number, usage: string): number[] {
+  const values = args.slice(0, count).map(Number);
+  if (values.length !== count || !values.every((value) => Number.isInteger(value) && value >= 1)) {
+    throw new RangeError(`${usage}: expected ${count} whole number(s) >= 1, got "${args.join(" ")}"`);
+  }
+  return values;
+}
+
+/** Runs `body` (which returns how many operations it did) and prints the {@link Measured} line. */
+export async function report(body: () => Promise<number> | number): Promise<void> {
+  Bun.gc(true);
+  const before = await statusBytes("VmRSS:");
+  const started = performance.now();
+  const ops = await body();
+  const wallMs = performance.now() - started;
+  const peak = await statusBytes("VmHWM:");
+  const measured: Measured = { wallMs, ops, rssGrowthBytes: Math.max(0, peak - before) };
+  console.log(JSON.stringify(measured));
+}
