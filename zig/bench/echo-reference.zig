@@ -46,18 +46,18 @@ fn parseAddress(host: []const u8, port: u16) abi.Address {
 fn sendAll(poller: abi.Poller, fd: i32, count: usize) void {
     var next: usize = 0;
     while (next < count) {
-        const rc = lib.udp.sendBatch(fd, payloads[next * slot_size ..], slot_size, datagrams[next..count]);
-        if (rc >= 0) {
-            next += @intCast(rc);
-        } else if (lib.sys.errnoOf(rc) == .AGAIN) {
-            // Full: wait until writable (readable events met meanwhile are not lost: the main
-            // loop drains the socket until it would block anyway).
-            var events: [1]abi.Event = undefined;
-            _ = lib.poller.reregister(poller, fd, 1, abi.interest_all);
-            _ = lib.poller.wait(poller, &events, 100);
-            _ = lib.poller.reregister(poller, fd, 1, abi.interest_readable);
-        } else {
-            next += 1; // an error that belongs to this datagram alone (e.g. ECONNREFUSED)
+        if (lib.udp.sendBatch(fd, payloads[next * slot_size ..], slot_size, datagrams[next..count])) |sent| {
+            next += sent;
+        } else |err| switch (err) {
+            error.WouldBlock => {
+                // Full: wait until writable (readable events met meanwhile are not lost: the
+                // main loop drains the socket until it would block anyway).
+                var events: [1]abi.Event = undefined;
+                lib.poller.reregister(poller, fd, 1, abi.interest_all) catch |e| die("reregister: {t}", .{e});
+                _ = lib.poller.wait(poller, &events, 100) catch |e| die("wait: {t}", .{e});
+                lib.poller.reregister(poller, fd, 1, abi.interest_readable) catch |e| die("reregister: {t}", .{e});
+            },
+            else => next += 1, // an error that belongs to this datagram alone (e.g. ECONNREFUSED)
         }
     }
 }
@@ -70,17 +70,15 @@ pub fn main(init: std.process.Init.Minimal) void {
     const port = std.fmt.parseInt(u16, port_text, 10) catch die("bad port {s}", .{port_text});
     var address = parseAddress(host, port);
 
-    const opened = lib.udp.open(address.family);
-    if (opened < 0) die("socket: errno {d}", .{-opened});
-    const fd: i32 = @intCast(opened);
-    _ = lib.udp.setOption(fd, @backingInt(abi.Option.recv_buffer), 4 << 20);
-    _ = lib.udp.setOption(fd, @backingInt(abi.Option.send_buffer), 4 << 20);
-    if (lib.udp.bind(fd, &address) < 0) die("cannot bind {s}:{d}", .{ host, port });
-    _ = lib.udp.localAddress(fd, &address);
+    const fd = lib.udp.open(address.family) catch |err| die("socket: {t}", .{err});
+    // Larger buffers are a wish: the kernel caps them at its limits, and the echo still works.
+    lib.udp.setOption(fd, @backingInt(abi.Option.recv_buffer), 4 << 20) catch {};
+    lib.udp.setOption(fd, @backingInt(abi.Option.send_buffer), 4 << 20) catch {};
+    lib.udp.bind(fd, &address) catch |err| die("cannot bind {s}:{d}: {t}", .{ host, port, err });
+    lib.udp.localAddress(fd, &address) catch |err| die("getsockname: {t}", .{err});
 
-    var poller: abi.Poller = undefined;
-    if (lib.poller.open(&poller) < 0) die("cannot open the poller", .{});
-    if (lib.poller.register(poller, fd, 1, abi.interest_readable) < 0) die("cannot register", .{});
+    const poller = lib.poller.open() catch |err| die("cannot open the poller: {t}", .{err});
+    lib.poller.register(poller, fd, 1, abi.interest_readable) catch |err| die("cannot register: {t}", .{err});
 
     var buffer: [128]u8 = undefined;
     const ready = std.fmt.bufPrint(&buffer, "echo-reference listening on {s}:{d}\n", .{ host, address.port }) catch unreachable;
@@ -88,12 +86,11 @@ pub fn main(init: std.process.Init.Minimal) void {
 
     var events: [16]abi.Event = undefined;
     while (true) {
-        _ = lib.poller.wait(poller, &events, -1);
-        // Edge-triggered: drain the socket until it would block.
-        while (true) {
-            const rc = lib.udp.recvBatch(fd, &payloads, slot_size, &datagrams);
-            if (rc < 0) break;
-            sendAll(poller, fd, @intCast(rc));
-        }
+        _ = lib.poller.wait(poller, &events, -1) catch |err| die("wait: {t}", .{err});
+        // Edge-triggered: drain the socket until it would block (or meets an error of its own,
+        // such as ECONNREFUSED from an earlier datagram, which the next wait retries).
+        while (lib.udp.recvBatch(fd, &payloads, slot_size, &datagrams)) |received| {
+            sendAll(poller, fd, received);
+        } else |_| {}
     }
 }

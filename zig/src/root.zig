@@ -1,7 +1,8 @@
 //! The C ABI of libbun_reactor, and nothing else.
 //!
 //! Every export returns a signed integer: `>= 0` is a count, a length or a descriptor, and
-//! `< 0` is `-errno` with the OS's own errno numbers (`br_errno_name` names them).
+//! `< 0` is `-errno` with the OS's own errno numbers (`br_errno_name` names them). The library
+//! inside speaks Zig errors (`sys.Error`); this file alone turns them into `-errno`, in `errno`.
 //!
 //! Every pointer comes with its length in bytes, which bun:ffi takes from the typed array itself
 //! (`buffer` and `buffer_length` arguments), so this side checks every access against the real
@@ -15,8 +16,65 @@ const poller = @import("poller.zig");
 const udp = @import("udp.zig");
 const signals = @import("signals.zig");
 
-const efault: i32 = sys.narrow(sys.fail(.FAULT));
-const einval: i32 = sys.narrow(sys.fail(.INVAL));
+const assert = std.debug.assert;
+
+/// The one errno each of the library's errors stands for.
+fn errno(err: sys.Error) sys.E {
+    return switch (err) {
+        error.WouldBlock => .AGAIN,
+        error.BadDescriptor => .BADF,
+        error.NotSocket => .NOTSOCK,
+        error.InvalidArgument => .INVAL,
+        error.AddressFamilyUnsupported => .AFNOSUPPORT,
+        error.AddressInUse => .ADDRINUSE,
+        error.AddressNotAvailable => .ADDRNOTAVAIL,
+        error.AccessDenied => .ACCES,
+        error.PermissionDenied => .PERM,
+        error.OptionUnsupported => .NOPROTOOPT,
+        error.ConnectionRefused => .CONNREFUSED,
+        error.HostUnreachable => .HOSTUNREACH,
+        error.HostDown => .HOSTDOWN,
+        error.NetworkUnreachable => .NETUNREACH,
+        error.NetworkDown => .NETDOWN,
+        error.MessageTooLarge => .MSGSIZE,
+        error.NoBufferSpace => .NOBUFS,
+        error.SystemResources => .NOMEM,
+        error.ProcessFdQuotaExceeded => .MFILE,
+        error.SystemFdQuotaExceeded => .NFILE,
+        error.BrokenPipe => .PIPE,
+        error.AlreadyRegistered => .EXIST,
+        error.NotRegistered => .NOENT,
+        error.RegistrationLoop => .LOOP,
+        error.TooManyRegistrations => .NOSPC,
+        error.Busy => .BUSY,
+        error.Unexpected => .IO,
+    };
+}
+
+fn negative(e: sys.E) i32 {
+    return -@as(i32, @backingInt(e));
+}
+
+/// The export's return value for a result of the library: its count, length or descriptor,
+/// 0 for none, or `-errno`.
+fn result(value: anytype) i32 {
+    const payload = value catch |err| return negative(errno(err));
+    return switch (@TypeOf(payload)) {
+        void => 0,
+        // Counts are bounded by the caller's buffers (at most a few megabytes), descriptors
+        // and option values are `i32` already.
+        usize => @intCast(payload),
+        i32 => blk: {
+            assert(payload >= 0);
+            break :blk payload;
+        },
+        else => @compileError("no C ABI form for " ++ @typeName(@TypeOf(payload))),
+    };
+}
+
+const efault: i32 = negative(.FAULT);
+const einval: i32 = negative(.INVAL);
+const erange: i32 = negative(.RANGE);
 
 /// Backs the empty slices made for null pointers. A pointer to a zero-sized array is not a real
 /// address, and the kernel rejects it with EFAULT even for a zero-length transfer.
@@ -76,7 +134,7 @@ pub export fn br_errno_name(code: i32, out: ?[*]u8, out_len: usize) i32 {
     const buffer = bytes(out, out_len) orelse return efault;
     if (code <= 0 or code > std.math.maxInt(u16)) return 0;
     const bare = sys.errnoName(@intCast(code)) orelse return 0;
-    if (bare.len + 1 > buffer.len) return sys.narrow(sys.fail(.RANGE));
+    if (bare.len + 1 > buffer.len) return erange;
     buffer[0] = 'E';
     @memcpy(buffer[1 .. bare.len + 1], bare);
     return @intCast(bare.len + 1);
@@ -85,42 +143,44 @@ pub export fn br_errno_name(code: i32, out: ?[*]u8, out_len: usize) i32 {
 /// Writes the poller backend's name (`epoll`, `kqueue`) into `out`; returns its length.
 pub export fn br_poller_backend(out: ?[*]u8, out_len: usize) i32 {
     const buffer = bytes(out, out_len) orelse return efault;
-    if (poller.name.len > buffer.len) return sys.narrow(sys.fail(.RANGE));
+    if (poller.name.len > buffer.len) return erange;
     @memcpy(buffer[0..poller.name.len], poller.name);
     return @intCast(poller.name.len);
 }
 
 pub export fn br_poller_open(handle: ?[*]u8, handle_len: usize) i32 {
-    return switch (one(abi.Poller, handle, handle_len)) {
-        .value => |p| sys.narrow(poller.open(p)),
-        .refused => |rc| rc,
+    const p = switch (one(abi.Poller, handle, handle_len)) {
+        .value => |v| v,
+        .refused => |rc| return rc,
     };
+    p.* = poller.open() catch |err| return negative(errno(err));
+    return 0;
 }
 
 pub export fn br_poller_close(handle: ?[*]u8, handle_len: usize) i32 {
     return switch (one(abi.Poller, handle, handle_len)) {
-        .value => |p| sys.narrow(poller.close(p.*)),
+        .value => |p| result(poller.close(p.*)),
         .refused => |rc| rc,
     };
 }
 
 pub export fn br_poller_register(handle: ?[*]u8, handle_len: usize, fd: i32, token: u64, interest: u32) i32 {
     return switch (one(abi.Poller, handle, handle_len)) {
-        .value => |p| sys.narrow(poller.register(p.*, fd, token, interest)),
+        .value => |p| result(poller.register(p.*, fd, token, interest)),
         .refused => |rc| rc,
     };
 }
 
 pub export fn br_poller_reregister(handle: ?[*]u8, handle_len: usize, fd: i32, token: u64, interest: u32) i32 {
     return switch (one(abi.Poller, handle, handle_len)) {
-        .value => |p| sys.narrow(poller.reregister(p.*, fd, token, interest)),
+        .value => |p| result(poller.reregister(p.*, fd, token, interest)),
         .refused => |rc| rc,
     };
 }
 
 pub export fn br_poller_deregister(handle: ?[*]u8, handle_len: usize, fd: i32) i32 {
     return switch (one(abi.Poller, handle, handle_len)) {
-        .value => |p| sys.narrow(poller.deregister(p.*, fd)),
+        .value => |p| result(poller.deregister(p.*, fd)),
         .refused => |rc| rc,
     };
 }
@@ -132,7 +192,7 @@ pub export fn br_poller_wait(handle: ?[*]u8, handle_len: usize, events: ?[*]u8, 
         .refused => |rc| return rc,
     };
     return switch (many(abi.Event, events, events_len)) {
-        .value => |out| sys.narrow(poller.wait(p.*, out, timeout_ms)),
+        .value => |out| result(poller.wait(p.*, out, timeout_ms)),
         .refused => |rc| rc,
     };
 }
@@ -140,33 +200,33 @@ pub export fn br_poller_wait(handle: ?[*]u8, handle_len: usize, events: ?[*]u8, 
 /// Interrupts a wait on the same poller. Safe to call from any thread.
 pub export fn br_poller_wake(handle: ?[*]u8, handle_len: usize) i32 {
     return switch (one(abi.Poller, handle, handle_len)) {
-        .value => |p| sys.narrow(poller.wake(p.*)),
+        .value => |p| result(poller.wake(p.*)),
         .refused => |rc| rc,
     };
 }
 
 pub export fn br_udp_open(family: u32) i32 {
-    return sys.narrow(udp.open(family));
+    return result(udp.open(family));
 }
 
 pub export fn br_udp_set_option(fd: i32, option: u32, value: i32) i32 {
-    return sys.narrow(udp.setOption(fd, option, value));
+    return result(udp.setOption(fd, option, value));
 }
 
 pub export fn br_udp_get_option(fd: i32, option: u32) i32 {
-    return sys.narrow(udp.getOption(fd, option));
+    return result(udp.getOption(fd, option));
 }
 
 pub export fn br_udp_bind(fd: i32, address: ?[*]u8, address_len: usize) i32 {
     return switch (one(abi.Address, address, address_len)) {
-        .value => |a| sys.narrow(udp.bind(fd, a)),
+        .value => |a| result(udp.bind(fd, a)),
         .refused => |rc| rc,
     };
 }
 
 pub export fn br_udp_local_address(fd: i32, out: ?[*]u8, out_len: usize) i32 {
     return switch (one(abi.Address, out, out_len)) {
-        .value => |a| sys.narrow(udp.localAddress(fd, a)),
+        .value => |a| result(udp.localAddress(fd, a)),
         .refused => |rc| rc,
     };
 }
@@ -176,7 +236,7 @@ pub export fn br_udp_local_address(fd: i32, out: ?[*]u8, out_len: usize) i32 {
 pub export fn br_udp_recv_from(fd: i32, buffer: ?[*]u8, buffer_len: usize, datagram: ?[*]u8, datagram_len: usize) i32 {
     const payload = bytes(buffer, buffer_len) orelse return efault;
     return switch (one(abi.Datagram, datagram, datagram_len)) {
-        .value => |d| sys.narrow(udp.recvFrom(fd, payload, d)),
+        .value => |d| result(udp.recvFrom(fd, payload, d)),
         .refused => |rc| rc,
     };
 }
@@ -184,7 +244,7 @@ pub export fn br_udp_recv_from(fd: i32, buffer: ?[*]u8, buffer_len: usize, datag
 pub export fn br_udp_send_to(fd: i32, payload: ?[*]u8, payload_len: usize, address: ?[*]u8, address_len: usize) i32 {
     const message = bytes(payload, payload_len) orelse return efault;
     return switch (one(abi.Address, address, address_len)) {
-        .value => |a| sys.narrow(udp.sendTo(fd, message, a)),
+        .value => |a| result(udp.sendTo(fd, message, a)),
         .refused => |rc| rc,
     };
 }
@@ -194,7 +254,7 @@ pub export fn br_udp_send_to(fd: i32, payload: ?[*]u8, payload_len: usize, addre
 pub export fn br_udp_recv_batch(fd: i32, buffer: ?[*]u8, buffer_len: usize, slot_size: u32, datagrams: ?[*]u8, datagrams_len: usize) i32 {
     const slots = bytes(buffer, buffer_len) orelse return efault;
     return switch (many(abi.Datagram, datagrams, datagrams_len)) {
-        .value => |d| sys.narrow(udp.recvBatch(fd, slots, slot_size, d)),
+        .value => |d| result(udp.recvBatch(fd, slots, slot_size, d)),
         .refused => |rc| rc,
     };
 }
@@ -204,7 +264,7 @@ pub export fn br_udp_recv_batch(fd: i32, buffer: ?[*]u8, buffer_len: usize, slot
 pub export fn br_udp_send_batch(fd: i32, buffer: ?[*]u8, buffer_len: usize, slot_size: u32, datagrams: ?[*]u8, datagrams_len: usize) i32 {
     const slots = bytes(buffer, buffer_len) orelse return efault;
     return switch (many(abi.Datagram, datagrams, datagrams_len)) {
-        .value => |d| sys.narrow(udp.sendBatch(fd, slots, slot_size, d)),
+        .value => |d| result(udp.sendBatch(fd, slots, slot_size, d)),
         .refused => |rc| rc,
     };
 }
@@ -212,22 +272,22 @@ pub export fn br_udp_send_batch(fd: i32, buffer: ?[*]u8, buffer_len: usize, slot
 /// Closes a descriptor. The binding passes only descriptors this library created (sockets); the
 /// kernel checks the number, so a bad one is `-EBADF`.
 pub export fn br_close(fd: i32) i32 {
-    if (fd < 0) return sys.narrow(sys.fail(.BADF));
-    return sys.narrow(sys.close(fd));
+    if (fd < 0) return negative(.BADF);
+    return result(sys.close(fd));
 }
 
 /// Watches the signals in `mask` (bit `n` for signal `n`); returns the descriptor their numbers
 /// can be read from, one byte each.
 pub export fn br_signals_open(mask: u32) i32 {
-    return sys.narrow(signals.open(mask));
+    return result(signals.open(mask));
 }
 
 pub export fn br_signals_close(fd: i32) i32 {
-    return sys.narrow(signals.close(fd));
+    return result(signals.close(fd));
 }
 
 /// Reads from a descriptor (the binding reads only the signal descriptor); `-EAGAIN` if empty.
 pub export fn br_read(fd: i32, buffer: ?[*]u8, buffer_len: usize) i32 {
     const out = bytes(buffer, buffer_len) orelse return efault;
-    return sys.narrow(sys.read(fd, out));
+    return result(sys.read(fd, out));
 }

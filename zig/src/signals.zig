@@ -11,6 +11,8 @@ const std = @import("std");
 const posix = std.posix;
 const sys = @import("sys.zig");
 
+const assert = std.debug.assert;
+
 /// The signals that may be watched: those that ask a process to stop, reload or report. The
 /// synchronous ones (SIGSEGV, SIGBUS, …) and SIGKILL/SIGSTOP are never taken over.
 pub const allowed_mask: u32 = bit(.HUP) | bit(.INT) | bit(.QUIT) | bit(.USR1) | bit(.USR2) |
@@ -36,21 +38,18 @@ fn handle(sig: posix.SIG) callconv(.c) void {
         std.c._errno().* = saved_errno;
     };
     const byte = [1]u8{@intCast(@backingInt(sig))};
-    _ = sys.write(fd, &byte);
+    // A full pipe already holds a pending signal; a closed one means the watch is ending.
+    _ = sys.write(fd, &byte) catch {};
 }
 
 /// Starts watching the signals in `mask` (bit `n` for signal `n`) and returns the descriptor
-/// to read their numbers from. One watch at a time per process: `-EBUSY` while one is open.
-pub fn open(mask: u32) isize {
-    if (mask == 0 or mask & ~allowed_mask != 0) return sys.fail(.INVAL);
+/// to read their numbers from. One watch at a time per process: `error.Busy` while one is open.
+pub fn open(mask: u32) (sys.PipeError || error{ InvalidArgument, Busy })!sys.fd_t {
+    if (mask == 0 or mask & ~allowed_mask != 0) return error.InvalidArgument;
     // Claim the watch atomically (-1 → `claimed`), so that two threads cannot both open one.
-    if (write_fd.cmpxchgStrong(-1, claimed, .acq_rel, .acquire) != null) return sys.fail(.BUSY);
-    var fds: [2]i32 = undefined;
-    const rc = sys.pipe(&fds);
-    if (rc < 0) {
-        write_fd.store(-1, .release);
-        return rc;
-    }
+    if (write_fd.cmpxchgStrong(-1, claimed, .acq_rel, .acquire) != null) return error.Busy;
+    errdefer write_fd.store(-1, .release);
+    const fds = try sys.pipe();
     read_fd = fds[0];
     watched_mask = mask;
     write_fd.store(fds[1], .release);
@@ -67,19 +66,20 @@ pub fn open(mask: u32) isize {
 }
 
 /// Restores the signals' previous handlers and closes the pipe. `fd` must be the descriptor
-/// `open` returned (`-EBADF` otherwise).
+/// `open` returned (`error.BadDescriptor` otherwise).
 /// A handler already running on another thread may still write its byte as the pipe closes;
 /// the write then fails with EBADF, which the handler ignores. (In the window between the
 /// close and that write, a descriptor reused by the process could receive one byte: closing a
 /// watch is done once, at shutdown.)
-pub fn close(fd: i32) isize {
-    if (fd < 0 or fd != read_fd or write_fd.load(.acquire) < 0) return sys.fail(.BADF);
+pub fn close(fd: sys.fd_t) sys.CloseError!void {
+    if (fd < 0 or fd != read_fd or write_fd.load(.acquire) < 0) return error.BadDescriptor;
     for (0..32) |signo| {
         if (watched_mask & (@as(u32, 1) << @intCast(signo)) == 0) continue;
         posix.sigaction(@fromBackingInt(@intCast(signo)), &previous[signo], null);
     }
     const writer = write_fd.swap(-1, .acq_rel);
-    _ = sys.close(writer);
+    assert(writer >= 0);
+    sys.close(writer) catch {};
     read_fd = -1;
     watched_mask = 0;
     return sys.close(fd);

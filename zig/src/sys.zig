@@ -1,13 +1,16 @@
 //! The system-call layer: one backend per OS family, chosen here and nowhere else.
 //!
-//! Every function follows the Linux kernel's convention whatever the OS: it returns a
-//! non-negative count, length or descriptor on success and `-errno` on failure. `EINTR` is
-//! retried inside, so no caller ever sees it. The callers build the exported C ABI out of these
-//! values without translating them again.
+//! Every wrapper returns a Zig error union. Each one maps its call's errno in one exhaustive
+//! `switch`: an errno the caller can cause or meet becomes a named error of the call's error
+//! set below; an errno that only a bug in this library could cause (a bad pointer it built
+//! itself, flags it chose) is `unreachable`; any other becomes `error.Unexpected`. `EINTR` is
+//! retried inside, so no caller ever sees it. Only `root.zig`, the C ABI, turns errors back
+//! into `-errno`, and each error stands for exactly one errno so that nothing is lost on the
+//! way (`error.Unexpected` alone is reported as `EIO`).
 //!
-//! Each backend must export the declarations listed in `contract`; the `comptime` block below
-//! checks it, so a backend that forgets one fails to compile on its own OS, and the macOS
-//! cross-builds in CI keep the libc backend honest on Linux machines.
+//! Each backend must export the declarations of `Contract`, with exactly these types; the
+//! `comptime` block below checks every signature, so a backend that drifts fails to compile on
+//! its own OS, and the macOS cross-builds keep the libc backend honest on Linux machines.
 
 const std = @import("std");
 const builtin = @import("builtin");
@@ -18,21 +21,7 @@ const backend = switch (builtin.os.tag) {
     else => @compileError("bun-reactor has no system-call layer for this OS"),
 };
 
-const contract = .{
-    "sockaddr",   "msghdr",  "msghdr_const", "mmsghdr",  "socket",   "close", "bind",  "getsockname", "setsockopt",
-    "getsockopt", "recvmsg", "sendmsg",      "recvmmsg", "sendmmsg", "read",  "write", "pipe",        "monotonicMs",
-    "errnoName",
-};
-
-comptime {
-    for (contract) |name| {
-        if (!@hasDecl(backend, name)) @compileError("sys backend is missing `" ++ name ++ "`");
-    }
-}
-
-pub const sockaddr = backend.sockaddr;
-pub const msghdr = backend.msghdr;
-pub const msghdr_const = backend.msghdr_const;
+pub const fd_t = i32;
 pub const iovec = std.posix.iovec;
 pub const iovec_const = std.posix.iovec_const;
 pub const AF = std.c.AF;
@@ -43,7 +32,96 @@ pub const MSG = std.c.MSG;
 pub const IPPROTO = std.c.IPPROTO;
 pub const IPV6 = std.c.IPV6;
 pub const E = std.c.E;
+
+pub const sockaddr = backend.sockaddr;
+pub const msghdr = backend.msghdr;
+pub const msghdr_const = backend.msghdr_const;
 pub const mmsghdr = backend.mmsghdr;
+
+/// Every error the library returns. `root.zig` maps each to its one errno.
+pub const Error = error{
+    WouldBlock, // EAGAIN
+    BadDescriptor, // EBADF
+    NotSocket, // ENOTSOCK
+    InvalidArgument, // EINVAL
+    AddressFamilyUnsupported, // EAFNOSUPPORT
+    AddressInUse, // EADDRINUSE
+    AddressNotAvailable, // EADDRNOTAVAIL
+    AccessDenied, // EACCES
+    PermissionDenied, // EPERM
+    OptionUnsupported, // ENOPROTOOPT
+    ConnectionRefused, // ECONNREFUSED
+    HostUnreachable, // EHOSTUNREACH
+    HostDown, // EHOSTDOWN
+    NetworkUnreachable, // ENETUNREACH
+    NetworkDown, // ENETDOWN
+    MessageTooLarge, // EMSGSIZE
+    NoBufferSpace, // ENOBUFS
+    SystemResources, // ENOMEM
+    ProcessFdQuotaExceeded, // EMFILE
+    SystemFdQuotaExceeded, // ENFILE
+    BrokenPipe, // EPIPE
+    AlreadyRegistered, // EEXIST
+    NotRegistered, // ENOENT
+    RegistrationLoop, // ELOOP
+    TooManyRegistrations, // ENOSPC
+    Busy, // EBUSY
+    Unexpected, // any errno not foreseen; reported as EIO
+};
+
+/// The errors a socket reports from an earlier datagram (an ICMP message), on whichever call
+/// comes next: ip(7) and udp(7).
+pub const AsyncError = error{ ConnectionRefused, HostUnreachable, HostDown, NetworkUnreachable, NetworkDown, MessageTooLarge };
+
+pub const SocketError = error{ AddressFamilyUnsupported, AccessDenied, ProcessFdQuotaExceeded, SystemFdQuotaExceeded, NoBufferSpace, SystemResources, Unexpected };
+pub const CloseError = error{ BadDescriptor, Unexpected };
+pub const BindError = error{ BadDescriptor, NotSocket, InvalidArgument, AddressFamilyUnsupported, AddressInUse, AddressNotAvailable, AccessDenied, SystemResources, Unexpected };
+pub const SockNameError = error{ BadDescriptor, NotSocket, NoBufferSpace, Unexpected };
+pub const SetOptionError = error{ BadDescriptor, NotSocket, InvalidArgument, OptionUnsupported, PermissionDenied, NoBufferSpace, SystemResources, Unexpected };
+pub const GetOptionError = error{ BadDescriptor, NotSocket, OptionUnsupported, Unexpected };
+pub const RecvError = error{ WouldBlock, BadDescriptor, NotSocket, NoBufferSpace, SystemResources, Unexpected } || AsyncError;
+pub const SendError = error{ WouldBlock, BadDescriptor, NotSocket, InvalidArgument, AddressFamilyUnsupported, AddressNotAvailable, AccessDenied, PermissionDenied, NoBufferSpace, SystemResources, Unexpected } || AsyncError;
+pub const ReadError = error{ WouldBlock, BadDescriptor, Unexpected };
+pub const WriteError = error{ WouldBlock, BadDescriptor, BrokenPipe, Unexpected };
+pub const PipeError = error{ ProcessFdQuotaExceeded, SystemFdQuotaExceeded, Unexpected };
+
+/// The declarations every backend exports, with their exact types.
+const Contract = struct {
+    socket: fn (domain: u32, socket_type: u32) SocketError!fd_t,
+    close: fn (fd: fd_t) CloseError!void,
+    bind: fn (fd: fd_t, address: *const sockaddr, len: u32) BindError!void,
+    getsockname: fn (fd: fd_t, address: *sockaddr, len: *u32) SockNameError!void,
+    setsockopt: fn (fd: fd_t, level: i32, name: u32, value: []const u8) SetOptionError!void,
+    getsockopt: fn (fd: fd_t, level: i32, name: u32, value: []u8) GetOptionError!usize,
+    recvmsg: fn (fd: fd_t, message: *msghdr, flags: u32) RecvError!usize,
+    sendmsg: fn (fd: fd_t, message: *const msghdr_const, flags: u32) SendError!usize,
+    recvmmsg: fn (fd: fd_t, headers: []mmsghdr, flags: u32) RecvError!usize,
+    sendmmsg: fn (fd: fd_t, headers: []mmsghdr, flags: u32) SendError!usize,
+    read: fn (fd: fd_t, buffer: []u8) ReadError!usize,
+    write: fn (fd: fd_t, bytes: []const u8) WriteError!usize,
+    pipe: fn () PipeError![2]fd_t,
+    monotonicMs: fn () i64,
+    errnoName: fn (code: u16) ?[]const u8,
+};
+
+comptime {
+    checkContract(backend, Contract, "sys");
+}
+
+/// Fails to compile unless `Backend` declares every field of `contract` with exactly its type.
+pub fn checkContract(comptime Backend: type, comptime contract: type, comptime what: []const u8) void {
+    const info = @typeInfo(contract).@"struct";
+    for (info.field_names, info.field_types) |field_name, Expected| {
+        if (!@hasDecl(Backend, field_name)) {
+            @compileError(what ++ " backend is missing `" ++ field_name ++ "`");
+        }
+        const Actual = @TypeOf(@field(Backend, field_name));
+        if (Actual != Expected) {
+            @compileError(what ++ " backend's `" ++ field_name ++ "` is `" ++ @typeName(Actual) ++
+                "`, but the contract says `" ++ @typeName(Expected) ++ "`");
+        }
+    }
+}
 
 pub const socket = backend.socket;
 pub const close = backend.close;
@@ -61,20 +139,8 @@ pub const pipe = backend.pipe;
 pub const monotonicMs = backend.monotonicMs;
 pub const errnoName = backend.errnoName;
 
-/// `-errno` for `e`, in the convention every function here returns.
-pub fn fail(e: E) isize {
-    return -@as(isize, @intCast(@backingInt(e)));
-}
-
-/// The errno a negative result carries, or `.SUCCESS` for a non-negative one.
-pub fn errnoOf(result: isize) E {
-    if (result >= 0) return .SUCCESS;
-    return @fromBackingInt(@intCast(-result));
-}
-
-/// Narrows a result to the `i32` that every export returns. Results are counts bounded by the
-/// caller's buffers (at most a few megabytes) or errno values, so they always fit.
-pub fn narrow(result: isize) i32 {
-    std.debug.assert(result >= std.math.minInt(i32) and result <= std.math.maxInt(i32));
-    return @intCast(result);
+/// An errno that the wrapper did not foresee. Debug builds say which, to be added to the switch.
+pub fn unexpected(e: E) error{Unexpected} {
+    if (builtin.mode == .debug) std.debug.print("bun-reactor: unexpected errno {s}\n", .{@tagName(e)});
+    return error.Unexpected;
 }

@@ -81,7 +81,7 @@ const testing = std.testing;
 const os = if (builtin.os.tag == .linux) std.os.linux else std.c;
 
 fn neg(e: sys.E) i32 {
-    return sys.narrow(sys.fail(e));
+    return -@as(i32, @backingInt(e));
 }
 
 fn sleepMs(ms: u32) void {

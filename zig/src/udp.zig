@@ -8,6 +8,8 @@ const std = @import("std");
 const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 
+const assert = std.debug.assert;
+
 /// Room for either kind of IP socket address.
 const SockAddr = extern union {
     any: sys.sockaddr,
@@ -15,9 +17,9 @@ const SockAddr = extern union {
     in6: sys.sockaddr.in6,
 };
 
-/// Writes the OS form of `address` into `out` and returns its length, or `-EAFNOSUPPORT` for a
-/// family other than 4 or 6.
-fn toSockAddr(address: *const abi.Address, out: *SockAddr) isize {
+/// Writes the OS form of `address` into `out` and returns its length. The family comes from
+/// the caller, so an unknown one is an error, not an assertion.
+fn toSockAddr(address: *const abi.Address, out: *SockAddr) error{AddressFamilyUnsupported}!u32 {
     switch (address.family) {
         4 => {
             out.* = .{ .in4 = .{
@@ -35,7 +37,7 @@ fn toSockAddr(address: *const abi.Address, out: *SockAddr) isize {
             } };
             return @sizeOf(sys.sockaddr.in6);
         },
-        else => return sys.fail(.AFNOSUPPORT),
+        else => return error.AddressFamilyUnsupported,
     }
 }
 
@@ -60,20 +62,24 @@ fn fromSockAddr(source: *const SockAddr) abi.Address {
     return address;
 }
 
+fn truncation(msg_flags: anytype) u32 {
+    return if (msg_flags & sys.MSG.TRUNC != 0) abi.datagram_truncated else 0;
+}
+
 /// A new non-blocking, close-on-exec UDP socket for IPv4 (`family` 4) or IPv6 (6).
-pub fn open(family: u32) isize {
+pub fn open(family: u32) sys.SocketError!sys.fd_t {
     const domain: u32 = switch (family) {
         4 => sys.AF.INET,
         6 => sys.AF.INET6,
-        else => return sys.fail(.AFNOSUPPORT),
+        else => return error.AddressFamilyUnsupported,
     };
-    return sys.socket(domain, sys.SOCK.DGRAM, 0);
+    return sys.socket(domain, sys.SOCK.DGRAM);
 }
 
 const OptionName = struct { level: i32, name: u32 };
 
-fn optionName(option: u32) ?OptionName {
-    const known = std.enums.fromInt(abi.Option, option) orelse return null;
+fn optionName(option: u32) error{OptionUnsupported}!OptionName {
+    const known = std.enums.fromInt(abi.Option, option) orelse return error.OptionUnsupported;
     return switch (known) {
         .reuse_address => .{ .level = sys.SOL.SOCKET, .name = sys.SO.REUSEADDR },
         .reuse_port => .{ .level = sys.SOL.SOCKET, .name = sys.SO.REUSEPORT },
@@ -83,43 +89,42 @@ fn optionName(option: u32) ?OptionName {
     };
 }
 
-pub fn setOption(fd: i32, option: u32, value: i32) isize {
-    const named = optionName(option) orelse return sys.fail(.NOPROTOOPT);
-    if (value < 0) return sys.fail(.INVAL);
+/// Sets an `abi.Option` (by number, as the caller passes it) to a non-negative `value`.
+pub fn setOption(fd: sys.fd_t, option: u32, value: i32) sys.SetOptionError!void {
+    const named = try optionName(option);
+    if (value < 0) return error.InvalidArgument;
     const int: c_int = value;
     return sys.setsockopt(fd, named.level, named.name, std.mem.asBytes(&int));
 }
 
 /// The option's current value. Linux reports buffer sizes doubled, as socket(7) explains: the
 /// kernel counts its own bookkeeping in them.
-pub fn getOption(fd: i32, option: u32) isize {
-    const named = optionName(option) orelse return sys.fail(.NOPROTOOPT);
+pub fn getOption(fd: sys.fd_t, option: u32) sys.GetOptionError!i32 {
+    const named = try optionName(option);
     var int: c_int = 0;
-    var len: u32 = 0;
-    const rc = sys.getsockopt(fd, named.level, named.name, std.mem.asBytes(&int), &len);
-    if (rc < 0) return rc;
+    const len = try sys.getsockopt(fd, named.level, named.name, std.mem.asBytes(&int));
+    // Every option named in `abi.Option` is an int; a shorter answer would leave bytes unset.
+    assert(len == @sizeOf(c_int));
     return int;
 }
 
-pub fn bind(fd: i32, address: *const abi.Address) isize {
+pub fn bind(fd: sys.fd_t, address: *const abi.Address) sys.BindError!void {
     var storage: SockAddr = undefined;
-    const len = toSockAddr(address, &storage);
-    if (len < 0) return len;
-    return sys.bind(fd, &storage.any, @intCast(len));
+    const len = try toSockAddr(address, &storage);
+    return sys.bind(fd, &storage.any, len);
 }
 
-pub fn localAddress(fd: i32, out: *abi.Address) isize {
+pub fn localAddress(fd: sys.fd_t, out: *abi.Address) sys.SockNameError!void {
     var storage: SockAddr = undefined;
     var len: u32 = @sizeOf(SockAddr);
-    const rc = sys.getsockname(fd, &storage.any, &len);
-    if (rc < 0) return rc;
+    try sys.getsockname(fd, &storage.any, &len);
+    assert(len <= @sizeOf(SockAddr));
     out.* = fromSockAddr(&storage);
-    return 0;
 }
 
 /// Receives one datagram into `buffer`, its length, flags and sender into `datagram`, and
-/// returns the number of bytes stored (`-EAGAIN` if none is waiting).
-pub fn recvFrom(fd: i32, buffer: []u8, datagram: *abi.Datagram) isize {
+/// returns the number of bytes stored (`error.WouldBlock` if none is waiting).
+pub fn recvFrom(fd: sys.fd_t, buffer: []u8, datagram: *abi.Datagram) sys.RecvError!usize {
     var storage: SockAddr = undefined;
     var iov = [1]sys.iovec{.{ .base = buffer.ptr, .len = buffer.len }};
     var message = std.mem.zeroes(sys.msghdr);
@@ -127,45 +132,41 @@ pub fn recvFrom(fd: i32, buffer: []u8, datagram: *abi.Datagram) isize {
     message.namelen = @sizeOf(SockAddr);
     message.iov = &iov;
     message.iovlen = 1;
-    const rc = sys.recvmsg(fd, &message, 0);
-    if (rc < 0) return rc;
-    datagram.* = .{
-        .len = @intCast(rc),
-        .flags = if (message.flags & sys.MSG.TRUNC != 0) abi.datagram_truncated else 0,
-        .address = fromSockAddr(&storage),
-    };
-    return rc;
+    const len = try sys.recvmsg(fd, &message, 0);
+    // Without MSG_TRUNC in the call's flags, the kernel never reports more than it stored.
+    assert(len <= buffer.len);
+    datagram.* = .{ .len = @intCast(len), .flags = truncation(message.flags), .address = fromSockAddr(&storage) };
+    return len;
 }
 
 /// Sends `payload` as one datagram to `address`; returns the bytes sent.
-pub fn sendTo(fd: i32, payload: []const u8, address: *const abi.Address) isize {
+pub fn sendTo(fd: sys.fd_t, payload: []const u8, address: *const abi.Address) sys.SendError!usize {
     var storage: SockAddr = undefined;
-    const len = toSockAddr(address, &storage);
-    if (len < 0) return len;
+    const len = try toSockAddr(address, &storage);
     var iov = [1]sys.iovec_const{.{ .base = payload.ptr, .len = payload.len }};
     var message = std.mem.zeroes(sys.msghdr_const);
     message.name = &storage.any;
-    message.namelen = @intCast(len);
+    message.namelen = len;
     message.iov = &iov;
     message.iovlen = 1;
     return sys.sendmsg(fd, &message, 0);
 }
 
-/// How many slots of `slot_size` bytes a batch call may use, or `-EINVAL` if not even one fits.
-fn batchCount(buffer_len: usize, slot_size: u32, datagrams_len: usize) isize {
-    if (slot_size == 0) return sys.fail(.INVAL);
+/// How many slots of `slot_size` bytes a batch call may use; `error.InvalidArgument` if not
+/// even one fits.
+fn batchCount(buffer_len: usize, slot_size: u32, datagrams_len: usize) error{InvalidArgument}!usize {
+    if (slot_size == 0) return error.InvalidArgument;
     const count = @min(datagrams_len, abi.batch_max, buffer_len / slot_size);
-    if (count == 0) return sys.fail(.INVAL);
-    return @intCast(count);
+    if (count == 0) return error.InvalidArgument;
+    assert(count * slot_size <= buffer_len);
+    return count;
 }
 
 /// Receives up to `datagrams.len` datagrams (at most `abi.batch_max`); datagram `i` goes to
 /// bytes `[i * slot_size, (i + 1) * slot_size)` of `buffer`. Returns how many arrived, at least
-/// one, or `-EAGAIN` if none was waiting.
-pub fn recvBatch(fd: i32, buffer: []u8, slot_size: u32, datagrams: []abi.Datagram) isize {
-    const counted = batchCount(buffer.len, slot_size, datagrams.len);
-    if (counted < 0) return counted;
-    const count: usize = @intCast(counted);
+/// one, or `error.WouldBlock` if none was waiting.
+pub fn recvBatch(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []abi.Datagram) (sys.RecvError || error{InvalidArgument})!usize {
+    const count = try batchCount(buffer.len, slot_size, datagrams.len);
     var headers: [abi.batch_max]sys.mmsghdr = undefined;
     var iovecs: [abi.batch_max]sys.iovec = undefined;
     var names: [abi.batch_max]SockAddr = undefined;
@@ -177,43 +178,44 @@ pub fn recvBatch(fd: i32, buffer: []u8, slot_size: u32, datagrams: []abi.Datagra
         header.hdr.iov = iov[0..1];
         header.hdr.iovlen = 1;
     }
-    const rc = sys.recvmmsg(fd, headers[0..count], 0);
-    if (rc < 0) return rc;
-    const received: usize = @intCast(rc);
+    const received = try sys.recvmmsg(fd, headers[0..count], 0);
+    assert(received > 0 and received <= count);
     for (headers[0..received], names[0..received], datagrams[0..received]) |header, *name, *datagram| {
-        datagram.* = .{
-            .len = header.len,
-            .flags = if (header.hdr.flags & sys.MSG.TRUNC != 0) abi.datagram_truncated else 0,
-            .address = fromSockAddr(name),
-        };
+        assert(header.len <= slot_size);
+        datagram.* = .{ .len = header.len, .flags = truncation(header.hdr.flags), .address = fromSockAddr(name) };
     }
-    return rc;
+    return received;
 }
 
 /// Sends up to `datagrams.len` datagrams (at most `abi.batch_max`) from their slots. Returns how
 /// many were sent, which may be fewer than asked; an error is returned only when not even the
 /// first could be sent, so that the caller learns which datagram it belongs to.
-pub fn sendBatch(fd: i32, buffer: []const u8, slot_size: u32, datagrams: []const abi.Datagram) isize {
-    const counted = batchCount(buffer.len, slot_size, datagrams.len);
-    if (counted < 0) return counted;
-    var count: usize = @intCast(counted);
+pub fn sendBatch(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []const abi.Datagram) sys.SendError!usize {
+    var count = try batchCount(buffer.len, slot_size, datagrams.len);
     var headers: [abi.batch_max]sys.mmsghdr = undefined;
     var iovecs: [abi.batch_max]sys.iovec_const = undefined;
     var names: [abi.batch_max]SockAddr = undefined;
     for (datagrams[0..count], 0..) |*datagram, index| {
         // A datagram that cannot be sent ends the batch before it, to be reported on its own.
-        const invalid = if (datagram.len > slot_size) sys.fail(.INVAL) else toSockAddr(&datagram.address, &names[index]);
-        if (invalid < 0) {
-            if (index == 0) return invalid;
+        const name_len = checkDatagram(datagram, slot_size, &names[index]) catch |err| {
+            if (index == 0) return err;
             count = index;
             break;
-        }
+        };
         iovecs[index] = .{ .base = buffer[index * slot_size ..].ptr, .len = datagram.len };
         headers[index] = .{ .hdr = std.mem.zeroes(sys.msghdr), .len = 0 };
         headers[index].hdr.name = &names[index].any;
-        headers[index].hdr.namelen = @intCast(invalid);
+        headers[index].hdr.namelen = name_len;
         headers[index].hdr.iov = @ptrCast(iovecs[index..][0..1]);
         headers[index].hdr.iovlen = 1;
     }
-    return sys.sendmmsg(fd, headers[0..count], 0);
+    const sent = try sys.sendmmsg(fd, headers[0..count], 0);
+    assert(sent > 0 and sent <= count);
+    return sent;
+}
+
+/// The length of the peer's address written to `name`, or why the datagram cannot be sent.
+fn checkDatagram(datagram: *const abi.Datagram, slot_size: u32, name: *SockAddr) error{ InvalidArgument, AddressFamilyUnsupported }!u32 {
+    if (datagram.len > slot_size) return error.InvalidArgument;
+    return toSockAddr(&datagram.address, name);
 }

@@ -9,71 +9,99 @@ const std = @import("std");
 const linux = std.os.linux;
 const abi = @import("../abi.zig");
 const sys = @import("../sys.zig");
+const poller_api = @import("../poller.zig");
 
-pub const name = "epoll";
+const assert = std.debug.assert;
+const unexpected = sys.unexpected;
 
-fn result(rc: usize) isize {
-    return @bitCast(rc);
+pub const name: []const u8 = "epoll";
+
+pub fn open() poller_api.OpenError!abi.Poller {
+    const rc = linux.epoll_create1(linux.EPOLL.CLOEXEC);
+    const poll_fd: sys.fd_t = switch (linux.errno(rc)) {
+        .SUCCESS => @intCast(rc),
+        .MFILE => return error.ProcessFdQuotaExceeded,
+        .NFILE => return error.SystemFdQuotaExceeded,
+        .NOMEM => return error.SystemResources,
+        .INVAL => unreachable, // the flags are the library's own
+        else => |e| return unexpected(e),
+    };
+    errdefer sys.close(poll_fd) catch {};
+    const waker_fd = try eventfd();
+    errdefer sys.close(waker_fd) catch {};
+    control(poll_fd, linux.EPOLL.CTL_ADD, waker_fd, abi.token_waker, linux.EPOLL.IN | linux.EPOLL.ET) catch |err| switch (err) {
+        error.SystemResources, error.TooManyRegistrations, error.Unexpected => |e| return e,
+        // Two fresh descriptors of the right kinds, the waker added once.
+        error.BadDescriptor, error.InvalidArgument, error.AlreadyRegistered, error.NotRegistered => unreachable,
+        error.PermissionDenied, error.RegistrationLoop => unreachable,
+    };
+    return .{ .fd = poll_fd, .waker_fd = waker_fd };
 }
 
-pub fn open(poller: *abi.Poller) isize {
-    const poll_fd = result(linux.epoll_create1(linux.EPOLL.CLOEXEC));
-    if (poll_fd < 0) return poll_fd;
-    const waker_fd = result(linux.eventfd(0, linux.EFD.CLOEXEC | linux.EFD.NONBLOCK));
-    if (waker_fd < 0) {
-        _ = sys.close(@intCast(poll_fd));
-        return waker_fd;
-    }
-    var event = linux.epoll_event{
-        .events = linux.EPOLL.IN | linux.EPOLL.ET,
-        .data = .{ .u64 = abi.token_waker },
+fn eventfd() poller_api.OpenError!sys.fd_t {
+    const rc = linux.eventfd(0, linux.EFD.CLOEXEC | linux.EFD.NONBLOCK);
+    return switch (linux.errno(rc)) {
+        .SUCCESS => @intCast(rc),
+        .MFILE => error.ProcessFdQuotaExceeded,
+        .NFILE => error.SystemFdQuotaExceeded,
+        .NOMEM, .NODEV => error.SystemResources,
+        .INVAL => unreachable, // the flags are the library's own
+        else => |e| unexpected(e),
     };
-    const added = result(linux.epoll_ctl(@intCast(poll_fd), linux.EPOLL.CTL_ADD, @intCast(waker_fd), &event));
-    if (added < 0) {
-        _ = sys.close(@intCast(waker_fd));
-        _ = sys.close(@intCast(poll_fd));
-        return added;
-    }
-    poller.* = .{ .fd = @intCast(poll_fd), .waker_fd = @intCast(waker_fd) };
-    return 0;
 }
 
 /// Closes both descriptors, even if the first fails, and reports the first failure.
-pub fn close(poller: abi.Poller) isize {
+pub fn close(poller: abi.Poller) sys.CloseError!void {
     const waker = sys.close(poller.waker_fd);
     const poll = sys.close(poller.fd);
-    return if (waker < 0) waker else poll;
+    try waker;
+    try poll;
 }
 
 fn epollEvents(interest: u32) u32 {
+    assert(poller_api.validInterest(interest));
     var events: u32 = linux.EPOLL.ET;
     if (interest & abi.interest_readable != 0) events |= linux.EPOLL.IN;
     if (interest & abi.interest_writable != 0) events |= linux.EPOLL.OUT;
     return events;
 }
 
-fn control(poller: abi.Poller, op: u32, fd: i32, token: u64, interest: u32) isize {
-    var event = linux.epoll_event{ .events = epollEvents(interest), .data = .{ .u64 = token } };
-    return result(linux.epoll_ctl(poller.fd, op, fd, &event));
-}
-
-pub fn register(poller: abi.Poller, fd: i32, token: u64, interest: u32) isize {
-    return control(poller, linux.EPOLL.CTL_ADD, fd, token, interest);
-}
-
-pub fn reregister(poller: abi.Poller, fd: i32, token: u64, interest: u32) isize {
-    return control(poller, linux.EPOLL.CTL_MOD, fd, token, interest);
-}
-
-pub fn deregister(poller: abi.Poller, fd: i32) isize {
+fn control(poll_fd: sys.fd_t, op: u32, fd: sys.fd_t, token: u64, events: u32) poller_api.ControlError!void {
     // Kernels before 2.6.9 required a non-null event even for EPOLL_CTL_DEL.
-    return control(poller, linux.EPOLL.CTL_DEL, fd, 0, 0);
+    var event = linux.epoll_event{ .events = events, .data = .{ .u64 = token } };
+    return switch (linux.errno(linux.epoll_ctl(poll_fd, op, fd, &event))) {
+        .SUCCESS => {},
+        .BADF => error.BadDescriptor,
+        .INVAL => error.InvalidArgument, // e.g. the poller's own descriptor
+        .EXIST => error.AlreadyRegistered,
+        .NOENT => error.NotRegistered,
+        .PERM => error.PermissionDenied, // a descriptor epoll cannot watch, e.g. a regular file
+        .LOOP => error.RegistrationLoop,
+        .NOMEM => error.SystemResources,
+        .NOSPC => error.TooManyRegistrations, // /proc/sys/fs/epoll/max_user_watches
+        .FAULT => unreachable, // `event` is the library's own memory
+        else => |e| unexpected(e),
+    };
+}
+
+pub fn register(poller: abi.Poller, fd: sys.fd_t, token: u64, interest: u32) poller_api.ControlError!void {
+    assert(token != abi.token_waker);
+    return control(poller.fd, linux.EPOLL.CTL_ADD, fd, token, epollEvents(interest));
+}
+
+pub fn reregister(poller: abi.Poller, fd: sys.fd_t, token: u64, interest: u32) poller_api.ControlError!void {
+    assert(token != abi.token_waker);
+    return control(poller.fd, linux.EPOLL.CTL_MOD, fd, token, epollEvents(interest));
+}
+
+pub fn deregister(poller: abi.Poller, fd: sys.fd_t) poller_api.ControlError!void {
+    return control(poller.fd, linux.EPOLL.CTL_DEL, fd, 0, 0);
 }
 
 /// Waits up to `timeout_ms` (negative: without limit) for events and stores at most
 /// `events.len` of them. An interrupted wait is resumed with the time that is left.
-pub fn wait(poller: abi.Poller, events: []abi.Event, timeout_ms: i32) isize {
-    std.debug.assert(events.len > 0 and events.len <= abi.events_max);
+pub fn wait(poller: abi.Poller, events: []abi.Event, timeout_ms: i32) poller_api.WaitError!usize {
+    assert(events.len > 0 and events.len <= abi.events_max);
     var raw: [abi.events_max]linux.epoll_event = undefined;
     const deadline_ms = sys.monotonicMs() + timeout_ms;
     var timeout_left_ms = timeout_ms;
@@ -85,15 +113,19 @@ pub fn wait(poller: abi.Poller, events: []abi.Event, timeout_ms: i32) isize {
                 const left = deadline_ms - sys.monotonicMs();
                 timeout_left_ms = @intCast(std.math.clamp(left, 0, timeout_ms));
             },
-            else => return result(rc),
+            .BADF => return error.BadDescriptor,
+            .INVAL => return error.InvalidArgument, // not an epoll descriptor
+            .FAULT => unreachable, // `raw` is the library's own memory
+            else => |e| return unexpected(e),
         }
     };
+    assert(count <= events.len);
     for (raw[0..count], events[0..count]) |source, *event| {
         const token = source.data.u64;
         if (token == abi.token_waker) drainWaker(poller);
         event.* = .{ .token = token, .flags = eventFlags(source.events) };
     }
-    return @intCast(count);
+    return count;
 }
 
 fn eventFlags(events: u32) u32 {
@@ -105,18 +137,20 @@ fn eventFlags(events: u32) u32 {
     return flags;
 }
 
-/// Resets the eventfd counter so that the next `wake` makes a new edge.
+/// Resets the eventfd counter so that the next `wake` makes a new edge. It may already be zero
+/// (a wake raced with this wait), which is the state we want anyway.
 fn drainWaker(poller: abi.Poller) void {
     var counter: [8]u8 = undefined;
-    _ = sys.read(poller.waker_fd, &counter);
+    _ = sys.read(poller.waker_fd, &counter) catch {};
 }
 
 /// Interrupts a wait in progress on another thread, or makes the next wait return at once.
 /// Safe to call from any thread.
-pub fn wake(poller: abi.Poller) isize {
+pub fn wake(poller: abi.Poller) poller_api.WakeError!void {
     const one = std.mem.toBytes(@as(u64, 1));
-    const rc = sys.write(poller.waker_fd, &one);
-    // EAGAIN: the counter is saturated, so a wake is already pending.
-    if (sys.errnoOf(rc) == .AGAIN) return 0;
-    return if (rc < 0) rc else 0;
+    _ = sys.write(poller.waker_fd, &one) catch |err| switch (err) {
+        error.WouldBlock => {}, // the counter is saturated, so a wake is already pending
+        error.BadDescriptor, error.Unexpected => |e| return e,
+        error.BrokenPipe => unreachable, // an eventfd has no reader to lose
+    };
 }

@@ -1,107 +1,158 @@
-//! The kqueue backend of the poller (macOS, FreeBSD).
+//! The kqueue backend of the poller (macOS, FreeBSD). Only cross-compiled on Linux machines.
 //!
 //! Registrations use EV_CLEAR, kqueue's edge trigger, to match epoll's EPOLLET. The waker is an
 //! EVFILT_USER filter on the kqueue itself, so no descriptor stands behind it (`waker_fd` is -1).
 //! Read and write readiness of one descriptor arrive as two events; callers merge by token.
+//!
+//! kqueue's EV_ADD on a filter that exists silently updates it, where epoll's EPOLL_CTL_ADD
+//! fails with EEXIST and EPOLL_CTL_MOD on nothing fails with ENOENT. To fail the same way,
+//! `register` and `reregister` first ask whether the descriptor has a filter, with an
+//! EV_ENABLE change: it fails with ENOENT for a filter that is not there, and is a no-op for
+//! one that is (registrations are never disabled). FreeBSD keeps the filter's token through
+//! that probe (EV_KEEPUDATA); macOS has no such flag, so a refused second `register` leaves the
+//! descriptor registered under the refused call's token there.
 
 const std = @import("std");
+const builtin = @import("builtin");
 const c = std.c;
 const abi = @import("../abi.zig");
 const sys = @import("../sys.zig");
+const poller_api = @import("../poller.zig");
 
-pub const name = "kqueue";
+const assert = std.debug.assert;
+const unexpected = sys.unexpected;
+
+pub const name: []const u8 = "kqueue";
 
 /// EVFILT_USER identifiers live in their own namespace; this is the only one we use.
 const waker_ident: usize = 0;
 
-fn result(rc: c_int) isize {
-    if (rc == -1) return sys.fail(c.errno(rc));
-    return rc;
-}
+const keep_udata: u16 = if (builtin.os.tag == .freebsd) c.EV.KEEPUDATA else 0;
 
 fn change(ident: usize, filter: anytype, flags: u16, fflags: u32, token: u64) c.Kevent {
     return .{
         .ident = ident,
         .filter = filter,
-        .flags = flags,
+        .flags = flags | c.EV.RECEIPT,
         .fflags = fflags,
         .data = 0,
         .udata = @intCast(token),
     };
 }
 
+/// The errno of kevent(2), whether returned by the call or carried by a change's receipt.
+fn kevError(e: c.E) poller_api.ControlError {
+    return switch (e) {
+        .SUCCESS, .INTR => unreachable, // handled by the callers
+        .BADF => error.BadDescriptor,
+        .INVAL => error.InvalidArgument,
+        .NOENT => error.NotRegistered,
+        .NOMEM => error.SystemResources,
+        .ACCES => error.PermissionDenied,
+        .FAULT, .SRCH => unreachable, // the library's own memory; no process filters
+        else => unexpected(e),
+    };
+}
+
 /// Applies changes one receipt each (EV_RECEIPT), so that every change reports its own error.
-/// Errors listed in `ignored` count as success; the first other error is returned.
-fn apply(kq: i32, changes: []const c.Kevent, ignored: []const sys.E) isize {
+/// Returns how many changes found their filter; `error.NotRegistered` (ENOENT) counts as not
+/// found, any other error is returned.
+fn apply(kq: sys.fd_t, changes: []const c.Kevent) poller_api.ControlError!usize {
     var receipts: [2]c.Kevent = undefined;
-    std.debug.assert(changes.len <= receipts.len);
-    const rc = result(c.kevent(kq, changes.ptr, @intCast(changes.len), &receipts, @intCast(changes.len), null));
-    if (rc < 0) return rc;
-    var applied: usize = 0;
-    for (receipts[0..@intCast(rc)]) |receipt| {
-        std.debug.assert(receipt.flags & c.EV.ERROR != 0);
+    assert(changes.len > 0 and changes.len <= receipts.len);
+    const received: usize = while (true) {
+        const rc = c.kevent(kq, changes.ptr, @intCast(changes.len), &receipts, @intCast(changes.len), null);
+        switch (c.errno(rc)) {
+            .SUCCESS => break @intCast(rc),
+            .INTR => continue, // each change is idempotent: applying it again is harmless
+            else => |e| return kevError(e),
+        }
+    };
+    assert(received == changes.len);
+    var found: usize = 0;
+    for (receipts[0..received]) |receipt| {
+        assert(receipt.flags & c.EV.ERROR != 0);
         if (receipt.data == 0) {
-            applied += 1;
+            found += 1;
             continue;
         }
-        const e = std.enums.fromInt(sys.E, receipt.data) orelse return sys.fail(.INVAL);
-        if (std.mem.indexOfScalar(sys.E, ignored, e) == null) return sys.fail(e);
+        const e = std.enums.fromInt(c.E, receipt.data) orelse return error.Unexpected;
+        if (e != .NOENT) return kevError(e);
     }
-    return @intCast(applied);
+    return found;
 }
 
-pub fn open(poller: *abi.Poller) isize {
-    const kq = result(c.kqueue());
-    if (kq < 0) return kq;
-    const fd: i32 = @intCast(kq);
-    const cloexec = result(c.fcntl(fd, c.F.SETFD, @as(c_int, c.FD_CLOEXEC)));
-    const waker = change(waker_ident, c.EVFILT.USER, c.EV.ADD | c.EV.CLEAR | c.EV.RECEIPT, 0, abi.token_waker);
-    const added = if (cloexec < 0) cloexec else apply(fd, &.{waker}, &.{});
-    if (added < 0) {
-        _ = sys.close(fd);
-        return added;
+pub fn open() poller_api.OpenError!abi.Poller {
+    const kq = c.kqueue();
+    switch (c.errno(kq)) {
+        .SUCCESS => {},
+        .MFILE => return error.ProcessFdQuotaExceeded,
+        .NFILE => return error.SystemFdQuotaExceeded,
+        .NOMEM => return error.SystemResources,
+        else => |e| return unexpected(e),
     }
-    poller.* = .{ .fd = fd, .waker_fd = -1 };
-    return 0;
+    errdefer sys.close(kq) catch {};
+    if (c.fcntl(kq, c.F.SETFD, @as(c_int, c.FD_CLOEXEC)) == -1) return error.Unexpected;
+    const waker = change(waker_ident, c.EVFILT.USER, c.EV.ADD | c.EV.CLEAR, 0, abi.token_waker);
+    const added = apply(kq, &.{waker}) catch |err| switch (err) {
+        error.SystemResources, error.Unexpected => |e| return e,
+        else => unreachable, // a fresh kqueue and a user filter
+    };
+    assert(added == 1);
+    return .{ .fd = kq, .waker_fd = -1 };
 }
 
-pub fn close(poller: abi.Poller) isize {
+pub fn close(poller: abi.Poller) sys.CloseError!void {
+    assert(poller.waker_fd == -1);
     return sys.close(poller.fd);
 }
 
-fn filters(fd: i32, token: u64, interest: u32, add: u16, remove: u16) [2]c.Kevent {
+fn filters(fd: sys.fd_t, token: u64, interest: u32, add: u16, remove: u16) [2]c.Kevent {
     const ident: usize = @intCast(fd);
     const read_flags = if (interest & abi.interest_readable != 0) add else remove;
     const write_flags = if (interest & abi.interest_writable != 0) add else remove;
     return .{
-        change(ident, c.EVFILT.READ, read_flags | c.EV.RECEIPT, 0, token),
-        change(ident, c.EVFILT.WRITE, write_flags | c.EV.RECEIPT, 0, token),
+        change(ident, c.EVFILT.READ, read_flags, 0, token),
+        change(ident, c.EVFILT.WRITE, write_flags, 0, token),
     };
 }
 
-pub fn register(poller: abi.Poller, fd: i32, token: u64, interest: u32) isize {
-    return reregister(poller, fd, token, interest);
+/// Whether `fd` has a filter on this kqueue (see the file's header for why this probe).
+fn registered(poller: abi.Poller, fd: sys.fd_t, token: u64) poller_api.ControlError!bool {
+    const probes = filters(fd, token, abi.interest_all, c.EV.ENABLE | keep_udata, 0);
+    return try apply(poller.fd, &probes) > 0;
 }
 
 /// Adds the filters the interest names and deletes the others (ENOENT: it was not there).
-pub fn reregister(poller: abi.Poller, fd: i32, token: u64, interest: u32) isize {
-    if (fd < 0) return sys.fail(.BADF);
+fn update(poller: abi.Poller, fd: sys.fd_t, token: u64, interest: u32) poller_api.ControlError!void {
+    assert(poller_api.validInterest(interest));
+    assert(token != abi.token_waker);
     const changes = filters(fd, token, interest, c.EV.ADD | c.EV.CLEAR, c.EV.DELETE);
-    const rc = apply(poller.fd, &changes, &.{.NOENT});
-    return if (rc < 0) rc else 0;
+    const found = try apply(poller.fd, &changes);
+    assert(found >= 1); // the filters the interest names were added
 }
 
-/// Deletes both filters; ENOENT only if neither was registered.
-pub fn deregister(poller: abi.Poller, fd: i32) isize {
-    if (fd < 0) return sys.fail(.BADF);
+pub fn register(poller: abi.Poller, fd: sys.fd_t, token: u64, interest: u32) poller_api.ControlError!void {
+    if (fd < 0) return error.BadDescriptor;
+    if (try registered(poller, fd, token)) return error.AlreadyRegistered;
+    return update(poller, fd, token, interest);
+}
+
+pub fn reregister(poller: abi.Poller, fd: sys.fd_t, token: u64, interest: u32) poller_api.ControlError!void {
+    if (fd < 0) return error.BadDescriptor;
+    if (!try registered(poller, fd, token)) return error.NotRegistered;
+    return update(poller, fd, token, interest);
+}
+
+/// Deletes both filters; `error.NotRegistered` only if neither was there.
+pub fn deregister(poller: abi.Poller, fd: sys.fd_t) poller_api.ControlError!void {
+    if (fd < 0) return error.BadDescriptor;
     const changes = filters(fd, 0, 0, c.EV.DELETE, c.EV.DELETE);
-    const rc = apply(poller.fd, &changes, &.{.NOENT});
-    if (rc < 0) return rc;
-    return if (rc == 0) sys.fail(.NOENT) else 0;
+    if (try apply(poller.fd, &changes) == 0) return error.NotRegistered;
 }
 
-pub fn wait(poller: abi.Poller, events: []abi.Event, timeout_ms: i32) isize {
-    std.debug.assert(events.len > 0 and events.len <= abi.events_max);
+pub fn wait(poller: abi.Poller, events: []abi.Event, timeout_ms: i32) poller_api.WaitError!usize {
+    assert(events.len > 0 and events.len <= abi.events_max);
     var raw: [abi.events_max]c.Kevent = undefined;
     const no_changes = [0]c.Kevent{};
     const deadline_ms = sys.monotonicMs() + timeout_ms;
@@ -112,19 +163,23 @@ pub fn wait(poller: abi.Poller, events: []abi.Event, timeout_ms: i32) isize {
             .nsec = @rem(timeout_left_ms, 1000) * std.time.ns_per_ms,
         };
         const rc = c.kevent(poller.fd, &no_changes, 0, &raw, @intCast(events.len), if (timeout_ms < 0) null else &timeout);
-        if (rc >= 0) break @intCast(rc);
         switch (c.errno(rc)) {
+            .SUCCESS => break @intCast(rc),
             .INTR => if (timeout_ms >= 0) {
                 const left = deadline_ms - sys.monotonicMs();
                 timeout_left_ms = @intCast(std.math.clamp(left, 0, timeout_ms));
             },
-            else => |e| return sys.fail(e),
+            .BADF => return error.BadDescriptor,
+            .INVAL => return error.InvalidArgument,
+            .FAULT => unreachable, // `raw` is the library's own memory
+            else => |e| return unexpected(e),
         }
     };
+    assert(count <= events.len);
     for (raw[0..count], events[0..count]) |source, *event| {
         event.* = .{ .token = @intCast(source.udata), .flags = eventFlags(source) };
     }
-    return @intCast(count);
+    return count;
 }
 
 fn eventFlags(source: c.Kevent) u32 {
@@ -136,8 +191,11 @@ fn eventFlags(source: c.Kevent) u32 {
     return flags;
 }
 
-pub fn wake(poller: abi.Poller) isize {
-    const trigger = change(waker_ident, c.EVFILT.USER, c.EV.RECEIPT, c.NOTE.TRIGGER, abi.token_waker);
-    const rc = apply(poller.fd, &.{trigger}, &.{});
-    return if (rc < 0) rc else 0;
+pub fn wake(poller: abi.Poller) poller_api.WakeError!void {
+    const trigger = change(waker_ident, c.EVFILT.USER, 0, c.NOTE.TRIGGER, abi.token_waker);
+    const found = apply(poller.fd, &.{trigger}) catch |err| switch (err) {
+        error.BadDescriptor, error.Unexpected => |e| return e,
+        else => return error.Unexpected,
+    };
+    assert(found == 1);
 }

@@ -1,10 +1,14 @@
-//! macOS and FreeBSD system calls through libc, turned into the kernel's `-errno` convention.
+//! macOS and FreeBSD system calls through libc, each errno mapped in one `switch` (see `sys`).
 //!
 //! macOS has no SOCK_NONBLOCK, SOCK_CLOEXEC, pipe2, recvmmsg or sendmmsg: descriptors get their
 //! flags from fcntl right after creation, and batches are loops of single-datagram calls.
 
 const std = @import("std");
 const c = std.c;
+const sys = @import("../sys.zig");
+
+const assert = std.debug.assert;
+const unexpected = sys.unexpected;
 
 pub const sockaddr = c.sockaddr;
 pub const msghdr = c.msghdr;
@@ -16,133 +20,227 @@ pub const mmsghdr = extern struct {
     len: u32,
 };
 
-fn result(rc: anytype) isize {
-    if (rc == -1) return -@as(isize, @intCast(@backingInt(c.errno(rc))));
-    return @intCast(rc);
-}
-
-fn interrupted(rc: anytype) bool {
-    return rc == -1 and c.errno(rc) == .INTR;
-}
-
-/// Makes a fresh descriptor non-blocking and close-on-exec, closing it if that fails.
-fn configure(fd: c.fd_t) isize {
+/// Makes a fresh descriptor non-blocking and close-on-exec.
+fn configure(fd: sys.fd_t) error{Unexpected}!void {
     const nonblock: u32 = @bitCast(c.O{ .NONBLOCK = true });
     const flags = c.fcntl(fd, c.F.GETFL);
-    const rc = if (flags == -1) flags else blk: {
-        const set = c.fcntl(fd, c.F.SETFL, flags | @as(c_int, @intCast(nonblock)));
-        if (set == -1) break :blk set;
-        break :blk c.fcntl(fd, c.F.SETFD, @as(c_int, c.FD_CLOEXEC));
-    };
-    if (rc == -1) {
-        const failure = result(rc);
-        _ = c.close(fd);
-        return failure;
+    if (flags == -1) return unexpected(c.errno(flags));
+    const set = c.fcntl(fd, c.F.SETFL, flags | @as(c_int, @intCast(nonblock)));
+    if (set == -1) return unexpected(c.errno(set));
+    const cloexec = c.fcntl(fd, c.F.SETFD, @as(c_int, c.FD_CLOEXEC));
+    if (cloexec == -1) return unexpected(c.errno(cloexec));
+}
+
+pub fn socket(domain: u32, socket_type: u32) sys.SocketError!sys.fd_t {
+    const fd = c.socket(domain, socket_type, 0);
+    switch (c.errno(fd)) {
+        .SUCCESS => {},
+        .AFNOSUPPORT => return error.AddressFamilyUnsupported,
+        .ACCES => return error.AccessDenied,
+        .MFILE => return error.ProcessFdQuotaExceeded,
+        .NFILE => return error.SystemFdQuotaExceeded,
+        .NOBUFS => return error.NoBufferSpace,
+        .NOMEM => return error.SystemResources,
+        .INVAL, .PROTONOSUPPORT, .PROTOTYPE => unreachable, // `udp.open` chooses them
+        else => |e| return unexpected(e),
     }
+    errdefer close(fd) catch {};
+    try configure(fd);
     return fd;
 }
 
-pub fn socket(domain: u32, socket_type: u32, protocol: u32) isize {
-    const fd = c.socket(domain, socket_type, protocol);
-    if (fd == -1) return result(fd);
-    return configure(fd);
-}
-
 /// macOS and FreeBSD release the descriptor even when close reports EINTR: never retry it.
-pub fn close(fd: i32) isize {
-    const rc = c.close(fd);
-    if (interrupted(rc)) return 0;
-    return result(rc);
+pub fn close(fd: sys.fd_t) sys.CloseError!void {
+    return switch (c.errno(c.close(fd))) {
+        .SUCCESS, .INTR => {},
+        .BADF => error.BadDescriptor,
+        else => |e| unexpected(e),
+    };
 }
 
-pub fn bind(fd: i32, address: *const c.sockaddr, len: u32) isize {
-    return result(c.bind(fd, address, len));
+pub fn bind(fd: sys.fd_t, address: *const sockaddr, len: u32) sys.BindError!void {
+    return switch (c.errno(c.bind(fd, address, len))) {
+        .SUCCESS => {},
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .INVAL => error.InvalidArgument, // already bound
+        .AFNOSUPPORT => error.AddressFamilyUnsupported,
+        .ADDRINUSE => error.AddressInUse,
+        .ADDRNOTAVAIL => error.AddressNotAvailable,
+        .ACCES => error.AccessDenied,
+        .NOMEM => error.SystemResources,
+        .FAULT => unreachable, // `address` is the library's own memory
+        else => |e| unexpected(e),
+    };
 }
 
-pub fn getsockname(fd: i32, address: *c.sockaddr, len: *u32) isize {
-    return result(c.getsockname(fd, address, len));
+pub fn getsockname(fd: sys.fd_t, address: *sockaddr, len: *u32) sys.SockNameError!void {
+    return switch (c.errno(c.getsockname(fd, address, len))) {
+        .SUCCESS => {},
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .NOBUFS => error.NoBufferSpace,
+        .FAULT, .INVAL => unreachable, // the library's own memory and length
+        else => |e| unexpected(e),
+    };
 }
 
-pub fn setsockopt(fd: i32, level: i32, name: u32, value: []const u8) isize {
-    return result(c.setsockopt(fd, level, name, value.ptr, @intCast(value.len)));
+pub fn setsockopt(fd: sys.fd_t, level: i32, name: u32, value: []const u8) sys.SetOptionError!void {
+    return switch (c.errno(c.setsockopt(fd, level, name, value.ptr, @intCast(value.len)))) {
+        .SUCCESS => {},
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .INVAL => error.InvalidArgument,
+        .NOPROTOOPT => error.OptionUnsupported,
+        .PERM => error.PermissionDenied,
+        .NOBUFS => error.NoBufferSpace,
+        .NOMEM => error.SystemResources,
+        .FAULT => unreachable, // `value` is the library's own memory
+        else => |e| unexpected(e),
+    };
 }
 
-pub fn getsockopt(fd: i32, level: i32, name: u32, value: []u8, len: *u32) isize {
-    len.* = @intCast(value.len);
-    return result(c.getsockopt(fd, level, name, value.ptr, len));
+/// Reads an option into `value`; returns how many bytes the kernel wrote.
+pub fn getsockopt(fd: sys.fd_t, level: i32, name: u32, value: []u8) sys.GetOptionError!usize {
+    var len: c.socklen_t = @intCast(value.len);
+    return switch (c.errno(c.getsockopt(fd, level, name, value.ptr, &len))) {
+        .SUCCESS => {
+            assert(len <= value.len);
+            return len;
+        },
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .NOPROTOOPT => error.OptionUnsupported,
+        .FAULT, .INVAL => unreachable, // the library's own memory and length
+        else => |e| unexpected(e),
+    };
 }
 
-pub fn recvmsg(fd: i32, message: *c.msghdr, flags: u32) isize {
+pub fn recvmsg(fd: sys.fd_t, message: *msghdr, flags: u32) sys.RecvError!usize {
     while (true) {
-        const rc = c.recvmsg(fd, message, flags);
-        if (!interrupted(rc)) return result(rc);
+        const rc = c.recvmsg(fd, message, @intCast(flags));
+        return switch (c.errno(rc)) {
+            .SUCCESS => @intCast(rc),
+            .INTR => continue,
+            .AGAIN => error.WouldBlock,
+            .BADF => error.BadDescriptor,
+            .NOTSOCK => error.NotSocket,
+            .NOBUFS => error.NoBufferSpace,
+            .NOMEM => error.SystemResources,
+            .CONNREFUSED => error.ConnectionRefused,
+            .HOSTUNREACH => error.HostUnreachable,
+            .HOSTDOWN => error.HostDown,
+            .NETUNREACH => error.NetworkUnreachable,
+            .NETDOWN => error.NetworkDown,
+            .MSGSIZE => error.MessageTooLarge,
+            .FAULT, .INVAL => unreachable, // headers and buffers checked by `root.zig` and `udp`
+            else => |e| unexpected(e),
+        };
     }
 }
 
-pub fn sendmsg(fd: i32, message: *const c.msghdr_const, flags: u32) isize {
+pub fn sendmsg(fd: sys.fd_t, message: *const msghdr_const, flags: u32) sys.SendError!usize {
     while (true) {
-        const rc = c.sendmsg(fd, message, flags);
-        if (!interrupted(rc)) return result(rc);
+        const rc = c.sendmsg(fd, message, @intCast(flags));
+        return switch (c.errno(rc)) {
+            .SUCCESS => @intCast(rc),
+            .INTR => continue,
+            .AGAIN => error.WouldBlock,
+            .BADF => error.BadDescriptor,
+            .NOTSOCK => error.NotSocket,
+            .INVAL => error.InvalidArgument,
+            .AFNOSUPPORT => error.AddressFamilyUnsupported,
+            .ADDRNOTAVAIL => error.AddressNotAvailable,
+            .ACCES => error.AccessDenied,
+            .PERM => error.PermissionDenied,
+            .NOBUFS => error.NoBufferSpace,
+            .NOMEM => error.SystemResources,
+            .CONNREFUSED => error.ConnectionRefused,
+            .HOSTUNREACH => error.HostUnreachable,
+            .HOSTDOWN => error.HostDown,
+            .NETUNREACH => error.NetworkUnreachable,
+            .NETDOWN => error.NetworkDown,
+            .MSGSIZE => error.MessageTooLarge,
+            .FAULT => unreachable, // headers and buffers checked by `root.zig` and `udp`
+            else => |e| unexpected(e),
+        };
     }
 }
 
 /// recvmmsg(2) as a loop: stops at the first error, which is returned only if no datagram came
 /// before it. A condition that persists (EAGAIN) is met again by the next call; a pending
 /// socket error (ECONNREFUSED) is cleared once reported, so that one is not.
-pub fn recvmmsg(fd: i32, headers: []mmsghdr, flags: u32) isize {
+pub fn recvmmsg(fd: sys.fd_t, headers: []mmsghdr, flags: u32) sys.RecvError!usize {
     for (headers, 0..) |*header, index| {
-        const rc = recvmsg(fd, &header.hdr, flags);
-        if (rc < 0) return if (index == 0) rc else @intCast(index);
-        header.len = @intCast(rc);
+        const len = recvmsg(fd, &header.hdr, flags) catch |err| {
+            if (index == 0) return err;
+            return index;
+        };
+        header.len = @intCast(len);
     }
-    return @intCast(headers.len);
+    return headers.len;
 }
 
 /// sendmmsg(2) as a loop, with the same rule for errors as `recvmmsg`.
-pub fn sendmmsg(fd: i32, headers: []mmsghdr, flags: u32) isize {
+pub fn sendmmsg(fd: sys.fd_t, headers: []mmsghdr, flags: u32) sys.SendError!usize {
     for (headers, 0..) |*header, index| {
-        const rc = sendmsg(fd, @ptrCast(&header.hdr), flags);
-        if (rc < 0) return if (index == 0) rc else @intCast(index);
-        header.len = @intCast(rc);
+        const len = sendmsg(fd, @ptrCast(&header.hdr), flags) catch |err| {
+            if (index == 0) return err;
+            return index;
+        };
+        header.len = @intCast(len);
     }
-    return @intCast(headers.len);
+    return headers.len;
 }
 
-pub fn read(fd: i32, buffer: []u8) isize {
+pub fn read(fd: sys.fd_t, buffer: []u8) sys.ReadError!usize {
     while (true) {
         const rc = c.read(fd, buffer.ptr, buffer.len);
-        if (!interrupted(rc)) return result(rc);
+        return switch (c.errno(rc)) {
+            .SUCCESS => @intCast(rc),
+            .INTR => continue,
+            .AGAIN => error.WouldBlock,
+            .BADF => error.BadDescriptor,
+            .FAULT => unreachable, // checked by `root.zig`
+            else => |e| unexpected(e),
+        };
     }
 }
 
-pub fn write(fd: i32, bytes: []const u8) isize {
+pub fn write(fd: sys.fd_t, bytes: []const u8) sys.WriteError!usize {
     while (true) {
         const rc = c.write(fd, bytes.ptr, bytes.len);
-        if (!interrupted(rc)) return result(rc);
+        return switch (c.errno(rc)) {
+            .SUCCESS => @intCast(rc),
+            .INTR => continue,
+            .AGAIN => error.WouldBlock,
+            .BADF => error.BadDescriptor,
+            .PIPE => error.BrokenPipe,
+            .FAULT => unreachable, // the library's own memory
+            else => |e| unexpected(e),
+        };
     }
 }
 
-/// A non-blocking, close-on-exec pipe: `fds[0]` reads, `fds[1]` writes.
-pub fn pipe(fds: *[2]i32) isize {
-    const rc = c.pipe(fds);
-    if (rc == -1) return result(rc);
-    for (fds) |fd| {
-        const configured = configure(fd);
-        if (configured < 0) {
-            // `configure` closed the descriptor it failed on; close the other one too.
-            for (fds) |other| if (other != fd) {
-                _ = c.close(other);
-            };
-            return configured;
-        }
+/// A non-blocking, close-on-exec pipe: `[0]` reads, `[1]` writes.
+pub fn pipe() sys.PipeError![2]sys.fd_t {
+    var fds: [2]sys.fd_t = undefined;
+    switch (c.errno(c.pipe(&fds))) {
+        .SUCCESS => {},
+        .MFILE => return error.ProcessFdQuotaExceeded,
+        .NFILE => return error.SystemFdQuotaExceeded,
+        .FAULT => unreachable, // the library's own memory
+        else => |e| return unexpected(e),
     }
-    return 0;
+    errdefer for (fds) |fd| close(fd) catch {};
+    for (fds) |fd| try configure(fd);
+    return fds;
 }
 
 pub fn monotonicMs() i64 {
     var now: c.timespec = undefined;
     const rc = c.clock_gettime(.MONOTONIC, &now);
-    std.debug.assert(rc == 0);
+    assert(rc == 0);
     return @as(i64, now.sec) * 1000 + @divTrunc(@as(i64, now.nsec), 1_000_000);
 }
 

@@ -1,103 +1,241 @@
-//! Linux system calls, made directly (no libc), in the kernel's `-errno` convention.
+//! Linux system calls, made directly (no libc), each errno mapped in one `switch` (see `sys`).
 //!
 //! Descriptors are always created non-blocking and close-on-exec, atomically, so that no other
 //! thread can fork between creation and `fcntl` and leak them into a child.
 
 const std = @import("std");
 const linux = std.os.linux;
+const sys = @import("../sys.zig");
+
+const assert = std.debug.assert;
+const unexpected = sys.unexpected;
 
 pub const sockaddr = linux.sockaddr;
 pub const msghdr = linux.msghdr;
 pub const msghdr_const = linux.msghdr_const;
 pub const mmsghdr = linux.mmsghdr;
 
-/// The raw return of a Linux system call is already `-errno` on failure, as two's complement.
-fn result(rc: usize) isize {
-    return @bitCast(rc);
-}
-
-fn interrupted(rc: usize) bool {
-    return linux.errno(rc) == .INTR;
-}
-
-pub fn socket(domain: u32, socket_type: u32, protocol: u32) isize {
-    const flags = linux.SOCK.NONBLOCK | linux.SOCK.CLOEXEC;
-    return result(linux.socket(domain, socket_type | flags, protocol));
+pub fn socket(domain: u32, socket_type: u32) sys.SocketError!sys.fd_t {
+    const rc = linux.socket(domain, socket_type | linux.SOCK.NONBLOCK | linux.SOCK.CLOEXEC, 0);
+    return switch (linux.errno(rc)) {
+        .SUCCESS => @intCast(rc),
+        .AFNOSUPPORT => error.AddressFamilyUnsupported, // e.g. IPv6 disabled in the kernel
+        .ACCES => error.AccessDenied,
+        .MFILE => error.ProcessFdQuotaExceeded,
+        .NFILE => error.SystemFdQuotaExceeded,
+        .NOBUFS => error.NoBufferSpace,
+        .NOMEM => error.SystemResources,
+        .INVAL, .PROTONOSUPPORT => unreachable, // `udp.open` chooses domain, type and flags
+        else => |e| unexpected(e),
+    };
 }
 
 /// Linux releases the descriptor even when close reports EINTR, so a retry could close a
 /// descriptor that another thread has just been given: https://lwn.net/Articles/576478/
-pub fn close(fd: i32) isize {
-    const rc = linux.close(fd);
-    if (interrupted(rc)) return 0;
-    return result(rc);
+pub fn close(fd: sys.fd_t) sys.CloseError!void {
+    return switch (linux.errno(linux.close(fd))) {
+        .SUCCESS, .INTR => {},
+        .BADF => error.BadDescriptor,
+        else => |e| unexpected(e),
+    };
 }
 
-pub fn bind(fd: i32, address: *const linux.sockaddr, len: u32) isize {
-    return result(linux.bind(fd, address, len));
+pub fn bind(fd: sys.fd_t, address: *const sockaddr, len: u32) sys.BindError!void {
+    return switch (linux.errno(linux.bind(fd, address, len))) {
+        .SUCCESS => {},
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .INVAL => error.InvalidArgument, // already bound
+        .AFNOSUPPORT => error.AddressFamilyUnsupported,
+        .ADDRINUSE => error.AddressInUse,
+        .ADDRNOTAVAIL => error.AddressNotAvailable,
+        .ACCES => error.AccessDenied,
+        .NOMEM => error.SystemResources,
+        .FAULT => unreachable, // `address` is the library's own memory
+        else => |e| unexpected(e),
+    };
 }
 
-pub fn getsockname(fd: i32, address: *linux.sockaddr, len: *u32) isize {
-    return result(linux.getsockname(fd, address, len));
+pub fn getsockname(fd: sys.fd_t, address: *sockaddr, len: *u32) sys.SockNameError!void {
+    return switch (linux.errno(linux.getsockname(fd, address, len))) {
+        .SUCCESS => {},
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .NOBUFS => error.NoBufferSpace,
+        .FAULT, .INVAL => unreachable, // the library's own memory and length
+        else => |e| unexpected(e),
+    };
 }
 
-pub fn setsockopt(fd: i32, level: i32, name: u32, value: []const u8) isize {
-    return result(linux.setsockopt(fd, level, name, value.ptr, @intCast(value.len)));
+pub fn setsockopt(fd: sys.fd_t, level: i32, name: u32, value: []const u8) sys.SetOptionError!void {
+    const rc = linux.setsockopt(fd, level, name, value.ptr, @intCast(value.len));
+    return switch (linux.errno(rc)) {
+        .SUCCESS => {},
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .INVAL => error.InvalidArgument, // e.g. IPV6_V6ONLY after bind
+        .NOPROTOOPT => error.OptionUnsupported,
+        .PERM => error.PermissionDenied,
+        .NOBUFS => error.NoBufferSpace,
+        .NOMEM => error.SystemResources,
+        .FAULT => unreachable, // `value` is the library's own memory
+        else => |e| unexpected(e),
+    };
 }
 
-pub fn getsockopt(fd: i32, level: i32, name: u32, value: []u8, len: *u32) isize {
-    len.* = @intCast(value.len);
-    return result(linux.getsockopt(fd, level, name, value.ptr, len));
+/// Reads an option into `value`; returns how many bytes the kernel wrote.
+pub fn getsockopt(fd: sys.fd_t, level: i32, name: u32, value: []u8) sys.GetOptionError!usize {
+    var len: u32 = @intCast(value.len);
+    return switch (linux.errno(linux.getsockopt(fd, level, name, value.ptr, &len))) {
+        .SUCCESS => {
+            assert(len <= value.len);
+            return len;
+        },
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .NOPROTOOPT => error.OptionUnsupported,
+        .FAULT, .INVAL => unreachable, // the library's own memory and length
+        else => |e| unexpected(e),
+    };
 }
 
-pub fn recvmsg(fd: i32, message: *linux.msghdr, flags: u32) isize {
+pub fn recvmsg(fd: sys.fd_t, message: *msghdr, flags: u32) sys.RecvError!usize {
     while (true) {
         const rc = linux.recvmsg(fd, message, flags);
-        if (!interrupted(rc)) return result(rc);
-    }
-}
-
-pub fn sendmsg(fd: i32, message: *const linux.msghdr_const, flags: u32) isize {
-    while (true) {
-        const rc = linux.sendmsg(fd, message, flags);
-        if (!interrupted(rc)) return result(rc);
+        return switch (linux.errno(rc)) {
+            .SUCCESS => rc,
+            .INTR => continue,
+            else => |e| recvError(e),
+        };
     }
 }
 
 /// Receives up to `headers.len` datagrams in one system call. As with recvmmsg(2), an error
 /// that follows at least one datagram is held by the kernel and reported by the next call.
-pub fn recvmmsg(fd: i32, headers: []mmsghdr, flags: u32) isize {
+pub fn recvmmsg(fd: sys.fd_t, headers: []mmsghdr, flags: u32) sys.RecvError!usize {
     while (true) {
         const rc = linux.recvmmsg(fd, headers.ptr, @intCast(headers.len), flags, null);
-        if (!interrupted(rc)) return result(rc);
+        return switch (linux.errno(rc)) {
+            .SUCCESS => {
+                assert(rc <= headers.len);
+                return rc;
+            },
+            .INTR => continue,
+            else => |e| recvError(e),
+        };
+    }
+}
+
+/// The errno of recvmsg(2) and recvmmsg(2), which share their man page's list.
+fn recvError(e: linux.E) sys.RecvError {
+    return switch (e) {
+        .SUCCESS, .INTR => unreachable, // handled by the callers
+        .AGAIN => error.WouldBlock,
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .NOBUFS => error.NoBufferSpace,
+        .NOMEM => error.SystemResources,
+        .CONNREFUSED => error.ConnectionRefused,
+        .HOSTUNREACH => error.HostUnreachable,
+        .HOSTDOWN => error.HostDown,
+        .NETUNREACH => error.NetworkUnreachable,
+        .NETDOWN => error.NetworkDown,
+        .MSGSIZE => error.MessageTooLarge,
+        .FAULT, .INVAL => unreachable, // headers and buffers checked by `root.zig` and `udp`
+        else => unexpected(e),
+    };
+}
+
+pub fn sendmsg(fd: sys.fd_t, message: *const msghdr_const, flags: u32) sys.SendError!usize {
+    while (true) {
+        const rc = linux.sendmsg(fd, message, flags);
+        return switch (linux.errno(rc)) {
+            .SUCCESS => rc,
+            .INTR => continue,
+            else => |e| sendError(e),
+        };
     }
 }
 
 /// Sends up to `headers.len` datagrams in one system call; returns how many were sent.
-pub fn sendmmsg(fd: i32, headers: []mmsghdr, flags: u32) isize {
+pub fn sendmmsg(fd: sys.fd_t, headers: []mmsghdr, flags: u32) sys.SendError!usize {
     while (true) {
         const rc = linux.sendmmsg(fd, headers.ptr, @intCast(headers.len), flags);
-        if (!interrupted(rc)) return result(rc);
+        return switch (linux.errno(rc)) {
+            .SUCCESS => {
+                assert(rc <= headers.len);
+                return rc;
+            },
+            .INTR => continue,
+            else => |e| sendError(e),
+        };
     }
 }
 
-pub fn read(fd: i32, buffer: []u8) isize {
+/// The errno of sendmsg(2) and sendmmsg(2), which share their man page's list.
+fn sendError(e: linux.E) sys.SendError {
+    return switch (e) {
+        .SUCCESS, .INTR => unreachable, // handled by the callers
+        .AGAIN => error.WouldBlock,
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .INVAL => error.InvalidArgument,
+        .AFNOSUPPORT => error.AddressFamilyUnsupported, // an IPv6 peer on an IPv4 socket
+        .ADDRNOTAVAIL => error.AddressNotAvailable,
+        .ACCES => error.AccessDenied, // e.g. a broadcast address without SO_BROADCAST
+        .PERM => error.PermissionDenied, // e.g. a firewall rule
+        .NOBUFS => error.NoBufferSpace,
+        .NOMEM => error.SystemResources,
+        .CONNREFUSED => error.ConnectionRefused,
+        .HOSTUNREACH => error.HostUnreachable,
+        .HOSTDOWN => error.HostDown,
+        .NETUNREACH => error.NetworkUnreachable,
+        .NETDOWN => error.NetworkDown,
+        .MSGSIZE => error.MessageTooLarge,
+        .FAULT => unreachable, // headers and buffers checked by `root.zig` and `udp`
+        else => unexpected(e),
+    };
+}
+
+pub fn read(fd: sys.fd_t, buffer: []u8) sys.ReadError!usize {
     while (true) {
         const rc = linux.read(fd, buffer.ptr, buffer.len);
-        if (!interrupted(rc)) return result(rc);
+        return switch (linux.errno(rc)) {
+            .SUCCESS => rc,
+            .INTR => continue,
+            .AGAIN => error.WouldBlock,
+            .BADF => error.BadDescriptor,
+            .FAULT => unreachable, // checked by `root.zig`
+            else => |e| unexpected(e),
+        };
     }
 }
 
-pub fn write(fd: i32, bytes: []const u8) isize {
+pub fn write(fd: sys.fd_t, bytes: []const u8) sys.WriteError!usize {
     while (true) {
         const rc = linux.write(fd, bytes.ptr, bytes.len);
-        if (!interrupted(rc)) return result(rc);
+        return switch (linux.errno(rc)) {
+            .SUCCESS => rc,
+            .INTR => continue,
+            .AGAIN => error.WouldBlock,
+            .BADF => error.BadDescriptor,
+            .PIPE => error.BrokenPipe,
+            .FAULT => unreachable, // the library's own memory
+            else => |e| unexpected(e),
+        };
     }
 }
 
-/// A non-blocking, close-on-exec pipe: `fds[0]` reads, `fds[1]` writes.
-pub fn pipe(fds: *[2]i32) isize {
-    return result(linux.pipe2(fds, .{ .NONBLOCK = true, .CLOEXEC = true }));
+/// A non-blocking, close-on-exec pipe: `[0]` reads, `[1]` writes.
+pub fn pipe() sys.PipeError![2]sys.fd_t {
+    var fds: [2]sys.fd_t = undefined;
+    return switch (linux.errno(linux.pipe2(&fds, .{ .NONBLOCK = true, .CLOEXEC = true }))) {
+        .SUCCESS => fds,
+        .MFILE => error.ProcessFdQuotaExceeded,
+        .NFILE => error.SystemFdQuotaExceeded,
+        .FAULT, .INVAL => unreachable, // the library's own memory and flags
+        else => |e| unexpected(e),
+    };
 }
 
 /// Milliseconds on the monotonic clock, for retrying an interrupted wait with the time left.
@@ -105,7 +243,7 @@ pub fn monotonicMs() i64 {
     var now: linux.timespec = undefined;
     const rc = linux.clock_gettime(.MONOTONIC, &now);
     // CLOCK_MONOTONIC exists on every kernel Zig supports and `now` is valid memory.
-    std.debug.assert(linux.errno(rc) == .SUCCESS);
+    assert(linux.errno(rc) == .SUCCESS);
     return @as(i64, now.sec) * 1000 + @divTrunc(@as(i64, now.nsec), 1_000_000);
 }
 
