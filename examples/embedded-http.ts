@@ -25,8 +25,10 @@ function* echo(socket: UdpSocket): Async<never> {
     const count = yield* socket.recvBatch(batch);
     for (let index = 0; index < count; index++) stats.bytes += batch.size(index);
     stats.datagrams += count;
-    // A client that left makes its datagram fail (ECONNREFUSED): count it, keep serving.
-    yield* socket.sendBatch(batch, count, () => void stats.sendErrors++);
+    // A client that left makes its datagram fail (ECONNREFUSED): it is refused alone, and
+    // counted; the others still go.
+    const report = yield* socket.sendBatch(batch, count);
+    stats.sendErrors += report.refused;
   }
 }
 
@@ -39,7 +41,7 @@ const http = Bun.serve({
   port: Number(httpPort),
   fetch(request) {
     const path = new URL(request.url).pathname;
-    if (path === "/stats") return Response.json({ ...stats, tasks: runtime.executor.alive });
+    if (path === "/stats") return Response.json({ ...stats, tasks: runtime.tasksAlive });
     return new Response("not found: try /stats\n", { status: 404 });
   },
 });

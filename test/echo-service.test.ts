@@ -2,13 +2,13 @@
 // guard, rate limit), the bounded reply queue, send backpressure, and restarts after failures.
 import { describe, expect, test } from "bun:test";
 import { DatagramBatch } from "../src/net/datagram-batch.ts";
-import { UdpSocket } from "../src/net/udp-socket.ts";
+import type { BatchSendReport } from "../src/net/datagram-batch.ts";
+import { type BatchSendOptions, type TryResult, UdpSocket } from "../src/net/udp-socket.ts";
 import type { Context } from "../src/runtime/context.ts";
 import { Future, PENDING, type Poll } from "../src/runtime/future.ts";
 import { WRITE } from "../src/runtime/reactor.ts";
 import { Runtime } from "../src/runtime/runtime.ts";
 import { EVENT_WRITABLE } from "../src/sys/abi.ts";
-import { WOULD_BLOCK } from "../src/sys/udp.ts";
 import { admit, type EchoPolicy, type EchoSocket } from "../src/echo/echo.ts";
 import { REFUSED_PORTS, ReflectionGuard } from "../src/echo/guard.ts";
 import { RateLimiter } from "../src/echo/rate-limit.ts";
@@ -162,7 +162,10 @@ describe("ReplyQueue", () => {
   });
 });
 
-/** A socket whose sends would block until `blocked` is cleared; receives are real. */
+/**
+ * A socket whose sends would block until `blocked` is cleared; receives and readiness are the
+ * real socket's, and the sends that go are recorded rather than sent.
+ */
 class BlockingSendSocket implements EchoSocket {
   blocked = true;
   readonly sent: number[] = [];
@@ -176,14 +179,19 @@ class BlockingSendSocket implements EchoSocket {
     return this.#real.recvBatch(batch);
   }
 
-  registration(cx: Context) {
-    return this.#real.registration(cx);
+  writable() {
+    return this.#real.writable();
   }
 
-  trySendBatchRange(batch: DatagramBatch, start: number, end: number): number {
-    if (this.blocked) return WOULD_BLOCK;
-    for (let index = start; index < end; index++) this.sent.push(batch.payload(index)[0]!);
-    return end - start;
+  trySendBatch(batch: DatagramBatch, end: number, options: BatchSendOptions = {}): TryResult<BatchSendReport> {
+    const start = options.start ?? 0;
+    if (this.blocked) return { state: "would-block" };
+    let bytes = 0;
+    for (let index = start; index < end; index++) {
+      this.sent.push(batch.payload(index)[0]!);
+      bytes += batch.size(index);
+    }
+    return { state: "ok", value: { next: end, sent: end - start, bytes, refused: 0 } };
   }
 }
 

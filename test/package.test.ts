@@ -59,6 +59,25 @@ test("the package from npm pack, installed into a fresh project, ships every pla
       ].join("\n"),
     );
     expect(sh([process.execPath, "main.ts"], project)).toBe("hello from a consumer\n");
+
+    // The runtime's machinery is in the second entry, not the first.
+    writeFileSync(
+      join(project, "entries.ts"),
+      [
+        'import * as app from "bun-reactor";',
+        'import * as internals from "bun-reactor/internals";',
+        'const names = ["Executor", "Reactor", "Registration", "TimerQueue", "IoFuture", "WOULD_BLOCK"];',
+        "console.log(JSON.stringify(names.map((name) => [name, name in app, name in internals])));",
+      ].join("\n"),
+    );
+    expect(JSON.parse(sh([process.execPath, "entries.ts"], project))).toEqual([
+      ["Executor", false, true],
+      ["Reactor", false, true],
+      ["Registration", false, true],
+      ["TimerQueue", false, true],
+      ["IoFuture", false, true],
+      ["WOULD_BLOCK", false, true],
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -39,6 +39,30 @@ describe("tidy", () => {
     expect(long).toEqual([]);
   });
 
+  test("the echo is written against the public API: its imports, and no @internal member", () => {
+    // The main entry, its own modules, Node's, and (for its worker threads) the hosting below
+    // the app-facing API. Never sys/udp.ts, sys/abi.ts, sys/ffi.ts or the runtime's machinery.
+    const allowed =
+      /^(\.\.\/index\.ts|\.\/[a-z-]+\.ts|node:[a-z_]+|\.\.\/\.\.\/package\.json|\.\.\/sys\/(address|locations|poller)\.ts)$/;
+    const internal = new Set(
+      sources
+        .filter((path) => !path.startsWith("src/echo/"))
+        .flatMap((path) => [
+          ...read(path).matchAll(/\/\*\* @internal[^]*?\*\/\s*\n\s*(?:static\s+)?(?:get\s+)?([A-Za-z]\w*)\s*\(/g),
+        ])
+        .map((match) => match[1]!),
+    );
+    expect(internal).toContain("registration");
+    const found: string[] = [];
+    for (const path of sources.filter((source) => source.startsWith("src/echo/"))) {
+      const text = read(path);
+      for (const [, module] of text.matchAll(/from "([^"]+)"/g))
+        if (!allowed.test(module!)) found.push(`${path}: imports ${module}`);
+      for (const name of internal) if (new RegExp(`\\.${name}\\(`).test(text)) found.push(`${path}: uses @internal ${name}()`);
+    }
+    expect(found).toEqual([]);
+  });
+
   test(".ci/run runs exactly the README's quick-start test command", () => {
     const readme = read("README.md");
     const command = /<!-- test-command -->\s*```sh\n(.+)\n```/.exec(readme)?.[1];

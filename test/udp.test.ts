@@ -1,6 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { DatagramBatch } from "../src/net/datagram-batch.ts";
 import { SocketClosedError, UdpSocket } from "../src/net/udp-socket.ts";
+import type { Async } from "../src/runtime/future.ts";
+import { Runtime, spawn } from "../src/runtime/runtime.ts";
+import { sleep } from "../src/runtime/timers.ts";
+import { drivers } from "./helpers.ts";
 
 /** Polls a try* call until it is ready: the sockets are non-blocking and loopback is quick. */
 function until<T>(attempt: () => { state: "ok"; value: T } | { state: "would-block" }): T {
@@ -54,7 +58,8 @@ describe.each([
       outgoing.set(index, payload, server.localAddress);
     }
     // All 64 go in one sendmmsg.
-    expect(client.trySendBatch(outgoing, 64)).toBe(64);
+    const sent = client.trySendBatch(outgoing, 64);
+    expect(sent.state === "ok" && { ...sent.value }).toEqual({ next: 64, sent: 64, bytes: (64 * 65) / 2, refused: 0 });
 
     const incoming = new DatagramBatch(64, 128);
     let received = 0;
@@ -70,7 +75,8 @@ describe.each([
     seen.forEach((payload, index) => expect(payload).toEqual(outgoing.payload(index)));
 
     // The server echoes a batch straight from the buffers it received into.
-    expect(server.trySendBatch(incoming, 1)).toBe(1);
+    const echoed = server.trySendBatch(incoming, 1);
+    expect(echoed.state === "ok" && echoed.value.sent).toBe(1);
     expect(until(() => client.tryRecvFrom(new Uint8Array(128))).peer).toEqual(server.localAddress);
   });
 
@@ -141,5 +147,112 @@ describe("UdpSocket", () => {
     expect(() =>
       new DatagramBatch(1, 4).set(0, new Uint8Array(5), { family: 4, host: "127.0.0.1", port: 1, scopeId: 0 }),
     ).toThrow("a datagram of 5 bytes does not fit a slot of 4");
+  });
+
+  test("a batch send reports each datagram the OS refuses, and sends the others", () => {
+    using client = UdpSocket.bind("127.0.0.1:0");
+    using server = UdpSocket.bind("127.0.0.1:0");
+    const batch = new DatagramBatch(4, 8);
+    batch.set(0, new Uint8Array([1]), server.localAddress);
+    // An IPv6 peer for an IPv4 socket: the OS refuses this one datagram, not the socket.
+    batch.set(1, new Uint8Array([2, 2]), { family: 6, host: "::1", port: 9, scopeId: 0 });
+    batch.set(2, new Uint8Array([3, 3, 3]), server.localAddress);
+    const result = client.trySendBatch(batch, 3);
+    expect(result.state === "ok" && { ...result.value }).toEqual({ next: 3, sent: 2, bytes: 4, refused: 1 });
+    expect([batch.refusal(0), batch.refusal(2)]).toEqual([null, null]);
+    expect(batch.refusal(1)).toMatch(/^E[A-Z]+$/);
+    // The two others arrived, in order.
+    expect(until(() => server.tryRecvFrom(new Uint8Array(8))).bytes).toEqual(new Uint8Array([1]));
+    expect(until(() => server.tryRecvFrom(new Uint8Array(8))).bytes).toEqual(new Uint8Array([3, 3, 3]));
+  });
+
+  test("a batch send from a start index sends only the rest of the range", () => {
+    using client = UdpSocket.bind("127.0.0.1:0");
+    using server = UdpSocket.bind("127.0.0.1:0");
+    const batch = new DatagramBatch(4, 8);
+    for (let index = 0; index < 4; index++) batch.set(index, new Uint8Array([index]), server.localAddress);
+    const result = client.trySendBatch(batch, 3, { start: 1 });
+    expect(result.state === "ok" && { ...result.value }).toEqual({ next: 3, sent: 2, bytes: 2, refused: 0 });
+    expect(until(() => server.tryRecvFrom(new Uint8Array(8))).bytes).toEqual(new Uint8Array([1]));
+    expect(until(() => server.tryRecvFrom(new Uint8Array(8))).bytes).toEqual(new Uint8Array([2]));
+  });
+
+  test("a batch range outside the batch is refused, naming the value, before anything is sent", () => {
+    using socket = UdpSocket.bind("127.0.0.1:0");
+    const batch = new DatagramBatch(4, 8);
+    expect(() => socket.trySendBatch(batch, 5)).toThrow(
+      "trySendBatch: end 5 is not a whole number from 0 to the batch capacity 4",
+    );
+    expect(() => socket.sendBatch(batch, 2, { start: 3 })).toThrow("sendBatch: start 3 is not a whole number from 0 to end 2");
+    expect(() => socket.trySendBatch(batch, 1.5)).toThrow("end 1.5");
+  });
+
+  test("binding something that is not an address names it before a descriptor is opened", () => {
+    expect(() => UdpSocket.bind(7777 as never)).toThrow(
+      expect.objectContaining({ name: "AddressError", message: expect.stringContaining("UdpSocket.bind(7777)") }),
+    );
+    expect(() => UdpSocket.bind(null as never)).toThrow("UdpSocket.bind(null)");
+    expect(() => UdpSocket.bind({ port: 1 } as never)).toThrow("UdpSocket.bind(Object)");
+  });
+
+  test("a buffer that is not a Uint8Array is refused, naming it, and the datagram stays queued", () => {
+    using a = UdpSocket.bind("127.0.0.1:0");
+    using b = UdpSocket.bind("127.0.0.1:0");
+    a.trySendTo(new Uint8Array([1, 2, 3, 4]), b.localAddress);
+    for (const buffer of [new DataView(new ArrayBuffer(8)), new Uint16Array(4), new Float64Array(2)]) {
+      const name = buffer.constructor.name;
+      expect(() => b.recvFrom(buffer as never)).toThrow(`recvFrom: ${name} is not a Uint8Array`);
+      expect(() => b.tryRecvFrom(buffer as never)).toThrow(`tryRecvFrom: ${name} is not a Uint8Array`);
+      expect(() => a.trySendTo(buffer as never, b.localAddress)).toThrow(`trySendTo: ${name} is not a Uint8Array`);
+    }
+    // Nothing was consumed: the datagram is still there, whole.
+    expect(until(() => b.tryRecvFrom(new Uint8Array(8))).bytes).toEqual(new Uint8Array([1, 2, 3, 4]));
+  });
+
+  test("a peer that is not an address is refused by sendTo before a future is made", () => {
+    using socket = UdpSocket.bind("127.0.0.1:0");
+    expect(() => socket.sendTo(new Uint8Array(1), 9 as never)).toThrow("sendTo: the peer 9 is not a socket address");
+    expect(() => socket.sendTo(new Uint8Array(1), { host: "nowhere", port: 1 } as never)).toThrow('"nowhere"');
+  });
+});
+
+describe.each(drivers)("readiness futures (%s driver)", (driver) => {
+  test("readable() waits for a datagram after a try said would-block, then the try succeeds", () => {
+    using runtime = new Runtime({ driver });
+    using server = UdpSocket.bind("127.0.0.1:0");
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const received = runtime.blockOn(
+      (function* (): Async<number[]> {
+        const readable = server.readable(); // made once, awaited as often as needed
+        const buffer = new Uint8Array(8);
+        // Nothing has arrived: the try says so, and the task waits for the reactor.
+        expect(server.tryRecvFrom(buffer).state).toBe("would-block");
+        spawn(
+          (function* (): Async<void> {
+            yield* sleep(5);
+            client.trySendTo(new Uint8Array([42]), server.localAddress);
+          })(),
+        );
+        for (;;) {
+          const result = server.tryRecvFrom(buffer);
+          if (result.state === "ok") return [...result.value.bytes];
+          yield* readable;
+        }
+      })(),
+    );
+    expect(received).toEqual([42]);
+  });
+
+  test("sendBatch resolves to the report once every datagram is sent or refused", () => {
+    using runtime = new Runtime({ driver });
+    using server = UdpSocket.bind("127.0.0.1:0");
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const batch = new DatagramBatch(3, 4);
+    batch.set(0, new Uint8Array([1]), server.localAddress);
+    batch.set(1, new Uint8Array([2]), { family: 6, host: "::1", port: 9, scopeId: 0 });
+    batch.set(2, new Uint8Array([3]), server.localAddress);
+    const report = runtime.blockOn(client.sendBatch(batch, 3));
+    expect({ ...report }).toEqual({ next: 3, sent: 2, bytes: 2, refused: 1 });
+    expect(batch.refusal(1)).not.toBeNull();
   });
 });

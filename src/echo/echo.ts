@@ -12,25 +12,20 @@
  *
  * @module
  */
-import { DatagramBatch } from "../net/datagram-batch.ts";
-import type { UdpSocket } from "../net/udp-socket.ts";
-import { Errno, SystemError } from "../sys/errors.ts";
-import { WOULD_BLOCK } from "../sys/udp.ts";
-import type { Async } from "../runtime/future.ts";
-import { now } from "../runtime/timers.ts";
+import { type Async, DatagramBatch, now, SystemError, type UdpSocket } from "../index.ts";
 import type { ReflectionGuard } from "./guard.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { ReplyQueue } from "./reply-queue.ts";
 import { Counter, type EchoStats } from "./stats.ts";
 
-/** What the echo needs of its socket: a `UdpSocket`, or a test double. */
-export type EchoSocket = Pick<UdpSocket, "recvBatch" | "trySendBatchRange" | "registration">;
+/** What the echo needs of its socket (its public API): a `UdpSocket`, or a test double. */
+export type EchoSocket = Pick<UdpSocket, "recvBatch" | "trySendBatch" | "writable">;
 
 /**
  * Errors a receive can report that concern one peer, not the socket: the asynchronous report
  * (an ICMP error) that an earlier reply could not be delivered, because the client left.
  */
-const PEER_ERRORS: ReadonlySet<number> = new Set([Errno.ECONNREFUSED, Errno.EHOSTUNREACH, Errno.ENETUNREACH, Errno.ECONNRESET]);
+const PEER_ERRORS: ReadonlySet<string> = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET"]);
 
 /** What the reader checks and where it counts. */
 export interface EchoPolicy {
@@ -85,24 +80,19 @@ export function admit(batch: DatagramBatch, count: number, policy: EchoPolicy): 
  * of the first one not sent (`end` if all went).
  */
 export function sendRange(socket: EchoSocket, batch: DatagramBatch, start: number, end: number, stats: EchoStats): number {
+  if (start === end) return end;
+  const result = socket.trySendBatch(batch, end, start === 0 ? NO_OPTIONS : { start });
+  if (result.state === "would-block") return start;
+  const { next, sent, bytes, refused } = result.value;
   const counters = stats.counters;
-  let next = start;
-  while (next < end) {
-    const rc = socket.trySendBatchRange(batch, next, end);
-    if (rc === WOULD_BLOCK) break;
-    if (rc < 0) {
-      counters[Counter.droppedSendError]!++;
-      next++;
-      continue;
-    }
-    let bytes = 0;
-    for (let index = next; index < next + rc; index++) bytes += batch.size(index);
-    counters[Counter.datagramsOut]! += rc;
-    counters[Counter.bytesOut]! += bytes;
-    next += rc;
-  }
+  counters[Counter.datagramsOut]! += sent;
+  counters[Counter.bytesOut]! += bytes;
+  counters[Counter.droppedSendError]! += refused;
   return next;
 }
+
+/** The options of a send from datagram 0, made once: the reader's sends allocate nothing. */
+const NO_OPTIONS = {};
 
 /**
  * The reader task: receive, admit, echo; queue what the socket cannot take now. An error of
@@ -118,7 +108,7 @@ export function* echoReader(socket: EchoSocket, queue: ReplyQueue, policy: EchoP
     try {
       count = yield* receive;
     } catch (error) {
-      if (!(error instanceof SystemError) || !PEER_ERRORS.has(error.errno)) throw error;
+      if (!(error instanceof SystemError) || !PEER_ERRORS.has(error.code)) throw error;
       stats.counters[Counter.droppedSendError]!++;
       continue;
     }
@@ -129,13 +119,24 @@ export function* echoReader(socket: EchoSocket, queue: ReplyQueue, policy: EchoP
   }
 }
 
-/** The writer task: sends queued replies whenever the socket is writable again. */
+/**
+ * The writer task: sends queued replies, and when the socket is full waits until the reactor
+ * reports it writable again.
+ */
 export function* echoWriter(socket: EchoSocket, queue: ReplyQueue): Async<never> {
-  // Made once, like the reader's receive: each await waits, or drains, anew.
+  // Made once, like the reader's receive: each await waits anew.
   const nonEmpty = queue.nonEmpty();
-  const drain = queue.drain(socket);
+  const writable = socket.writable();
   for (;;) {
     yield* nonEmpty;
-    yield* drain;
+    yield* drainReplies(socket, queue, writable);
   }
+}
+
+/**
+ * Sends every queued reply, waiting for writability as often as needed (`writable` is the
+ * socket's readiness future, made once by a caller that drains again and again).
+ */
+export function* drainReplies(socket: EchoSocket, queue: ReplyQueue, writable = socket.writable()): Async<void> {
+  while (!queue.sendQueued(socket)) yield* writable;
 }

@@ -6,17 +6,26 @@
  */
 import { Worker } from "node:worker_threads";
 import packageJson from "../../package.json" with { type: "json" };
-import { type SocketAddress, formatSocketAddress, parseHost } from "../sys/address.ts";
-import { SystemError } from "../sys/errors.ts";
+import {
+  type Async,
+  formatSocketAddress,
+  now,
+  remoteCondition,
+  Runtime,
+  select,
+  SignalWatch,
+  type SocketAddress,
+  SystemError,
+  sleep,
+  spawn,
+  TimeoutError,
+  timeout,
+  UdpSocket,
+} from "../index.ts";
+// Worker threads and their pollers: the process's hosting, below the app-facing API.
+import { parseHost } from "../sys/address.ts";
 import { workerModuleUrl } from "../sys/locations.ts";
 import { Poller, pollerBackend } from "../sys/poller.ts";
-import { SignalWatch } from "../net/signal-watch.ts";
-import { UdpSocket } from "../net/udp-socket.ts";
-import { select } from "../runtime/combinators.ts";
-import type { Async } from "../runtime/future.ts";
-import { remoteCondition } from "../runtime/remote.ts";
-import { Runtime, spawn } from "../runtime/runtime.ts";
-import { now, sleep, TimeoutError, timeout } from "../runtime/timers.ts";
 import { type EchoConfig, parseCommandLine, USAGE, UsageError } from "./config.ts";
 import { err, out } from "./output.ts";
 import { policyFor, serveEcho } from "./service.ts";

@@ -5,12 +5,7 @@
  *
  * @module
  */
-import { DatagramBatch } from "../net/datagram-batch.ts";
-import type { Context } from "../runtime/context.ts";
-import { Future, PENDING, type Poll } from "../runtime/future.ts";
-import { IoFuture, WOULD_BLOCK } from "../runtime/io-future.ts";
-import { WRITE } from "../runtime/reactor.ts";
-import type { Waker } from "../runtime/waker.ts";
+import { type Context, DatagramBatch, Future, PENDING, type Poll, type Waker } from "../index.ts";
 import { type EchoSocket, sendRange } from "./echo.ts";
 import { Counter, type EchoStats } from "./stats.ts";
 
@@ -63,14 +58,24 @@ export class ReplyQueue {
     return new NonEmpty(this);
   }
 
-  /** @internal */
+  /** Keeps the waker of the task waiting for a reply (see `nonEmpty`), or forgets it. */
   setWaiter(waker: Waker | null): void {
     this.#waiter = waker;
   }
 
-  /** A future that sends every queued reply, waiting for writability as often as needed. */
-  drain(socket: EchoSocket): Future<void> {
-    return new Drain(socket, this, this.#stats);
+  /**
+   * Sends queued replies, oldest first, as far as the socket takes them without waiting.
+   * Returns whether the queue is empty now; false means the socket is full. The queue is read
+   * afresh each time: replies dropped meanwhile are simply gone.
+   */
+  sendQueued(socket: EchoSocket): boolean {
+    while (this.#length > 0) {
+      const [start, end] = this.headRun();
+      const next = sendRange(socket, this.store, start, end, this.#stats);
+      this.consume(next - start);
+      if (next < end) return false;
+    }
+    return true;
   }
 }
 
@@ -90,34 +95,5 @@ class NonEmpty extends Future<void> {
 
   override drop(): void {
     this.#queue.setWaiter(null);
-  }
-}
-
-class Drain extends IoFuture<void> {
-  readonly #socket: EchoSocket;
-  readonly #queue: ReplyQueue;
-  readonly #stats: EchoStats;
-
-  constructor(socket: EchoSocket, queue: ReplyQueue, stats: EchoStats) {
-    super(socket, WRITE);
-    this.#socket = socket;
-    this.#queue = queue;
-    this.#stats = stats;
-  }
-
-  /** Reads the queue afresh on every attempt: replies dropped meanwhile are simply gone. */
-  protected attempt(): void | typeof WOULD_BLOCK {
-    const queue = this.#queue;
-    while (queue.length > 0) {
-      const [start, end] = queue.headRun();
-      const next = sendRange(this.#socket, queue.store, start, end, this.#stats);
-      queue.consume(next - start);
-      if (next < end) return WOULD_BLOCK;
-    }
-    return undefined;
-  }
-
-  protected describe(): string {
-    return `sendmmsg of ${this.#queue.length} queued repl(ies)`;
   }
 }

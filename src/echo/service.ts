@@ -5,12 +5,9 @@
  *
  * @module
  */
-import { select } from "../runtime/combinators.ts";
-import type { Async, Awaitable } from "../runtime/future.ts";
-import { Runtime, spawn } from "../runtime/runtime.ts";
-import { sleep, TimeoutError, timeout } from "../runtime/timers.ts";
+import { type Async, type Awaitable, Runtime, select, sleep, spawn, TimeoutError, timeout } from "../index.ts";
 import type { EchoConfig } from "./config.ts";
-import { type EchoPolicy, type EchoSocket, echoReader, echoWriter } from "./echo.ts";
+import { drainReplies, type EchoPolicy, type EchoSocket, echoReader, echoWriter } from "./echo.ts";
 import { ReflectionGuard } from "./guard.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { ReplyQueue } from "./reply-queue.ts";
@@ -53,7 +50,7 @@ export interface ServeOptions {
 function* sampleTasks(stats: EchoStats, seconds: number): Async<never> {
   const runtime = Runtime.current();
   for (;;) {
-    stats.counters[Counter.tasksAlive] = runtime.executor.alive;
+    stats.counters[Counter.tasksAlive] = runtime.tasksAlive;
     yield* sleep(seconds * 1000);
   }
 }
@@ -99,7 +96,7 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
     yield* select([options.stop, reader]);
     writer.cancel();
     try {
-      yield* timeout(queue.drain(socket), DRAIN_MS);
+      yield* timeout(drainReplies(socket, queue), DRAIN_MS);
     } catch (error) {
       if (!(error instanceof TimeoutError)) throw error;
       stats.counters[Counter.droppedOverload]! += queue.length;

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { Async } from "../runtime/future.ts";
-import { now } from "../runtime/timers.ts";
+import { type Async, now } from "../index.ts";
 
 /** Options of {@link supervise}. */
 export interface SuperviseOptions {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { formatTraceEvent, type TraceEvent, type TraceHook } from "../runtime/trace.ts";
+import { formatTraceEvent, type TraceEvent, type TraceHook } from "../index.ts";
 
 /** Prints the first `limit` events, then counts the rest by step. */
 export class TracePrinter {

@@ -5,10 +5,8 @@
  * @module
  */
 import { workerData } from "node:worker_threads";
+import { remoteCondition, Runtime, UdpSocket } from "../index.ts";
 import { Poller, type PollerHandle } from "../sys/poller.ts";
-import { UdpSocket } from "../net/udp-socket.ts";
-import { remoteCondition } from "../runtime/remote.ts";
-import { Runtime } from "../runtime/runtime.ts";
 import type { EchoConfig } from "./config.ts";
 import { err, out } from "./output.ts";
 import { policyFor, serveEcho } from "./service.ts";

@@ -7,8 +7,36 @@
  */
 import { DATAGRAM_TRUNCATED, Layout } from "../sys/abi.ts";
 import { decodeAddress, encodeAddress, type SocketAddress } from "../sys/address.ts";
+import { errnoName } from "../sys/errors.ts";
 
 const ENTRY_WORDS = Layout.datagramSize / 4;
+
+/**
+ * What a batch send did with datagrams `start` to `end - 1` of a batch: each datagram before
+ * {@link next} was either sent or refused by the OS ({@link DatagramBatch.refusal} says which
+ * and why); the others were not tried, because the socket was full.
+ *
+ * The report belongs to the batch and is overwritten by its next send, like the batch's
+ * payloads by its next receive: read it at once.
+ */
+export interface BatchSendReport {
+  /** The first datagram not handled: the range's end when every one was sent or refused. */
+  readonly next: number;
+  /** How many datagrams were sent. */
+  readonly sent: number;
+  /** Their payload bytes. */
+  readonly bytes: number;
+  /** How many the OS refused. */
+  readonly refused: number;
+}
+
+/** The mutable record behind a {@link BatchSendReport}, kept by the batch and reused. */
+class SendRecord implements BatchSendReport {
+  next = 0;
+  sent = 0;
+  bytes = 0;
+  refused = 0;
+}
 
 /**
  * Reusable buffers for receiving and sending many datagrams per system call.
@@ -17,7 +45,11 @@ const ENTRY_WORDS = Layout.datagramSize / 4;
  * ```ts
  * const batch = new DatagramBatch(64, 2048);
  * const count = yield* socket.recvBatch(batch);
- * yield* socket.sendBatch(batch, count); // echo them all back to their senders
+ * const report = yield* socket.sendBatch(batch, count); // echo them all back to their senders
+ * for (let index = 0; index < count; index++) {
+ *   const refusal = batch.refusal(index);
+ *   if (refusal !== null) console.log(`${batch.peer(index).port} refused: ${refusal}`);
+ * }
  * ```
  */
 export class DatagramBatch {
@@ -33,6 +65,11 @@ export class DatagramBatch {
   readonly #view: DataView;
   readonly #payloadPrefixes: Uint8Array[] = [];
   readonly #entryPrefixes: Uint8Array[] = [];
+  /** Per datagram: the errno of the OS's refusal in the last send that handled it, or 0. */
+  readonly #refusals: Int32Array;
+  readonly #sendRecord = new SendRecord();
+  readonly #sent: { readonly state: "ok"; readonly value: BatchSendReport } = { state: "ok", value: this.#sendRecord };
+  readonly #received: { readonly state: "ok"; value: number } = { state: "ok", value: 0 };
 
   /**
    * @param capacity datagrams per batch, 1 to `Layout.batchMax` (256).
@@ -52,6 +89,7 @@ export class DatagramBatch {
     this.#words = new Uint32Array(this.entries.buffer);
     this.entryWords = this.#words;
     this.#view = new DataView(this.entries.buffer);
+    this.#refusals = new Int32Array(capacity);
   }
 
   #check(index: number): void {
@@ -92,6 +130,55 @@ export class DatagramBatch {
     this.#check(index);
     const start = index * this.slotSize;
     return this.payloads.subarray(start, start + this.size(index));
+  }
+
+  /**
+   * Why the OS refused datagram `index` in the last send that handled it, as an errno name
+   * (`"ECONNREFUSED"`, `"EHOSTUNREACH"`, …), or null if it was sent (or never handed to a send).
+   */
+  refusal(index: number): string | null {
+    this.#check(index);
+    const errno = this.#refusals[index]!;
+    return errno === 0 ? null : errnoName(errno);
+  }
+
+  /** @internal A send from `start` begins: the report, reset, for the socket to fill. */
+  beginSend(start: number): SendRecord {
+    const record = this.#sendRecord;
+    record.next = start;
+    record.sent = 0;
+    record.bytes = 0;
+    record.refused = 0;
+    return record;
+  }
+
+  /** @internal Datagrams `record.next` to `record.next + count - 1` were sent. */
+  noteSent(record: SendRecord, count: number): void {
+    const end = record.next + count;
+    for (let index = record.next; index < end; index++) {
+      record.bytes += this.#words[index * ENTRY_WORDS]!;
+      this.#refusals[index] = 0;
+    }
+    record.sent += count;
+    record.next = end;
+  }
+
+  /** @internal Datagram `record.next` was refused with `errno`. */
+  noteRefused(record: SendRecord, errno: number): void {
+    this.#refusals[record.next] = errno;
+    record.refused++;
+    record.next++;
+  }
+
+  /** @internal The result of a send: one object per batch, reused. */
+  sendResult(): { readonly state: "ok"; readonly value: BatchSendReport } {
+    return this.#sent;
+  }
+
+  /** @internal The result of a receive of `count` datagrams: one object per batch, reused. */
+  receivedResult(count: number): { readonly state: "ok"; readonly value: number } {
+    this.#received.value = count;
+    return this.#received;
   }
 
   /** Fills slot `index` for sending `bytes` to `peer`. */

@@ -7,6 +7,7 @@
  */
 import { Layout } from "../sys/abi.ts";
 import {
+  AddressError,
   decodeAddress,
   encodeAddress,
   formatSocketAddress,
@@ -14,9 +15,9 @@ import {
   type SocketAddress,
   socketAddress,
 } from "../sys/address.ts";
-import { SystemError } from "../sys/errors.ts";
 import {
   closeDescriptor,
+  SendRefusal,
   type SocketOption,
   udpBind,
   udpGetOption,
@@ -27,13 +28,14 @@ import {
   udpTryRecvFrom,
   udpTrySendBatch,
   udpTrySendTo,
-  WOULD_BLOCK as SYS_WOULD_BLOCK,
+  WOULD_BLOCK,
+  type WouldBlock,
 } from "../sys/udp.ts";
 import type { Context } from "../runtime/context.ts";
 import type { Future } from "../runtime/future.ts";
-import { type IoSource, IoFuture, WOULD_BLOCK } from "../runtime/io-future.ts";
+import { type IoSource, IoFuture } from "../runtime/io-future.ts";
 import { LazyRegistration, READ, type Registration, WRITE } from "../runtime/reactor.ts";
-import type { DatagramBatch } from "./datagram-batch.ts";
+import type { BatchSendReport, DatagramBatch } from "./datagram-batch.ts";
 
 /** Where to bind: `"127.0.0.1:7777"`, `"[::1]:0"`, or a host and port. */
 export type BindAddress = string | { readonly host: string; readonly port: number };
@@ -61,29 +63,79 @@ export interface Received {
   readonly truncated: boolean;
 }
 
-/** The result of a `try*` call: the value, or would-block. */
+/**
+ * The result of a `try…` call: the value, or would-block (the socket is not ready: wait for it
+ * with the waiting form, or with {@link UdpSocket.readable} / {@link UdpSocket.writable}).
+ */
 export type TryResult<T> = { readonly state: "ok"; readonly value: T } | { readonly state: "would-block" };
 
-/**
- * Called with the errno of a datagram of a batch that could not be sent (it is skipped, the
- * rest go on). Given the number rather than an error object, so that a flood of refused
- * datagrams costs no allocation.
- */
-export type SendErrorHandler = (errno: number, index: number) => void;
+/** Which datagrams of a batch a send takes: `start` (0 by default) to `end - 1`. */
+export interface BatchSendOptions {
+  /** The first datagram to send (default 0). */
+  readonly start?: number;
+}
 
 /** Thrown by operations on a socket after {@link UdpSocket.close}. */
 export class SocketClosedError extends Error {
   override readonly name = "SocketClosedError";
 }
 
-function toSocketAddress(address: BindAddress): SocketAddress {
-  return typeof address === "string" ? parseSocketAddress(address) : socketAddress(address.host, address.port);
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object" && value !== null) return value.constructor?.name ?? "an object";
+  return String(value);
+}
+
+function toSocketAddress(address: BindAddress, call: string): SocketAddress {
+  if (typeof address === "string") return parseSocketAddress(address);
+  if (typeof address === "object" && address !== null && typeof address.host === "string") {
+    return socketAddress(address.host, address.port);
+  }
+  throw new AddressError(
+    `${call}(${describeValue(address)}): not an address; pass "127.0.0.1:7777", "[::1]:0" or { host, port }`,
+  );
+}
+
+function toPeer(peer: SocketAddress | string, call: string): SocketAddress {
+  if (typeof peer === "string") return parseSocketAddress(peer);
+  if (typeof peer === "object" && peer !== null && typeof peer.host === "string") {
+    // Checked now, so that a bad peer is refused before anything is sent.
+    return socketAddress(peer.host, peer.port);
+  }
+  throw new AddressError(`${call}: the peer ${describeValue(peer)} is not a socket address or "host:port" text`);
+}
+
+/**
+ * Refuses anything but a `Uint8Array` (or a `Buffer`, which is one) before a system call: a
+ * `DataView` or another typed array would be read as bytes by the library, but lengths and
+ * views would then be counted in elements.
+ */
+function checkBytes(bytes: unknown, call: string): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  throw new TypeError(`${call}: ${describeValue(bytes)} is not a Uint8Array (pass new Uint8Array(buffer) to use its bytes)`);
+}
+
+function checkBatchRange(batch: DatagramBatch, end: number, start: number, call: string): void {
+  if (!Number.isInteger(end) || end < 0 || end > batch.capacity) {
+    throw new RangeError(`${call}: end ${end} is not a whole number from 0 to the batch capacity ${batch.capacity}`);
+  }
+  if (!Number.isInteger(start) || start < 0 || start > end) {
+    throw new RangeError(`${call}: start ${start} is not a whole number from 0 to end ${end}`);
+  }
 }
 
 const WOULD_BLOCK_RESULT: TryResult<never> = { state: "would-block" };
 
+/** The socket's descriptor for an operation, or a {@link SocketClosedError} if it is closed. */
+let openDescriptor: (socket: UdpSocket, action: string) => number;
+
 /**
  * A non-blocking UDP socket, registered with the reactor of the runtime that first waits on it.
+ *
+ * Each operation comes in two forms: `try…` makes one attempt and returns a {@link TryResult}
+ * (`{ state: "would-block" }` when the socket is not ready), and the waiting form is a future
+ * that tries, waits for the reactor's wake, and tries again. Batch sends report each datagram
+ * the OS refused instead of failing the whole batch.
  *
  * @example
  * ```ts
@@ -105,6 +157,13 @@ export class UdpSocket implements IoSource {
   #closed = false;
   readonly #entry = new Uint8Array(Layout.datagramSize);
 
+  static {
+    openDescriptor = (socket, action) => {
+      socket.#ensureOpen(action);
+      return socket.#fd;
+    };
+  }
+
   private constructor(fd: number, family: 4 | 6, localAddress: SocketAddress) {
     this.#fd = fd;
     this.family = family;
@@ -113,10 +172,11 @@ export class UdpSocket implements IoSource {
 
   /**
    * Opens a UDP socket and binds it. Port 0 lets the OS pick a free port
-   * ({@link localAddress} tells which). Throws {@link SystemError} (e.g. `EADDRINUSE`).
+   * ({@link localAddress} tells which). Throws {@link AddressError} for a value that is not an
+   * address (before any descriptor is opened) and {@link SystemError} (e.g. `EADDRINUSE`).
    */
   static bind(address: BindAddress, options: UdpSocketOptions = {}): UdpSocket {
-    const target = toSocketAddress(address);
+    const target = toSocketAddress(address, "UdpSocket.bind");
     const fd = udpOpen(target.family);
     try {
       const flags: [SocketOption, boolean | undefined][] = [
@@ -175,60 +235,63 @@ export class UdpSocket implements IoSource {
       throw new SocketClosedError(`Cannot ${action} UDP socket ${formatSocketAddress(this.localAddress)}: it is closed`);
   }
 
-  /** @internal The registration in `cx`'s reactor, made on first use. */
+  /** @internal The registration in `cx`'s reactor, made on first use (the {@link IoSource} contract). */
   registration(cx: Context): Registration {
     this.#ensureOpen("register");
     return this.#registration.get(cx.runtime.reactor, this.#fd, this);
   }
 
-  /** Receives one datagram if one is waiting. */
+  /** Receives one datagram into `buffer` if one is waiting. */
   tryRecvFrom(buffer: Uint8Array): TryResult<Received> {
+    const received = this.#recvFromNow(checkBytes(buffer, "tryRecvFrom"));
+    return received === WOULD_BLOCK ? WOULD_BLOCK_RESULT : { state: "ok", value: received };
+  }
+
+  #recvFromNow(buffer: Uint8Array): Received | WouldBlock {
     this.#ensureOpen("receive on");
     const length = udpTryRecvFrom(this.#fd, buffer, this.#entry);
-    if (length === SYS_WOULD_BLOCK) return WOULD_BLOCK_RESULT;
+    if (length === WOULD_BLOCK) return WOULD_BLOCK;
     const view = new DataView(this.#entry.buffer);
     return {
-      state: "ok",
-      value: {
-        bytes: buffer.subarray(0, length),
-        peer: decodeAddress(view, Layout.datagramAddressOffset),
-        truncated: (view.getUint32(Layout.datagramFlagsOffset, true) & 1) !== 0,
-      },
+      bytes: buffer.subarray(0, length),
+      peer: decodeAddress(view, Layout.datagramAddressOffset),
+      truncated: (view.getUint32(Layout.datagramFlagsOffset, true) & 1) !== 0,
     };
   }
 
-  /** Waits for one datagram and receives it into `buffer`. */
+  /** Waits for one datagram and receives it into `buffer` (a `Uint8Array`). */
   recvFrom(buffer: Uint8Array): Future<Received> {
-    return new RecvFrom(this, buffer);
+    return new RecvFrom(this, checkBytes(buffer, "recvFrom"), (target) => this.#recvFromNow(target));
   }
 
   /** Sends one datagram if the socket can take it now. Returns the bytes sent. */
-  trySendTo(bytes: Uint8Array, peer: SocketAddress): TryResult<number> {
+  trySendTo(bytes: Uint8Array, peer: SocketAddress | string): TryResult<number> {
+    const target = toPeer(peer, "trySendTo");
+    const sent = this.#sendToNow(checkBytes(bytes, "trySendTo"), encodePeer(target), target);
+    return sent === WOULD_BLOCK ? WOULD_BLOCK_RESULT : { state: "ok", value: sent };
+  }
+
+  #sendToNow(bytes: Uint8Array, address: Uint8Array, peer: SocketAddress): number | WouldBlock {
     this.#ensureOpen("send on");
-    const address = new Uint8Array(Layout.addressSize);
-    encodeAddress(peer, new DataView(address.buffer), 0);
-    const sent = udpTrySendTo(this.#fd, bytes, address, () => formatSocketAddress(peer));
-    return sent === SYS_WOULD_BLOCK ? WOULD_BLOCK_RESULT : { state: "ok", value: sent };
+    return udpTrySendTo(this.#fd, bytes, address, () => formatSocketAddress(peer));
   }
 
   /** Sends one datagram, waiting for the socket to be writable if it is full. */
   sendTo(bytes: Uint8Array, peer: SocketAddress | string): Future<number> {
-    return new SendTo(this, bytes, typeof peer === "string" ? parseSocketAddress(peer) : peer);
+    const target = toPeer(peer, "sendTo");
+    const payload = checkBytes(bytes, "sendTo");
+    const address = encodePeer(target);
+    return new SendTo(this, target, () => this.#sendToNow(payload, address, target));
   }
 
   /**
    * Receives as many datagrams as are waiting, up to the batch's capacity, in one system call
-   * (recvmmsg). Returns how many, or would-block.
+   * (recvmmsg). Returns how many. The result object is the batch's own, reused by its next
+   * receive: read it at once.
    */
   tryRecvBatch(batch: DatagramBatch): TryResult<number> {
-    const count = this.receiveBatchNow(batch);
-    return count === SYS_WOULD_BLOCK ? WOULD_BLOCK_RESULT : { state: "ok", value: count };
-  }
-
-  /** @internal One receive attempt: the count, or the library's WOULD_BLOCK (no allocation). */
-  receiveBatchNow(batch: DatagramBatch): number {
-    this.#ensureOpen("receive on");
-    return udpTryRecvBatch(this.#fd, batch.payloads, batch.slotSize, batch.entries);
+    const count = receiveBatchNow(this, batch);
+    return count === WOULD_BLOCK ? WOULD_BLOCK_RESULT : batch.receivedResult(count);
   }
 
   /**
@@ -241,38 +304,69 @@ export class UdpSocket implements IoSource {
   }
 
   /**
-   * Sends datagrams `0` to `count - 1` of `batch` (sendmmsg), waiting for writability as often
-   * as needed. A datagram the OS refuses (e.g. `ECONNREFUSED` after an ICMP error, or an
-   * address it cannot reach) is skipped and reported to `onError`, and the rest still go;
-   * without `onError`, the first refusal throws its {@link SystemError}. Resolves to the
-   * number sent.
+   * Sends datagrams `start` (0 by default) to `end - 1` of `batch` (sendmmsg) as far as the
+   * socket takes them now. A datagram the OS refuses (e.g. `ECONNREFUSED` after an ICMP error,
+   * or an address it cannot reach) is skipped, and {@link DatagramBatch.refusal} tells why;
+   * the rest still go. Returns the batch's {@link BatchSendReport} (`next` is where the socket
+   * filled up, `end` if it did not), or would-block if the socket took none. Errors of the
+   * socket itself (it is closed) are thrown.
+   *
+   * @example
+   * ```ts
+   * const result = socket.trySendBatch(batch, count);
+   * const next = result.state === "ok" ? result.value.next : 0; // datagrams from `next` still wait
+   * ```
    */
-  sendBatch(batch: DatagramBatch, count: number, onError?: SendErrorHandler): Future<number> {
-    if (!Number.isInteger(count) || count < 0 || count > batch.capacity) {
-      throw new RangeError(`count ${count} is not a whole number from 0 to the batch capacity ${batch.capacity}`);
-    }
-    return new SendBatch(this, batch, count, onError);
+  trySendBatch(batch: DatagramBatch, end: number, options: BatchSendOptions = {}): TryResult<BatchSendReport> {
+    const start = options.start ?? 0;
+    checkBatchRange(batch, end, start, "trySendBatch");
+    const record = batch.beginSend(start);
+    sendBatchNow(this, batch, record, end);
+    return record.next === start && start < end ? WOULD_BLOCK_RESULT : batch.sendResult();
   }
 
   /**
-   * Sends datagrams `0` to `count - 1` of `batch` if the socket can take them now; returns how
-   * many it took (0 if it would block). A datagram the OS refuses throws its SystemError.
+   * Sends datagrams `start` (0 by default) to `end - 1` of `batch`, waiting for writability as
+   * often as needed, and resolves to the batch's {@link BatchSendReport} once every one was
+   * sent or refused (see {@link trySendBatch}). The future can be awaited again: each await
+   * sends the range anew.
    */
-  trySendBatch(batch: DatagramBatch, count: number): number {
-    const rc = this.trySendBatchRange(batch, 0, count);
-    if (rc === SYS_WOULD_BLOCK) return 0;
-    if (rc < 0) throw new SystemError("sendmmsg", -rc, `Cannot send datagram 0 of a batch (${batch.size(0)} bytes)`);
-    return rc;
-  }
-
-  /** @internal One attempt of a batch send from `start`: sent count, WOULD_BLOCK or -errno. */
-  trySendBatchRange(batch: DatagramBatch, start: number, end: number): number {
-    this.#ensureOpen("send on");
-    return udpTrySendBatch(this.#fd, batch.payloadRange(start, end), batch.slotSize, batch.entryRange(start, end));
+  sendBatch(batch: DatagramBatch, end: number, options: BatchSendOptions = {}): Future<BatchSendReport> {
+    const start = options.start ?? 0;
+    checkBatchRange(batch, end, start, "sendBatch");
+    return new SendBatch(this, batch, start, end);
   }
 
   /**
-   * Deregisters the socket from its reactor and closes it. Tasks waiting on it are not woken;
+   * Waits until the reactor reports the socket readable, like tokio's `UdpSocket::readable`.
+   * Await it after a `try…` receive said would-block: readiness is an edge, and a wake can be
+   * spurious, so the next `try…` may still would-block (then wait again). The future can be
+   * awaited again.
+   */
+  readable(): Future<void> {
+    return new Readiness(this, READ);
+  }
+
+  /**
+   * Waits until the reactor reports the socket writable, like tokio's `UdpSocket::writable`;
+   * see {@link readable}.
+   *
+   * @example
+   * ```ts
+   * const writable = socket.writable(); // made once
+   * let result = socket.trySendBatch(batch, count);
+   * while (result.state === "would-block") {
+   *   yield* writable;
+   *   result = socket.trySendBatch(batch, count);
+   * }
+   * ```
+   */
+  writable(): Future<void> {
+    return new Readiness(this, WRITE);
+  }
+
+  /**
+   * Deregisters the socket from its reactor and closes it. Tasks waiting on it are woken, and
    * their next attempt throws {@link SocketClosedError}. Closing twice does nothing.
    */
   close(): void {
@@ -287,19 +381,49 @@ export class UdpSocket implements IoSource {
   }
 }
 
+function encodePeer(peer: SocketAddress): Uint8Array {
+  const address = new Uint8Array(Layout.addressSize);
+  encodeAddress(peer, new DataView(address.buffer), 0);
+  return address;
+}
+
+function receiveBatchNow(socket: UdpSocket, batch: DatagramBatch): number | WouldBlock {
+  const fd = openDescriptor(socket, "receive on");
+  return udpTryRecvBatch(fd, batch.payloads, batch.slotSize, batch.entries);
+}
+
+type SendRecord = ReturnType<DatagramBatch["beginSend"]>;
+
+/**
+ * Sends from `record.next` to `end - 1` until all are handled (true) or the socket is full
+ * (false). A refused datagram is noted in the batch and skipped.
+ */
+function sendBatchNow(socket: UdpSocket, batch: DatagramBatch, record: SendRecord, end: number): boolean {
+  const fd = openDescriptor(socket, "send on");
+  while (record.next < end) {
+    const next = record.next;
+    const result = udpTrySendBatch(fd, batch.payloadRange(next, end), batch.slotSize, batch.entryRange(next, end));
+    if (result === WOULD_BLOCK) return false;
+    if (result instanceof SendRefusal) batch.noteRefused(record, result.errno);
+    else batch.noteSent(record, result);
+  }
+  return true;
+}
+
 class RecvFrom extends IoFuture<Received> {
   readonly #socket: UdpSocket;
   readonly #buffer: Uint8Array;
+  readonly #receive: (buffer: Uint8Array) => Received | WouldBlock;
 
-  constructor(socket: UdpSocket, buffer: Uint8Array) {
+  constructor(socket: UdpSocket, buffer: Uint8Array, receive: (buffer: Uint8Array) => Received | WouldBlock) {
     super(socket, READ);
     this.#socket = socket;
     this.#buffer = buffer;
+    this.#receive = receive;
   }
 
-  protected attempt(): Received | typeof WOULD_BLOCK {
-    const result = this.#socket.tryRecvFrom(this.#buffer);
-    return result.state === "ok" ? result.value : WOULD_BLOCK;
+  protected attempt(): Received | WouldBlock {
+    return this.#receive(this.#buffer);
   }
 
   protected describe(): string {
@@ -308,20 +432,17 @@ class RecvFrom extends IoFuture<Received> {
 }
 
 class SendTo extends IoFuture<number> {
-  readonly #socket: UdpSocket;
-  readonly #bytes: Uint8Array;
   readonly #peer: SocketAddress;
+  readonly #send: () => number | WouldBlock;
 
-  constructor(socket: UdpSocket, bytes: Uint8Array, peer: SocketAddress) {
+  constructor(socket: UdpSocket, peer: SocketAddress, send: () => number | WouldBlock) {
     super(socket, WRITE);
-    this.#socket = socket;
-    this.#bytes = bytes;
     this.#peer = peer;
+    this.#send = send;
   }
 
-  protected attempt(): number | typeof WOULD_BLOCK {
-    const result = this.#socket.trySendTo(this.#bytes, this.#peer);
-    return result.state === "ok" ? result.value : WOULD_BLOCK;
+  protected attempt(): number | WouldBlock {
+    return this.#send();
   }
 
   protected describe(): string {
@@ -339,9 +460,8 @@ class RecvBatch extends IoFuture<number> {
     this.#batch = batch;
   }
 
-  protected attempt(): number | typeof WOULD_BLOCK {
-    const count = this.#socket.receiveBatchNow(this.#batch);
-    return count === SYS_WOULD_BLOCK ? WOULD_BLOCK : count;
+  protected attempt(): number | WouldBlock {
+    return receiveBatchNow(this.#socket, this.#batch);
   }
 
   protected describe(): string {
@@ -349,48 +469,70 @@ class RecvBatch extends IoFuture<number> {
   }
 }
 
-class SendBatch extends IoFuture<number> {
+class SendBatch extends IoFuture<BatchSendReport> {
   readonly #socket: UdpSocket;
   readonly #batch: DatagramBatch;
-  readonly #count: number;
-  readonly #onError: SendErrorHandler | undefined;
-  /** The next datagram to send. */
-  #next = 0;
-  #sent = 0;
+  readonly #start: number;
+  readonly #end: number;
+  /** The batch's record while an await is sending, null between awaits. */
+  #record: SendRecord | null = null;
 
-  constructor(socket: UdpSocket, batch: DatagramBatch, count: number, onError: SendErrorHandler | undefined) {
+  constructor(socket: UdpSocket, batch: DatagramBatch, start: number, end: number) {
     super(socket, WRITE);
     this.#socket = socket;
     this.#batch = batch;
-    this.#count = count;
-    this.#onError = onError;
+    this.#start = start;
+    this.#end = end;
   }
 
-  /** Sends until all are sent (the result) or the socket is full (would-block). */
-  protected attempt(): number | typeof WOULD_BLOCK {
-    while (this.#next < this.#count) {
-      const rc = this.#socket.trySendBatchRange(this.#batch, this.#next, this.#count);
-      if (rc === SYS_WOULD_BLOCK) return WOULD_BLOCK;
-      if (rc >= 0) {
-        this.#next += rc;
-        this.#sent += rc;
-      } else {
-        // The error belongs to datagram #next alone: report it, skip it, send the rest.
-        if (this.#onError === undefined) {
-          throw new SystemError(
-            "sendmmsg",
-            -rc,
-            `Cannot send datagram ${this.#next} of a batch (${this.#batch.size(this.#next)} bytes)`,
-          );
-        }
-        this.#onError(-rc, this.#next);
-        this.#next++;
-      }
-    }
-    return this.#sent;
+  /** Sends until all are handled (the result) or the socket is full (would-block). */
+  protected attempt(): BatchSendReport | WouldBlock {
+    const record = (this.#record ??= this.#batch.beginSend(this.#start));
+    if (!sendBatchNow(this.#socket, this.#batch, record, this.#end)) return WOULD_BLOCK;
+    this.#record = null;
+    return record;
   }
 
   protected describe(): string {
-    return `sendmmsg of ${this.#count - this.#next} datagram(s)`;
+    return `sendmmsg of ${this.#end - (this.#record?.next ?? this.#start)} datagram(s)`;
+  }
+
+  override drop(): void {
+    this.#record = null;
+    super.drop();
+  }
+}
+
+/** Ready when the reactor has seen the socket ready in one direction (see `UdpSocket.readable`). */
+class Readiness extends IoFuture<void> {
+  readonly #socket: UdpSocket;
+  readonly #direction: typeof READ | typeof WRITE;
+  /** Whether this await has asked the reactor already: the next attempt is then ready. */
+  #asked = false;
+
+  constructor(socket: UdpSocket, direction: typeof READ | typeof WRITE) {
+    super(socket, direction);
+    this.#socket = socket;
+    this.#direction = direction;
+  }
+
+  protected attempt(): void | WouldBlock {
+    openDescriptor(this.#socket, "wait on");
+    if (this.#asked) {
+      this.#asked = false;
+      return undefined;
+    }
+    this.#asked = true;
+    return WOULD_BLOCK;
+  }
+
+  protected describe(): string {
+    const what = this.#direction === READ ? "readable" : "writable";
+    return `${what} ${formatSocketAddress(this.#socket.localAddress)}`;
+  }
+
+  override drop(): void {
+    this.#asked = false;
+    super.drop();
   }
 }

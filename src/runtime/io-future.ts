@@ -10,9 +10,10 @@ import { Future, PENDING, type Poll } from "./future.ts";
 import type { DirectionIndex, Reactor, Registration, Waiter } from "./reactor.ts";
 import { traceEvent } from "./trace.ts";
 import type { Waker } from "./waker.ts";
+import { WOULD_BLOCK } from "../sys/would-block.ts";
 
-/** What {@link IoFuture.attempt} returns when the system call would block. */
-export const WOULD_BLOCK: unique symbol = Symbol("WouldBlock");
+/** What {@link IoFuture.attempt} returns when the system call would block: the one spelling of it. */
+export { WOULD_BLOCK, type WouldBlock } from "../sys/would-block.ts";
 
 /** A descriptor that registers with the reactor of the runtime that first polls it. */
 export interface IoSource {

@@ -138,6 +138,11 @@ export class Runtime implements RuntimeCore {
     return this.#closed;
   }
 
+  /** How many tasks have been spawned and have not finished. */
+  get tasksAlive(): number {
+    return this.executor.alive;
+  }
+
   #ensureOpen(action: string): void {
     if (this.#closed) throw new RuntimeError(`Cannot ${action}: the runtime is closed`);
   }

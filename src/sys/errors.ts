@@ -76,6 +76,7 @@ export const Errno = {
   EWOULDBLOCK: constants.errno.EWOULDBLOCK,
   EINTR: constants.errno.EINTR,
   EBADF: constants.errno.EBADF,
+  ENOTSOCK: constants.errno.ENOTSOCK,
   EINVAL: constants.errno.EINVAL,
   EEXIST: constants.errno.EEXIST,
   ENOENT: constants.errno.ENOENT,

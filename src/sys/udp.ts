@@ -1,21 +1,20 @@
 /**
  * UDP system calls on a descriptor, typed: the layer under `src/net/udp-socket.ts`.
  *
- * The `try*` functions return {@link WOULD_BLOCK} instead of throwing when the socket is not
- * ready, since that is the normal way for a non-blocking socket to say "wait".
+ * The library answers every call with one integer, `>= 0` or `-errno`. That integer stops
+ * here: these functions return a count, {@link WOULD_BLOCK} (a symbol, not a number) when the
+ * socket is not ready, a {@link SendRefusal} for a datagram the OS refused, or throw a
+ * {@link SystemError}. Nothing above `src/sys` compares a result with a negative number.
  *
  * @module
  */
 import { Layout, Option } from "./abi.ts";
 import { decodeAddress, encodeAddress, formatSocketAddress, type SocketAddress } from "./address.ts";
-import { Errno, SystemError, check } from "./errors.ts";
+import { Errno, errnoName, SystemError, check } from "./errors.ts";
 import { native } from "./ffi.ts";
+import { WOULD_BLOCK, type WouldBlock } from "./would-block.ts";
 
-/**
- * Returned by the `try*` functions when the socket would block. It lies outside the range of
- * `-errno` values, so it can share a return value with them.
- */
-export const WOULD_BLOCK = -0x1_0000;
+export { WOULD_BLOCK, type WouldBlock } from "./would-block.ts";
 
 function wouldBlock(rc: number): boolean {
   return rc === -Errno.EAGAIN || rc === -Errno.EWOULDBLOCK;
@@ -61,15 +60,15 @@ export function udpLocalAddress(fd: number): SocketAddress {
  * Receives one datagram into `buffer`, its length, flags and sender into `datagram` (one
  * `Layout.datagramSize` entry). Returns the bytes stored, or {@link WOULD_BLOCK}.
  */
-export function udpTryRecvFrom(fd: number, buffer: Uint8Array, datagram: Uint8Array): number {
+export function udpTryRecvFrom(fd: number, buffer: Uint8Array, datagram: Uint8Array): number | WouldBlock {
   const rc = native.br_udp_recv_from(fd, buffer, buffer, datagram, datagram);
   if (rc >= 0) return rc;
   if (wouldBlock(rc)) return WOULD_BLOCK;
   throw new SystemError("recvmsg", -rc, `Cannot receive on UDP descriptor ${fd}`);
 }
 
-/** Sends `payload` to the address encoded in `address`; returns the bytes sent or WOULD_BLOCK. */
-export function udpTrySendTo(fd: number, payload: Uint8Array, address: Uint8Array, describe: () => string): number {
+/** Sends `payload` to the address encoded in `address`; returns the bytes sent, or WOULD_BLOCK. */
+export function udpTrySendTo(fd: number, payload: Uint8Array, address: Uint8Array, describe: () => string): number | WouldBlock {
   const rc = native.br_udp_send_to(fd, payload, payload, address, address);
   if (rc >= 0) return rc;
   if (wouldBlock(rc)) return WOULD_BLOCK;
@@ -80,7 +79,7 @@ export function udpTrySendTo(fd: number, payload: Uint8Array, address: Uint8Arra
  * Receives up to as many datagrams as `datagrams` has entries, into the slots of `buffer`.
  * Returns how many arrived, or WOULD_BLOCK.
  */
-export function udpTryRecvBatch(fd: number, buffer: Uint8Array, slotSize: number, datagrams: Uint8Array): number {
+export function udpTryRecvBatch(fd: number, buffer: Uint8Array, slotSize: number, datagrams: Uint8Array): number | WouldBlock {
   const rc = native.br_udp_recv_batch(fd, buffer, buffer, slotSize, datagrams, datagrams);
   if (rc >= 0) return rc;
   if (wouldBlock(rc)) return WOULD_BLOCK;
@@ -88,14 +87,50 @@ export function udpTryRecvBatch(fd: number, buffer: Uint8Array, slotSize: number
 }
 
 /**
- * Sends the datagrams `datagrams` describes from the slots of `buffer`. Returns how many were
- * sent, WOULD_BLOCK, or `-errno` for an error that belongs to the first datagram alone (the
- * caller decides whether to drop it and go on).
+ * The OS refused one datagram of a batch (e.g. `ECONNREFUSED` after an ICMP error, or an
+ * address it cannot reach): the datagram is not sent, and the socket can go on with the rest.
+ * One object per errno, made once, so that a flood of refusals allocates nothing.
  */
-export function udpTrySendBatch(fd: number, buffer: Uint8Array, slotSize: number, datagrams: Uint8Array): number {
+export class SendRefusal {
+  /** The errno, as the OS numbers it. */
+  readonly errno: number;
+  /** Its name, e.g. `"ECONNREFUSED"`. */
+  readonly code: string;
+
+  private constructor(errno: number) {
+    this.errno = errno;
+    this.code = errnoName(errno);
+  }
+
+  static readonly #byErrno = new Map<number, SendRefusal>();
+
+  /** The refusal for `errno`. */
+  static of(errno: number): SendRefusal {
+    let refusal = SendRefusal.#byErrno.get(errno);
+    if (refusal === undefined) SendRefusal.#byErrno.set(errno, (refusal = new SendRefusal(errno)));
+    return refusal;
+  }
+}
+
+/** Errors of a send that concern the socket itself, not one datagram: they are thrown. */
+const SOCKET_ERRORS: ReadonlySet<number> = new Set([Errno.EBADF, Errno.ENOTSOCK]);
+
+/**
+ * Sends the datagrams `datagrams` describes from the slots of `buffer` (sendmmsg). Returns how
+ * many were sent (at least one), WOULD_BLOCK, or the {@link SendRefusal} of the first datagram,
+ * which the OS refused alone: the caller skips it and goes on with the next.
+ */
+export function udpTrySendBatch(
+  fd: number,
+  buffer: Uint8Array,
+  slotSize: number,
+  datagrams: Uint8Array,
+): number | WouldBlock | SendRefusal {
   const rc = native.br_udp_send_batch(fd, buffer, buffer, slotSize, datagrams, datagrams);
-  if (rc >= 0 || !wouldBlock(rc)) return rc;
-  return WOULD_BLOCK;
+  if (rc >= 0) return rc;
+  if (wouldBlock(rc)) return WOULD_BLOCK;
+  if (SOCKET_ERRORS.has(-rc)) throw new SystemError("sendmmsg", -rc, `Cannot send a batch on UDP descriptor ${fd}`);
+  return SendRefusal.of(-rc);
 }
 
 /** Closes a descriptor the library created. */
