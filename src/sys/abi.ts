@@ -1,9 +1,11 @@
 /**
  * The TypeScript mirror of `zig/src/abi.zig`: struct sizes, offsets and constants.
  *
- * The library reports its own layout through `br_abi_layout`; {@link nativeLayout} reads it and
- * `test/abi.test.ts` checks it against the numbers here. Loading a library built from other
- * sources fails at once (see `assertLayout`) instead of corrupting memory later.
+ * The library reports its own layout through `br_abi_layout` and every integer constant of
+ * `abi.zig` through `br_abi_constants`; {@link nativeLayout} and {@link nativeConstants} read
+ * them, and loading a library built from other sources fails at once (see `assertMirror`)
+ * instead of corrupting memory later. `test/abi.test.ts` checks both directions: no value
+ * differs, and neither side has a constant the other lacks.
  *
  * @module
  */
@@ -23,8 +25,11 @@ export const EVENT_ERROR = 4;
 /** The event says the other end hung up. */
 export const EVENT_HANGUP = 8;
 
-/** The high 32 bits of the waker's reserved token (all ones); no registration can use it. */
-export const TOKEN_WAKER_HIGH = 0xffff_ffff;
+/** The waker's reserved token (`abi.token_waker`, all ones); no registration can use it. */
+export const TOKEN_WAKER = 0xffff_ffff_ffff_ffffn;
+
+/** The high 32 bits of {@link TOKEN_WAKER}, which is how an event buffer tells the waker apart. */
+export const TOKEN_WAKER_HIGH = Number(TOKEN_WAKER >> 32n);
 
 /** Set in a datagram's flags when it was larger than its buffer and lost its tail. */
 export const DATAGRAM_TRUNCATED = 1;
@@ -57,6 +62,35 @@ export const Layout = {
   batchMax: 256,
 } as const;
 
+/**
+ * Every integer constant shared with the library, by its name in `zig/src/abi.zig` (options as
+ * `option.<name>`), read from the definitions above: what {@link nativeConstants} must equal.
+ *
+ * @example
+ * ```ts
+ * sharedConstants().interest_readable; // 1n
+ * ```
+ */
+export function sharedConstants(): Record<string, bigint> {
+  const constants: Record<string, bigint> = {
+    interest_readable: BigInt(INTEREST_READABLE),
+    interest_writable: BigInt(INTEREST_WRITABLE),
+    interest_all: BigInt(INTEREST_READABLE | INTEREST_WRITABLE),
+    event_readable: BigInt(EVENT_READABLE),
+    event_writable: BigInt(EVENT_WRITABLE),
+    event_error: BigInt(EVENT_ERROR),
+    event_hangup: BigInt(EVENT_HANGUP),
+    token_waker: TOKEN_WAKER,
+    events_max: BigInt(Layout.eventsMax),
+    batch_max: BigInt(Layout.batchMax),
+    datagram_truncated: BigInt(DATAGRAM_TRUNCATED),
+  };
+  for (const [name, value] of Object.entries(Option)) {
+    constants[`option.${name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)}`] = BigInt(value);
+  }
+  return constants;
+}
+
 const layoutKeys = Object.keys(Layout) as (keyof typeof Layout)[];
 
 /** The layout the loaded library was built with, field by field in `Layout`'s order. */
@@ -67,16 +101,39 @@ export function nativeLayout(): Record<keyof typeof Layout, number> {
   return Object.fromEntries(layoutKeys.map((key, index) => [key, words[index]])) as Record<keyof typeof Layout, number>;
 }
 
-function assertLayout(): void {
+/**
+ * Every integer constant of the loaded library, by name, as `br_abi_constants` lists them.
+ *
+ * @example
+ * ```ts
+ * nativeConstants()["option.reuse_port"]; // 2n
+ * ```
+ */
+export function nativeConstants(): Record<string, bigint> {
+  const text = new Uint8Array(4096);
+  const len = native.br_abi_constants(text, text);
+  if (len < 0) throw new Error(`br_abi_constants failed with ${len}`);
+  const lines = new TextDecoder().decode(text.subarray(0, len)).trimEnd().split("\n");
+  return Object.fromEntries(lines.map((line) => line.split(" ")).map(([name, value]) => [name!, BigInt(value!)]));
+}
+
+function mismatch(what: string, actual: unknown, expected: unknown): Error {
+  return new Error(
+    `The native library's ${what} is ${String(actual)}, but the TypeScript mirror expects ${String(expected)}: ` +
+      "the library was built from other sources. Rebuild it with `bun run build`.",
+  );
+}
+
+/** Refuses a library whose layout or constants differ from this mirror's, before any use. */
+function assertMirror(): void {
   const actual = nativeLayout();
   for (const key of layoutKeys) {
-    if (actual[key] !== Layout[key]) {
-      throw new Error(
-        `The native library's ${key} is ${actual[key]}, but the TypeScript mirror expects ${Layout[key]}: ` +
-          "the library was built from other sources. Rebuild it with `bun run build`.",
-      );
-    }
+    if (actual[key] !== Layout[key]) throw mismatch(key, actual[key], Layout[key]);
+  }
+  const constants = nativeConstants();
+  for (const [name, expected] of Object.entries(sharedConstants())) {
+    if (constants[name] !== expected) throw mismatch(`constant ${name}`, constants[name], expected);
   }
 }
 
-assertLayout();
+assertMirror();

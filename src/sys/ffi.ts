@@ -21,6 +21,7 @@ const u64 = "u64";
 
 const symbols = {
   br_abi_layout: { args: [buffer, length], returns: i32 },
+  br_abi_constants: { args: [buffer, length], returns: i32 },
   br_errno_name: { args: [i32, buffer, length], returns: i32 },
   br_poller_backend: { args: [buffer, length], returns: i32 },
   br_poller_open: { args: [buffer, length], returns: i32 },

@@ -1,8 +1,12 @@
 //! The structs and constants shared with TypeScript through the C ABI.
 //!
 //! Everything here is `extern` with a fixed layout, asserted below. `src/sys/abi.ts` mirrors
-//! each size, offset and constant, and `test/abi.test.ts` checks the two against each other
-//! through `br_abi_layout`, so neither side can drift alone.
+//! each size, offset and constant, and checks the two against each other when it loads the
+//! library: sizes and offsets through `br_abi_layout`, and every integer constant of this file
+//! (the `u32` and `u64` declarations and the `Option` numbers) through `br_abi_constants`,
+//! which lists them all by name. `test/abi.test.ts` also fails if either side has a constant
+//! the other lacks, so neither side can drift alone. The values are asserted below too, so a
+//! change here is a deliberate one.
 
 const std = @import("std");
 
@@ -88,6 +92,39 @@ pub const Layout = extern struct {
     events_max: u32 = events_max,
     batch_max: u32 = batch_max,
 };
+
+/// Every integer constant of `Abi` (this file), one `name value` line each, options as
+/// `option.name value`: what `br_abi_constants` hands to TypeScript.
+pub fn constantsText(comptime Abi: type) []const u8 {
+    comptime {
+        var text: []const u8 = "";
+        for (@typeInfo(Abi).@"struct".decl_names) |decl| {
+            const T = @TypeOf(@field(Abi, decl));
+            if (T != u32 and T != u64) continue;
+            text = text ++ std.fmt.comptimePrint("{s} {d}\n", .{ decl, @field(Abi, decl) });
+        }
+        const options = @typeInfo(Option).@"enum";
+        for (options.field_names, options.field_values) |option, value| {
+            text = text ++ std.fmt.comptimePrint("option.{s} {d}\n", .{ option, value });
+        }
+        return text;
+    }
+}
+
+comptime {
+    std.debug.assert(interest_readable == 1 and interest_writable == 2 and interest_all == 3);
+    std.debug.assert(event_readable == 1 and event_writable == 2 and event_error == 4 and event_hangup == 8);
+    std.debug.assert(token_waker == 0xffff_ffff_ffff_ffff);
+    std.debug.assert(datagram_truncated == 1);
+    std.debug.assert(events_max == 1024 and batch_max == 256);
+    std.debug.assert(@backingInt(Option.reuse_address) == 1 and @backingInt(Option.reuse_port) == 2);
+    std.debug.assert(@backingInt(Option.recv_buffer) == 3 and @backingInt(Option.send_buffer) == 4);
+    std.debug.assert(@backingInt(Option.ipv6_only) == 5);
+    std.debug.assert(@typeInfo(Option).@"enum".field_names.len == 5);
+    // Flags are distinct bits, and the truncation flag fits the datagram's flags.
+    std.debug.assert(interest_readable & interest_writable == 0);
+    std.debug.assert(@popCount(event_readable | event_writable | event_error | event_hangup) == 4);
+}
 
 comptime {
     std.debug.assert(@sizeOf(Poller) == 8);

@@ -128,6 +128,16 @@ pub export fn br_abi_layout(out: ?[*]u8, out_len: usize) i32 {
     return 0;
 }
 
+/// Writes every integer constant shared with TypeScript, one `name value` line each (see
+/// `abi.constantsText`); returns the text's length.
+pub export fn br_abi_constants(out: ?[*]u8, out_len: usize) i32 {
+    const text = comptime abi.constantsText(abi);
+    const buffer = bytes(out, out_len) orelse return efault;
+    if (text.len > buffer.len) return erange;
+    @memcpy(buffer[0..text.len], text);
+    return @intCast(text.len);
+}
+
 /// Writes the name of errno `code` (`EAGAIN`) into `out`; returns its length, or 0 if the code
 /// has no name on this OS.
 pub export fn br_errno_name(code: i32, out: ?[*]u8, out_len: usize) i32 {

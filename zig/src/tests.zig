@@ -515,3 +515,15 @@ test "a watched signal becomes a byte on the signal descriptor" {
     try testing.expectEqual(0, lib.signals_close(fd));
     try testing.expectEqual(neg(.BADF), lib.signals_close(fd));
 }
+
+test "the constants export lists every shared constant by name" {
+    var text: [4096]u8 = undefined;
+    const len = root.br_abi_constants(&text, text.len);
+    try testing.expect(len > 0);
+    const listed = text[0..@intCast(len)];
+    try testing.expect(std.mem.indexOf(u8, listed, "interest_readable 1\n") != null);
+    try testing.expect(std.mem.indexOf(u8, listed, "token_waker 18446744073709551615\n") != null);
+    try testing.expect(std.mem.indexOf(u8, listed, "datagram_truncated 1\n") != null);
+    try testing.expect(std.mem.indexOf(u8, listed, "option.ipv6_only 5\n") != null);
+    try testing.expectEqual(neg(.RANGE), root.br_abi_constants(&text, 8));
+}
