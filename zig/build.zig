@@ -4,7 +4,8 @@
 //!   installed as `zig-out/lib/<platform>/libbun_reactor.<so|dylib>`, where `<platform>` is
 //!   Bun's `process.platform-process.arch` (`linux-x64`, `darwin-arm64`, …).
 //! - `zig build test`: the Zig tests, in debug mode.
-//! - `zig build cross`: the library for every platform the package ships, by cross-compilation.
+//! - `zig build cross`: the library for every platform the package ships, by cross-compilation,
+//!   and the Zig tests compiled (not run) for macOS and FreeBSD, where kqueue is the backend.
 //! - `zig build bench`: the benchmark's load generator and reference echo server (Linux), in
 //!   `zig-out/bin/`.
 
@@ -18,6 +19,12 @@ const shipped = [_]struct { platform: []const u8, query: std.Target.Query }{
     .{ .platform = "darwin-arm64", .query = .{ .cpu_arch = .aarch64, .os_tag = .macos } },
 };
 
+/// The targets whose tests `zig build cross` compiles without running them.
+const bsd_tests = [_]std.Target.Query{
+    .{ .cpu_arch = .aarch64, .os_tag = .macos },
+    .{ .cpu_arch = .x86_64, .os_tag = .freebsd },
+};
+
 pub fn build(b: *std.Build) void {
     // Baseline CPU features: the library (and the echo executable that embeds it) must run on
     // any machine of the same OS and architecture, not just on the one that built it.
@@ -26,8 +33,20 @@ pub fn build(b: *std.Build) void {
 
     installLibrary(b, b.getInstallStep(), target, optimize);
 
-    const cross = b.step("cross", "Build the library for every shipped platform");
+    const cross = b.step("cross", "Build the library for every shipped platform, and the tests for the BSDs");
     for (shipped) |entry| installLibrary(b, cross, b.resolveTargetQuery(entry.query), optimize);
+    // The kqueue backend and the libc system-call layer cannot run on a Linux machine: compile
+    // (not run) the whole Zig test suite for macOS and FreeBSD, so that the backend suite's
+    // kqueue instance and every libc wrapper at least type-check against the contracts.
+    for (bsd_tests) |query| {
+        const bsd = b.addTest(.{ .root_module = b.createModule(.{
+            .root_source_file = b.path("src/tests.zig"),
+            .target = b.resolveTargetQuery(query),
+            .optimize = .debug,
+            .link_libc = true,
+        }) });
+        cross.dependOn(&bsd.step);
+    }
 
     const bench = b.step("bench", "Build the benchmark's load generator and reference server");
     const lib_module = b.createModule(.{ .root_source_file = b.path("src/lib.zig"), .target = target, .optimize = optimize });
