@@ -85,7 +85,6 @@ fn neg(e: sys.E) i32 {
     return -@as(i32, @backingInt(e));
 }
 
-
 const families = [_]u16{ 4, 6 };
 
 fn loopback(family: u16, port: u16) abi.Address {
