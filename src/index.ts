@@ -36,7 +36,7 @@ export { fromPromise } from "./runtime/promise.ts";
 export { remoteCondition } from "./runtime/remote.ts";
 export { Runtime, RuntimeError, type RuntimeOptions, spawn } from "./runtime/runtime.ts";
 export { type Outcome, TaskCancelledError } from "./runtime/task.ts";
-export { deadline, now, type Sleep, sleep, sleepUntil, TimeoutError, timeout } from "./runtime/timers.ts";
+export { deadline, type DeadlineOptions, now, type Sleep, sleep, sleepUntil, TimeoutError, timeout } from "./runtime/timers.ts";
 export { formatTraceEvent, type Direction, type TraceEvent, type TraceHook, type TraceKind, TraceStep } from "./runtime/trace.ts";
 export type { Waker } from "./runtime/waker.ts";
 export { type BatchSendReport, DatagramBatch } from "./net/datagram-batch.ts";

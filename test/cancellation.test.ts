@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { joinAll, select } from "../src/runtime/combinators.ts";
-import { type Async, yieldNow } from "../src/runtime/future.ts";
+import { type Async, PENDING, pollFn, yieldNow } from "../src/runtime/future.ts";
 import { Runtime, spawn } from "../src/runtime/runtime.ts";
 import { TaskCancelledError } from "../src/runtime/task.ts";
 import { sleep, timeout } from "../src/runtime/timers.ts";
@@ -60,19 +60,60 @@ describe.each(drivers)("cancellation (%s driver)", (driver) => {
     expect(runtime.timers.size).toBe(0);
   });
 
-  test("select cancels the tasks of losing join handles", () => {
+  test("select detaches from a losing join handle: its task runs on, and its other joiners get the value", () => {
+    // select used to cancel the task behind a losing handle, and the other joiner got
+    // TaskCancelledError: a joiner cancelled a task that another task joined.
     using runtime = new Runtime({ driver });
-    const outcome = runtime.blockOn(
-      (function* (): Async<string> {
+    const [otherJoiner, selected] = runtime.blockOn(
+      (function* (): Async<[string, number]> {
         const fast = spawn(sleep(5));
-        const slow = spawn(sleep(10_000));
-        yield* select([fast, slow]);
-        yield* yieldNow();
-        return slow.outcome()?.state ?? "running";
+        const slow = spawn(
+          (function* (): Async<string> {
+            yield* sleep(30);
+            return "slow finished";
+          })(),
+        );
+        const other = spawn(
+          (function* (): Async<string> {
+            return yield* slow;
+          })(),
+        );
+        const winner = yield* select([fast, slow]);
+        return [yield* other, winner.index];
       })(),
     );
-    expect(outcome).toBe("cancelled");
-    expect(runtime.executor.alive).toBe(0);
+    expect(selected).toBe(0);
+    expect(otherJoiner).toBe("slow finished");
+  });
+
+  test("timeout over a join handle detaches from the task, which runs on; cancel() stops it", () => {
+    using runtime = new Runtime({ driver });
+    const log = runtime.blockOn(
+      (function* (): Async<string[]> {
+        const log: string[] = [];
+        const work = spawn(
+          (function* (): Async<void> {
+            yield* sleep(30);
+            log.push("work finished");
+          })(),
+        );
+        try {
+          yield* timeout(work, 5);
+        } catch (error) {
+          log.push((error as Error).name);
+        }
+        yield* work; // still running: it ends by itself
+        const stopped = spawn(sleep(10_000));
+        try {
+          yield* timeout(stopped, 5);
+        } catch {
+          stopped.cancel(); // explicitly
+        }
+        log.push(stopped.outcome()?.state ?? "running");
+        return log;
+      })(),
+    );
+    expect(log).toEqual(["TimeoutError", "work finished", "cancelled"]);
   });
 
   test("joinAll gives every value in order", () => {
@@ -119,6 +160,35 @@ describe.each(drivers)("cancellation (%s driver)", (driver) => {
     ).toThrow("one failed");
     expect(otherEnded).toBe(true);
     expect(runtime.timers.size).toBe(0);
+  });
+
+  test("joinAll drops the others as select does when one fails: a failing drop hides neither the error nor the rest", () => {
+    using runtime = quietRuntime(driver);
+    const dropped: string[] = [];
+    const failingDrop = pollFn<void>(
+      () => PENDING,
+      () => {
+        dropped.push("first");
+        throw new Error("its drop failed too");
+      },
+    );
+    const quietDrop = pollFn<void>(
+      () => PENDING,
+      () => void dropped.push("third"),
+    );
+    expect(() =>
+      runtime.blockOn(
+        joinAll([
+          failingDrop,
+          (function* (): Async<void> {
+            yield* yieldNow();
+            throw new Error("one failed");
+          })(),
+          quietDrop,
+        ]),
+      ),
+    ).toThrow("one failed");
+    expect(dropped).toEqual(["first", "third"]);
   });
 
   test("closing the runtime cancels every task, runs their finally blocks and closes their sockets", () => {

@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { joinAll } from "../src/runtime/combinators.ts";
-import type { Async } from "../src/runtime/future.ts";
+import { type Async, yieldNow } from "../src/runtime/future.ts";
 import { Runtime, spawn } from "../src/runtime/runtime.ts";
 import { deadline, now, sleep, TimeoutError, TimerQueue, timeout } from "../src/runtime/timers.ts";
 import { noopWaker } from "../src/runtime/waker.ts";
+import { UdpSocket } from "../src/net/udp-socket.ts";
 import { drivers } from "./helpers.ts";
 
 describe("TimerQueue", () => {
@@ -70,13 +71,12 @@ describe.each(drivers)("timers on a runtime (%s driver)", (driver) => {
     expect(order).toEqual([10, 20, 30, 40]);
   });
 
-  test("sleep ends on time, within the poller's resolution", () => {
+  test("sleep never ends early", () => {
+    // How late it may end is a matter for the benchmark, not for a unit test on a loaded machine.
     using runtime = new Runtime({ driver });
     const started = now();
     runtime.blockOn(sleep(50));
-    const elapsed = now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(50);
-    expect(elapsed).toBeLessThan(50 + 40); // 1 ms resolution, plus a loaded machine's slack
+    expect(now() - started).toBeGreaterThanOrEqual(50);
   });
 
   test("timeout expires when the work takes longer, and the work is dropped", () => {
@@ -123,7 +123,47 @@ describe.each(drivers)("timers on a runtime (%s driver)", (driver) => {
 
   test("a deadline in the past expires at once", () => {
     using runtime = new Runtime({ driver });
-    expect(() => runtime.blockOn(deadline(sleep(1000), now() - 5))).toThrow(TimeoutError);
+    expect(() => runtime.blockOn(deadline(sleep(1000), { at: now() - 5 }))).toThrow(TimeoutError);
+  });
+
+  test("a timeout of Infinity sets no timer, and the driver is asked to wait without limit", () => {
+    // It used to set a timer at Infinity, and the inline driver's poller took the infinite
+    // wait as 0: the runtime spun at 100% CPU while the work waited.
+    using runtime = new Runtime({ driver });
+    using server = UdpSocket.bind("127.0.0.1:0");
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const seen = runtime.blockOn(
+      (function* (): Async<[number, number]> {
+        const receiver = spawn(timeout(server.recvFrom(new Uint8Array(8)), Infinity));
+        yield* yieldNow(); // the receiver waits now
+        const waiting: [number, number] = [runtime.timers.size, runtime.timers.timeoutMs(now(), -1)];
+        client.trySendTo(new Uint8Array([1]), server.localAddress);
+        yield* receiver;
+        return waiting;
+      })(),
+    );
+    expect(seen).toEqual([0, -1]);
+  });
+
+  test("a timer beyond the poller's 32-bit timeout makes the driver wait at most 2^31 - 1 ms", () => {
+    using runtime = new Runtime({ driver });
+    const waitMs = runtime.blockOn(
+      (function* (): Async<number> {
+        spawn(sleep(30 * 24 * 3600 * 1000)); // a 30-day sleep, cancelled by the runtime's close
+        yield* yieldNow();
+        return runtime.timers.timeoutMs(now(), -1);
+      })(),
+    );
+    expect(waitMs).toBe(2 ** 31 - 1);
+  });
+
+  test("deadline takes an instant, named, and refuses a duration by mistake", () => {
+    using runtime = new Runtime({ driver });
+    expect(runtime.blockOn(deadline(sleep(1), { at: now() + 1000 }))).toBeUndefined();
+    expect(() => deadline(sleep(1), 1000 as never)).toThrow(
+      "deadline(…, 1000): pass the instant as { at: now() + ms }; for a duration use timeout(…, ms)",
+    );
+    expect(() => deadline(sleep(1), { at: Number.NaN })).toThrow("deadline(…, { at: NaN })");
   });
 
   test("bad delays are refused with the value named", () => {

@@ -92,8 +92,10 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
     options.sampleSeconds === null ? null : spawn(sampleTasks(stats, options.sampleSeconds), { name: "stats sampler" });
   const collector = spawn(collectGarbage(), { name: "garbage collector" });
   try {
-    // The reader only ends by failing too often; the stop ends it otherwise (select cancels it).
+    // The reader only ends by failing too often; the stop ends it otherwise. (A select only
+    // detaches from a losing task: stopping it is said here.)
     yield* select([options.stop, reader]);
+    reader.cancel();
     writer.cancel();
     try {
       yield* timeout(drainReplies(socket, queue), DRAIN_MS);

@@ -2,15 +2,17 @@
  * Combinators: wait for all of several futures, or for the first of them.
  *
  * Both poll their futures inside the task that awaits them (like Rust's `join!` and
- * `select!`), so they spawn nothing; a future that loses or is no longer needed is dropped,
- * which cancels it (its `finally` blocks run, its registrations and timers are released).
+ * `select!`), so they spawn nothing. A future that loses, or is no longer needed because
+ * another failed, is dropped, under the runtime's one cancellation rule (README, "Cancellation"):
+ * dropping a future cancels the work it owns (its `finally` blocks run, its registrations and
+ * timers are released), and dropping a `JoinHandle` detaches from its task, which runs on. Only
+ * `handle.cancel()` cancels a task.
  *
  * @module
  */
 import { toFuture } from "./async-future.ts";
 import type { Context } from "./context.ts";
 import { type Awaitable, dropAfterFailure, Future, PENDING, type Poll } from "./future.ts";
-import { JoinHandle } from "./join-handle.ts";
 
 /** The value an awaitable resolves to. */
 export type AwaitedOf<A> = A extends Awaitable<infer T> ? T : never;
@@ -36,7 +38,9 @@ class JoinAll<T extends readonly unknown[]> extends Future<T> {
       try {
         value = this.#futures[index]!.poll(cx);
       } catch (error) {
-        this.drop(); // every future not done, the failed one included
+        // Every future not done, the failed one included, is dropped as select drops its
+        // losers: a drop that fails too must not hide this error, nor spare the others.
+        this.#dropPending(dropAfterFailure);
         throw error;
       }
       if (value === PENDING) continue;
@@ -47,17 +51,23 @@ class JoinAll<T extends readonly unknown[]> extends Future<T> {
     return this.#remaining === 0 ? (this.#values as unknown as T) : PENDING;
   }
 
-  override drop(): void {
+  #dropPending(dropOne: (future: Future<unknown>) => void): void {
     this.#futures.forEach((future, index) => {
-      if (!this.#done[index]) future.drop();
+      if (this.#done[index]) return;
       this.#done[index] = true;
+      dropOne(future);
     });
+  }
+
+  override drop(): void {
+    this.#dropPending((future) => future.drop());
   }
 }
 
 /**
- * Waits for every awaitable; resolves to their values in order. If one fails, the others are
- * dropped and its error is thrown.
+ * Waits for every awaitable; resolves to their values in order. If one fails, its error is
+ * thrown and every other one not finished is dropped: a generator or a leaf future is
+ * cancelled, a `JoinHandle` is detached (its task runs on; `cancel()` it to stop it).
  *
  * @example
  * ```ts
@@ -103,12 +113,13 @@ class Select<T> extends Future<Selected<T>> {
     return PENDING;
   }
 
-  /** Cancels the losers: drops their futures, and cancels the tasks of losing join handles. */
+  /**
+   * Drops the losers. A losing `JoinHandle` is only detached: other tasks may join its task,
+   * and a select has no right to cancel it under them.
+   */
   #dropAllBut(winner: number): void {
     this.#futures.forEach((future, index) => {
-      if (index === winner) return;
-      dropAfterFailure(future);
-      if (future instanceof JoinHandle) future.cancel();
+      if (index !== winner) dropAfterFailure(future);
     });
   }
 
@@ -119,8 +130,9 @@ class Select<T> extends Future<Selected<T>> {
 
 /**
  * Waits for the first awaitable to finish, in the order given when several are ready at once;
- * the others are cancelled. If the first to finish fails, its error is thrown (and the others
- * are cancelled all the same).
+ * the others are dropped: a generator or a leaf future is cancelled, a `JoinHandle` is
+ * detached (its task runs on; `cancel()` it to stop it). If the first to finish fails, its
+ * error is thrown, and the others are dropped all the same.
  *
  * @example
  * ```ts

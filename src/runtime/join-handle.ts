@@ -16,6 +16,11 @@ export interface TaskCanceller {
  * The handle of a spawned task. Awaiting it (`yield* handle`) gives the task's value, throws
  * its error, or throws {@link TaskCancelledError} if it was cancelled.
  *
+ * The task belongs to the runtime, not to the handle (as in tokio): dropping an await of the
+ * handle (a `select` that chose another branch, a `timeout` that expired, a joiner that was
+ * cancelled) detaches from the task, which runs on. Only {@link cancel} cancels it, so that no
+ * joiner can cancel a task that others join without saying so.
+ *
  * @example
  * ```ts
  * function* main(): Async<number> {
@@ -110,16 +115,17 @@ export class JoinHandle<T> extends Future<T> {
   }
 
   /**
-   * Dropping a join (the joiner was cancelled, or a select chose another branch) leaves the
-   * joiner's waker with the task: several tasks may share this handle, and a drop cannot tell
-   * whose waker to take back. The cost is one spurious wake when the task ends, which wakes
-   * ignore or survive by polling again.
+   * Detaches: the task runs on (see the class's cancellation rule). The joiner's waker stays
+   * with the task: several tasks may share this handle, and a drop cannot tell whose waker to
+   * take back. The cost is one spurious wake when the task ends, which wakes ignore or survive
+   * by polling again.
    */
   override drop(): void {}
 
   /**
    * Cancels the task: its future is dropped, so its `finally` blocks run and its sockets,
-   * registrations and timers are released. Cancelling a finished task does nothing.
+   * registrations and timers are released; every joiner then gets {@link TaskCancelledError}.
+   * Cancelling a finished task does nothing. This is the only way to cancel a task.
    */
   cancel(): void {
     this.#canceller.cancel(this.#task as Task<unknown>);

@@ -15,6 +15,12 @@ export function now(): number {
   return performance.now();
 }
 
+/**
+ * The longest one wait in the driver may be, in milliseconds: the poller's timeout is a 32-bit
+ * signed number. A timer further away makes the driver wake once per this period and wait again.
+ */
+const WAIT_MS_MAX = 0x7fff_ffff;
+
 /** One pending timer: when it fires and whom it wakes. */
 export class Timer {
   readonly deadline: number;
@@ -75,7 +81,8 @@ export class TimerQueue {
   timeoutMs(at: number, limitMs: number): number {
     const first = this.#heap[0];
     if (first === undefined) return limitMs;
-    const untilMs = Math.max(0, Math.ceil(first.deadline - at));
+    // At most WAIT_MS_MAX: a longer wait would not fit the poller's 32-bit timeout.
+    const untilMs = Math.min(WAIT_MS_MAX, Math.max(0, Math.ceil(first.deadline - at)));
     return limitMs < 0 ? untilMs : Math.min(untilMs, limitMs);
   }
 
@@ -143,6 +150,9 @@ export class Sleep extends Future<void> {
       this.drop();
       return undefined;
     }
+    // A deadline of Infinity never comes: it needs no timer, and one would ask the driver for
+    // an infinite timeout that the poller cannot take.
+    if (this.deadline === Infinity) return PENDING;
     if (this.#timer === null) {
       this.#queue = cx.runtime.timers;
       this.#timer = this.#queue.add(this.deadline, cx.waker);
@@ -226,8 +236,10 @@ class Deadline<T> extends Future<T> {
 }
 
 /**
- * Waits for `awaitable` for at most `ms` milliseconds. If time runs out first, the awaited
- * work is dropped (cancelled) and a {@link TimeoutError} is thrown.
+ * Waits for `awaitable` for at most `ms` milliseconds (`Infinity`: no limit). If time runs out
+ * first, a {@link TimeoutError} is thrown and the awaitable is dropped: a generator or a leaf
+ * future is cancelled (its `finally` blocks run), a `JoinHandle` is detached (its task runs on;
+ * `cancel()` it to stop it).
  *
  * @example
  * ```ts
@@ -245,7 +257,32 @@ export function timeout<T>(awaitable: Awaitable<T>, ms: number): Future<T> {
   return new Deadline(toFuture(awaitable), sleep(limitMs), limitMs);
 }
 
-/** Waits for `awaitable` until `at` (a {@link now} value), as {@link timeout} does. */
-export function deadline<T>(awaitable: Awaitable<T>, at: number): Future<T> {
+/** When a {@link deadline} falls. */
+export interface DeadlineOptions {
+  /** The instant, on the {@link now} clock (`now() + 500`), not a duration. */
+  readonly at: number;
+}
+
+/**
+ * Waits for `awaitable` until the instant `at` (a {@link now} value), as {@link timeout} does
+ * for a duration. The instant is named (`{ at }`) so that a duration cannot be passed by
+ * mistake: `deadline(work, 1000)` is refused (Deno's `deadline(p, ms)` takes a duration; here
+ * that is {@link timeout}).
+ *
+ * @example
+ * ```ts
+ * function* both(): Async<void> {
+ *   const end = now() + 1000; // one second for both steps together
+ *   yield* deadline(stepOne(), { at: end });
+ *   yield* deadline(stepTwo(), { at: end });
+ * }
+ * ```
+ */
+export function deadline<T>(awaitable: Awaitable<T>, options: DeadlineOptions): Future<T> {
+  const at = (options as DeadlineOptions | undefined)?.at;
+  if (typeof options !== "object" || options === null || typeof at !== "number" || Number.isNaN(at)) {
+    const given = typeof options === "object" && options !== null ? `{ at: ${String(at)} }` : String(options);
+    throw new TypeError(`deadline(…, ${given}): pass the instant as { at: now() + ms }; for a duration use timeout(…, ms)`);
+  }
   return new Deadline(toFuture(awaitable), sleepUntil(at), Math.max(0, Math.round(at - now())));
 }
