@@ -1,6 +1,8 @@
 // The echo service's parts, under a runtime driven by hand: admission (oversized, reflection
 // guard, rate limit), the bounded reply queue, send backpressure, and restarts after failures.
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { DatagramBatch } from "../src/net/datagram-batch.ts";
 import type { BatchSendReport } from "../src/net/datagram-batch.ts";
 import { type BatchSendOptions, type TryResult, UdpSocket } from "../src/net/udp-socket.ts";
@@ -107,7 +109,13 @@ describe("ReflectionGuard", () => {
     const guard = new ReflectionGuard();
     for (const port of [0, 7, 9, 13, 17, 19, 37, 53, 123, 161, 1900, 11211]) expect(guard.refuses(port)).toBe(true);
     for (const port of [1, 80, 443, 7777, 40000, 65535]) expect(guard.refuses(port)).toBe(false);
-    expect(REFUSED_PORTS).toContain(11211);
+  });
+
+  test("the README lists exactly the ports the guard refuses", () => {
+    const readme = readFileSync(join(import.meta.dir, "..", "README.md"), "utf8");
+    const paragraph = /\*\*Reflection guard\.\*\*([^]*?)Refusals are counted/.exec(readme)![1]!;
+    const listed = [...paragraph.matchAll(/\d+/g)].map((match) => Number(match[0])).sort((a, b) => a - b);
+    expect(listed).toEqual([...REFUSED_PORTS].sort((a, b) => a - b));
   });
 });
 
@@ -133,7 +141,7 @@ describe("RateLimiter", () => {
     expect(limiter.admit(a, 2, 100)).toBe(false);
   });
 
-  test("memory is bounded whatever the number of sources: new sources take old slots", () => {
+  test("the table has a fixed number of slots: past it, new sources take old sources' slots", () => {
     const limiter = new RateLimiter(5, 1024);
     for (let host = 0; host < 20_000; host++) limiter.admit(words(host), 2, 0);
     expect(limiter.evictions).toBeGreaterThan(20_000 - 1024);
@@ -225,7 +233,7 @@ describe.each(drivers)("the echo service (%s driver)", (driver) => {
     driveUntil(runtime, () => service.finished);
   });
 
-  test("under overload the queue drops the oldest replies, counts them, and memory stays bounded", () => {
+  test("under overload the queue keeps the newest replies, and drops and counts the oldest", () => {
     using runtime = new Runtime({ driver });
     using real = UdpSocket.bind("127.0.0.1:0", { recvBufferBytes: 1 << 20 });
     using client = UdpSocket.bind("127.0.0.1:0");

@@ -1,4 +1,5 @@
-// The seed's 11-step flow (../shared/seed.md), shown one step at a time on a real socket.
+// The seed's 11-step flow (README.md, "The seed's 11 steps, file by file"), shown one step at a
+// time on a real socket.
 //
 // async_main awaits recvFrom on an empty socket; a client then sends "hello". The executor is
 // driven by hand (runReady, park) so that the state between steps can be looked at.

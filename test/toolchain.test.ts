@@ -1,7 +1,7 @@
 // The pinned toolchain: scripts/zig runs the Zig version pinned in zig/build.zig.zon, or the
 // compiler ZIG names if it is that same version.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
@@ -17,7 +17,13 @@ describe("scripts/zig", () => {
   test("runs the pinned version, installed under .toolchain/", () => {
     const result = zig({}, ["version"]);
     expect(result.stdout.trim()).toBe(pinned);
-    expect(pinned).toBe("0.17.0");
+    expect(existsSync(join(root, ".toolchain", `zig-${pinned}`))).toBe(true);
+  });
+
+  test("the README names the pinned version wherever it names Zig's version", () => {
+    const named = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/Zig (\d+\.\d+\.\d+)/g)].map((match) => match[1]);
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.filter((version) => version !== pinned)).toEqual([]);
   });
 
   test("honours ZIG when it names a compiler of the pinned version", () => {

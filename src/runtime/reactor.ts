@@ -34,6 +34,11 @@ export interface Waiter {
   stored: boolean;
 }
 
+/** A future waiting for a wake from another thread (see `Reactor.awaitRemoteWake`). */
+export interface RemoteWaiter {
+  readonly waker: Waker;
+}
+
 /** A direction's status: idle (null), happened, or awaited by one waiter or several. */
 type Status = null | typeof HAPPENED | Waiter | Waiter[];
 
@@ -118,7 +123,7 @@ export class Reactor {
   readonly #tokensByFd = new Map<number, number>();
   #nextToken = 1;
   #waiters = 0;
-  #remoteWaiters: Waker[] = [];
+  #remoteWaiters = new Set<RemoteWaiter>();
 
   /** @param traced where to read the trace hook (the runtime). */
   constructor(poller: Poller, traced: Traced) {
@@ -133,7 +138,7 @@ export class Reactor {
 
   /** How many wakers the reactor holds: tasks that only an OS event (or a remote wake) can wake. */
   get waiters(): number {
-    return this.#waiters + this.#remoteWaiters.length;
+    return this.#waiters + this.#remoteWaiters.size;
   }
 
   /** Registers `fd` for edge-triggered readiness in both directions under a new token. */
@@ -266,21 +271,23 @@ export class Reactor {
   }
 
   /**
-   * Stores a waker to be woken the next time the poller's own waker fires, that is, when
-   * another thread calls `Driver.unpark` (see `remote.ts`).
+   * Keeps `waiter` until the poller's own waker fires, that is, until another thread calls
+   * `Driver.unpark` (see `remote.ts`); then wakes its waker. Each waiting future keeps an entry
+   * of its own, so that two futures of one task are tracked apart: when one is dropped, the
+   * other still waits.
    */
-  awaitRemoteWake(waker: Waker): void {
-    if (!this.#remoteWaiters.includes(waker)) this.#remoteWaiters.push(waker);
+  awaitRemoteWake(waiter: RemoteWaiter): void {
+    this.#remoteWaiters.add(waiter);
   }
 
-  forgetRemoteWake(waker: Waker): void {
-    const index = this.#remoteWaiters.indexOf(waker);
-    if (index !== -1) this.#remoteWaiters.splice(index, 1);
+  /** Removes a waiting future's entry: it was dropped, or has its answer. */
+  forgetRemoteWake(waiter: RemoteWaiter): void {
+    this.#remoteWaiters.delete(waiter);
   }
 
   #wakeRemoteWaiters(): void {
-    const waiters = this.#remoteWaiters;
-    this.#remoteWaiters = [];
-    for (const waker of waiters) waker.wake();
+    const waiters = [...this.#remoteWaiters];
+    this.#remoteWaiters.clear();
+    for (const waiter of waiters) waiter.waker.wake();
   }
 }

@@ -12,7 +12,8 @@ import type { Waker } from "./waker.ts";
 
 class RemoteCondition extends Future<void> {
   readonly #holds: () => boolean;
-  #waiting: { reactor: Reactor; waker: Waker } | null = null;
+  /** This future's entry in the reactor while it waits (one per future, not per task). */
+  #waiting: { reactor: Reactor; entry: { waker: Waker } } | null = null;
 
   constructor(holds: () => boolean) {
     super();
@@ -24,13 +25,18 @@ class RemoteCondition extends Future<void> {
       this.drop();
       return undefined;
     }
-    this.#waiting = { reactor: cx.runtime.reactor, waker: cx.waker };
-    cx.runtime.reactor.awaitRemoteWake(cx.waker);
+    const reactor = cx.runtime.reactor;
+    if (this.#waiting?.reactor !== reactor) {
+      this.drop();
+      this.#waiting = { reactor, entry: { waker: cx.waker } };
+    }
+    this.#waiting.entry.waker = cx.waker;
+    reactor.awaitRemoteWake(this.#waiting.entry);
     return PENDING;
   }
 
   override drop(): void {
-    this.#waiting?.reactor.forgetRemoteWake(this.#waiting.waker);
+    this.#waiting?.reactor.forgetRemoteWake(this.#waiting.entry);
     this.#waiting = null;
   }
 }

@@ -57,6 +57,16 @@ export class RuntimeError extends Error {
 
 let current: Runtime | null = null;
 
+/** The largest `eventCapacity`: what one wait of the library can return. */
+const EVENT_CAPACITY_MAX = 1024;
+
+function checkEventCapacity(capacity: number): number {
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > EVENT_CAPACITY_MAX) {
+    throw new RangeError(`eventCapacity ${String(capacity)} is not a whole number from 1 to ${EVENT_CAPACITY_MAX}`);
+  }
+  return capacity;
+}
+
 /**
  * An async runtime: spawns tasks and polls them itself, waking them through its reactor when
  * the OS reports readiness and through its timers when deadlines pass.
@@ -82,6 +92,8 @@ export class Runtime implements RuntimeCore {
   readonly #thread: ThreadDriver | null = null;
   readonly #host: EmbeddedHost | null = null;
   #closed = false;
+  /** Set while `close` cancels the tasks: a task spawned then (from a `finally`) is cancelled. */
+  #closing = false;
 
   constructor(options: RuntimeOptions = {}) {
     const driverName = options.driver ?? "inline";
@@ -91,11 +103,12 @@ export class Runtime implements RuntimeCore {
     const turnBudgetMs = checkTurnBudget(
       options.turnBudgetMs ?? (driverName === "embedded" ? EMBEDDED_TURN_BUDGET_MS : Infinity),
     );
+    // Checked before the poller is opened: a bad value must not cost descriptors.
+    const capacity = checkEventCapacity(options.eventCapacity ?? 256);
     this.#driverName = driverName;
     this.trace = options.trace ?? null;
     this.#poller = options.poller === undefined ? Poller.open() : Poller.borrow(options.poller);
     this.reactor = new Reactor(this.#poller, this);
-    const capacity = options.eventCapacity ?? 256;
     if (driverName === "inline") {
       this.#driver = new InlineDriver(this.#poller, this.reactor, this, capacity);
     } else {
@@ -150,7 +163,10 @@ export class Runtime implements RuntimeCore {
   /** Step 1: spawns `awaitable` as a task; it runs when the runtime runs. */
   spawn<T>(awaitable: Awaitable<T>, options?: SpawnOptions): JoinHandle<T> {
     this.#ensureOpen("spawn a task");
-    return this.executor.spawn(awaitable, options);
+    const handle = this.executor.spawn(awaitable, options);
+    // Spawned from a `finally` block while `close` cancels everything: it would never run.
+    if (this.#closing) handle.cancel();
+    return handle;
   }
 
   /**
@@ -159,6 +175,9 @@ export class Runtime implements RuntimeCore {
    */
   blockOn<T>(awaitable: Awaitable<T>, options?: SpawnOptions): T {
     this.#ensureBlockingAllowed("blockOn");
+    // Refused before the spawn: the awaitable must not run if blockOn cannot.
+    this.#ensureOpen("run");
+    ensureOutsideTasks(this);
     const handle = this.spawn(awaitable, options);
     return this.enter(() => this.executor.blockOn(handle));
   }
@@ -207,13 +226,7 @@ export class Runtime implements RuntimeCore {
   /** Runs `body` with this runtime as {@link Runtime.current}. Runtimes do not nest. */
   enter<T>(body: () => T): T {
     this.#ensureOpen("run");
-    if (current !== null) {
-      throw new RuntimeError(
-        current === this
-          ? "Cannot block on the runtime from inside one of its own tasks"
-          : "Cannot run a runtime inside another runtime's task",
-      );
-    }
+    ensureOutsideTasks(this);
     current = this;
     try {
       return body();
@@ -234,7 +247,11 @@ export class Runtime implements RuntimeCore {
   close(): void {
     if (this.#closed) return;
     if (current === this) throw new RuntimeError("Cannot close the runtime from inside one of its own tasks");
+    // Closing runtime B from a task of runtime A: B is current while its tasks' finally blocks
+    // run, then A is again.
+    const previous = current;
     current = this;
+    this.#closing = true;
     let failure: { error: unknown } | null = null;
     try {
       this.executor.cancelAll();
@@ -247,7 +264,8 @@ export class Runtime implements RuntimeCore {
         }
       }
     } finally {
-      current = null;
+      current = previous;
+      this.#closing = false;
       this.#closed = true;
       this.#host?.close();
       this.#driver.close();
@@ -265,6 +283,16 @@ export class Runtime implements RuntimeCore {
     this.close();
     await this.#thread?.terminated();
   }
+}
+
+/** Refuses to run `runtime` where a runtime is running already: runtimes do not nest. */
+function ensureOutsideTasks(runtime: Runtime): void {
+  if (current === null) return;
+  throw new RuntimeError(
+    current === runtime
+      ? "Cannot block on the runtime from inside one of its own tasks"
+      : "Cannot run a runtime inside another runtime's task",
+  );
 }
 
 /**
