@@ -5,6 +5,8 @@
  *
  * Usage: bun examples/embedded-http.ts [UDP_PORT] [HTTP_PORT] [HOST]
  * (defaults 7777, 8080 and 127.0.0.1; port 0 picks a free one). Stop it with Ctrl-C.
+ * `TURN_BUDGET_MS` in the environment sets the runtime's turn budget (default 0.5 ms; `Infinity`
+ * turns it off): how long the echo may hold Bun's thread before HTTP gets its turn.
  *
  * ```sh
  * bun examples/embedded-http.ts &
@@ -32,7 +34,8 @@ function* echo(socket: UdpSocket): Async<never> {
   }
 }
 
-const runtime = new Runtime({ driver: "embedded" });
+const turnBudgetMs = process.env.TURN_BUDGET_MS === undefined ? undefined : Number(process.env.TURN_BUDGET_MS);
+const runtime = new Runtime({ driver: "embedded", ...(turnBudgetMs === undefined ? {} : { turnBudgetMs }) });
 const socket = UdpSocket.bind({ host, port: Number(udpPort) }, { recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 });
 const echoTask = runtime.spawn(echo(socket), { name: "udp echo" });
 

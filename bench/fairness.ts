@@ -1,0 +1,302 @@
+/**
+ * The fairness benchmark: does an app that embeds the runtime stay responsive while its UDP
+ * port is flooded? Each app is one Bun process with a UDP echo and an HTTP server side by side:
+ *
+ * - `embedded`: examples/embedded-http.ts (the echo on bun-reactor, beside Bun.serve), with its
+ *   default turn budget;
+ * - `embedded-<budget>`: the same with `TURN_BUDGET_MS` set to each of `--budgets` (default
+ *   0.25, 4 and Infinity, which is the turn as it was before the budget), to show what the
+ *   budget trades;
+ * - `bun-udp-http`: bench/servers/bun-udp-http.ts, the same two routes on Bun.udpSocket and
+ *   Bun.serve alone.
+ *
+ * Each app runs three phases, each on a fresh process: `idle` (HTTP only), `flood` (the Zig
+ * load generator's UDP flood only) and `flood+http` (both at once). The HTTP client
+ * (bench/http-probe.ts) fetches `/stats` one request at a time and reports requests/s and
+ * p50/p99/max latency; a host timer loop preloaded into the app (bench/host-timer-probe.ts)
+ * reports how long `setTimeout(…, 1)` took to fire. The load: 64-byte datagrams from 4 sockets
+ * × 32 in flight, every echo verified. Ratios are within one app, same run: requests/s under
+ * the flood against idle, echoes/s with HTTP against the flood alone.
+ *
+ * Usage: bun bench/fairness.ts [--seconds S] [--budgets MS,…] [--only a,b] [--no-write]
+ * (default 3 s a phase; the table is appended to bench/RESULTS.md unless --no-write).
+ *
+ * @module
+ */
+import { appendFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { buildNative, run } from "../scripts/build.ts";
+
+const root = join(import.meta.dir, "..");
+const loadgen = join(root, "zig", "zig-out", "bin", "loadgen");
+const bun = process.execPath;
+const probe = join(root, "bench", "host-timer-probe.ts");
+
+/** The issue's targets, for the embedded app, same run. */
+const TARGETS = { httpP99Ms: 2, httpRateRatio: 0.2, echoRatio: 0.7, timerP99Ms: 2 };
+
+interface App {
+  readonly name: string;
+  readonly note: string;
+  readonly script: string;
+  readonly env?: Record<string, string>;
+}
+
+/** The apps: the embedded example with its default budget, with each of `budgetsMs`, and Bun's own. */
+function apps(budgetsMs: string[]): App[] {
+  return [
+    { name: "embedded", note: "examples/embedded-http.ts, default turn budget", script: "examples/embedded-http.ts" },
+    ...budgetsMs.map((budgetMs) => ({
+      name: `embedded-${budgetMs === "Infinity" ? "unbudgeted" : `${budgetMs}ms`}`,
+      note:
+        budgetMs === "Infinity"
+          ? "examples/embedded-http.ts, TURN_BUDGET_MS=Infinity (every ready task, every turn: the turn before the budget)"
+          : `examples/embedded-http.ts, TURN_BUDGET_MS=${budgetMs}`,
+      script: "examples/embedded-http.ts",
+      env: { TURN_BUDGET_MS: budgetMs },
+    })),
+    {
+      name: "bun-udp-http",
+      note: "bench/servers/bun-udp-http.ts: Bun.udpSocket echo + Bun.serve, same two routes",
+      script: "bench/servers/bun-udp-http.ts",
+    },
+  ];
+}
+
+const pinned = cpus().length >= 2 && Bun.which("taskset") !== null;
+
+/** The app on core 1, the load and the HTTP client on core 0, so that they do not take turns. */
+function onCore(core: number, command: string[]): string[] {
+  return pinned ? ["taskset", "-c", String(core), ...command] : command;
+}
+
+interface Latency {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+interface Http extends Latency {
+  readonly perSec: number;
+  readonly failed: number;
+}
+
+interface Phase {
+  http: Http | null;
+  timer: Latency | null;
+  echoesPerSec: number | null;
+  /** Why the phase has no figures (the app crashed), if it has none. */
+  failure: string | null;
+}
+
+/** A running app: its ports, and its stdout lines as they come. */
+class RunningApp {
+  readonly #child: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
+  readonly #lines: string[] = [];
+  #waiters: (() => void)[] = [];
+  #ended = false;
+  udpPort = 0;
+  httpPort = 0;
+
+  constructor(app: App) {
+    const command = onCore(1, [bun, "--preload", probe, join(root, app.script), "0", "0", "127.0.0.1"]);
+    this.#child = Bun.spawn(command, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...app.env } });
+    void this.#read();
+  }
+
+  async #read(): Promise<void> {
+    let pending = "";
+    for await (const chunk of this.#child.stdout) {
+      pending += new TextDecoder().decode(chunk);
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      this.#lines.push(...lines);
+      for (const wake of this.#waiters.splice(0)) wake();
+    }
+    this.#ended = true;
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  /** The first line (from now on) that matches `pattern`, or null if the app ended first. */
+  async line(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray | null> {
+    const deadlineMs = performance.now() + timeoutMs;
+    for (;;) {
+      const index = this.#lines.findIndex((line) => pattern.test(line));
+      if (index >= 0) return pattern.exec(this.#lines.splice(0, index + 1).at(-1)!);
+      if (this.#ended || performance.now() > deadlineMs) return null;
+      await Promise.race([new Promise<void>((wake) => this.#waiters.push(wake)), Bun.sleep(50)]);
+    }
+  }
+
+  async ready(): Promise<void> {
+    const match = await this.line(/listening on udp [\d.]+:(\d+), http [\d.]+:(\d+)/);
+    if (match === null) throw new Error(`the app did not start: ${await new Response(this.#child.stderr).text()}`);
+    this.udpPort = Number(match[1]);
+    this.httpPort = Number(match[2]);
+  }
+
+  /** The host timer's delays since the last call; null if the app has died. */
+  async hostTimer(): Promise<Latency | null> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return null;
+    this.#child.kill("SIGUSR2");
+    const match = await this.line(/^host-timer (\{.*\})$/, 5_000);
+    return match === null ? null : (JSON.parse(match[1]!) as Latency);
+  }
+
+  get alive(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  async stop(): Promise<string> {
+    this.#child.kill("SIGKILL");
+    await this.#child.exited;
+    return (await new Response(this.#child.stderr).text()).trim();
+  }
+}
+
+async function json<T>(command: string[]): Promise<T> {
+  const child = Bun.spawn(command, { stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  if (code !== 0) throw new Error(`${command.join(" ")} failed (${code}): ${stderr}`);
+  return JSON.parse(stdout) as T;
+}
+
+function flood(app: RunningApp, seconds: number): Promise<{ echoes_per_sec: number }> {
+  return json(onCore(0, [loadgen, "throughput", "127.0.0.1", String(app.udpPort), "64", String(seconds), "4", "32"]));
+}
+
+function httpClient(app: RunningApp, seconds: number): Promise<Http> {
+  return json(onCore(0, [bun, join(root, "bench", "http-probe.ts"), `http://127.0.0.1:${app.httpPort}/stats`, String(seconds)]));
+}
+
+type PhaseName = "idle" | "flood" | "flood+http";
+
+async function measurePhase(spec: App, phase: PhaseName, seconds: number): Promise<Phase> {
+  const app = new RunningApp(spec);
+  const result: Phase = { http: null, timer: null, echoesPerSec: null, failure: null };
+  try {
+    await app.ready();
+    await Bun.sleep(200); // let the app settle (JIT, first timers)
+    await app.hostTimer(); // start the host timer's figures afresh
+    const [http, load] = await Promise.all([
+      phase === "flood" ? null : httpClient(app, seconds),
+      phase === "idle" ? null : flood(app, seconds).catch((error: unknown) => error as Error),
+    ]);
+    result.http = http;
+    if (load instanceof Error) result.failure = load.message.split("\n")[0]!;
+    else if (load !== null) result.echoesPerSec = load.echoes_per_sec;
+    result.timer = await app.hostTimer();
+    if (!app.alive) result.failure ??= "the app died";
+  } finally {
+    const stderr = await app.stop();
+    if (result.failure !== null && stderr !== "") result.failure += `: ${stderr.split("\n")[0]}`;
+  }
+  return result;
+}
+
+const fixed = (value: number | null | undefined, digits = 2) =>
+  value === null || value === undefined || !Number.isFinite(value) ? "n/a" : value.toFixed(digits);
+const ratio = (value: number | null | undefined, reference: number | null | undefined) =>
+  value == null || reference == null || !(reference > 0) ? "n/a" : `${(value / reference).toFixed(2)}×`;
+const latency = (figures: Latency | null) =>
+  figures === null ? "n/a" : `${fixed(figures.p50)} / ${fixed(figures.p99)} / ${fixed(figures.max)}`;
+
+function table(results: Map<string, Record<PhaseName, Phase>>): string[] {
+  const lines = [
+    "| app | HTTP req/s idle | under flood | ratio | HTTP ms p50/p99/max idle | under flood | host timer ms p50/p99/max idle | under flood | echoes/s flood only | with HTTP | ratio |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const [name, phases] of results) {
+    const { idle, flood, "flood+http": both } = phases;
+    lines.push(
+      `| ${name} | ${fixed(idle.http?.perSec, 0)} | ${fixed(both.http?.perSec, 0)} | ${ratio(both.http?.perSec, idle.http?.perSec)} | ` +
+        `${latency(idle.http)} | ${latency(both.http)} | ${latency(idle.timer)} | ${latency(both.timer)} | ` +
+        `${fixed(flood.echoesPerSec, 0)} | ${fixed(both.echoesPerSec, 0)} | ${ratio(both.echoesPerSec, flood.echoesPerSec)} |`,
+    );
+  }
+  return lines;
+}
+
+function verdicts(phases: Record<PhaseName, Phase>): string[] {
+  const { idle, flood, "flood+http": both } = phases;
+  const check = (ok: boolean | null, text: string) => `- ${ok === null ? "n/a" : ok ? "met" : "NOT met"}: ${text}`;
+  const httpP99 = both.http?.p99 ?? null;
+  const rate = both.http && idle.http ? both.http.perSec / idle.http.perSec : null;
+  const echo = both.echoesPerSec !== null && flood.echoesPerSec ? both.echoesPerSec / flood.echoesPerSec : null;
+  const timerP99 = both.timer?.p99 ?? null;
+  return [
+    check(
+      httpP99 === null ? null : httpP99 <= TARGETS.httpP99Ms,
+      `HTTP p99 under the flood ${fixed(httpP99)} ms ≤ ${TARGETS.httpP99Ms} ms`,
+    ),
+    check(
+      rate === null ? null : rate >= TARGETS.httpRateRatio,
+      `HTTP req/s under the flood ${fixed(rate)}× idle ≥ ${TARGETS.httpRateRatio}×`,
+    ),
+    check(
+      echo === null ? null : echo >= TARGETS.echoRatio,
+      `echoes/s with HTTP ${fixed(echo)}× the flood alone ≥ ${TARGETS.echoRatio}×`,
+    ),
+    check(
+      timerP99 === null ? null : timerP99 <= TARGETS.timerP99Ms,
+      `host setTimeout(…, 1) p99 under the flood ${fixed(timerP99)} ms ≤ ${TARGETS.timerP99Ms} ms`,
+    ),
+  ];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: "string" },
+      only: { type: "string" },
+      budgets: { type: "string" },
+      "no-write": { type: "boolean" },
+    },
+  });
+  const seconds = Number(values.seconds ?? "3");
+  if (!(seconds > 0)) throw new RangeError(`--seconds ${values.seconds} is not a positive number`);
+  const only = values.only?.split(",") ?? null;
+  const APPS = apps((values.budgets ?? "0.25,4,Infinity").split(","));
+  buildNative();
+  run([join(root, "scripts", "zig"), "build", "bench", "--summary", "none"], join(root, "zig"));
+
+  const results = new Map<string, Record<PhaseName, Phase>>();
+  const failures: string[] = [];
+  for (const app of APPS.filter((candidate) => only === null || only.includes(candidate.name))) {
+    const phases = {} as Record<PhaseName, Phase>;
+    for (const phase of ["idle", "flood", "flood+http"] as const) {
+      phases[phase] = await measurePhase(app, phase, seconds);
+      if (phases[phase].failure !== null) failures.push(`${app.name} (${phase}): ${phases[phase].failure}`);
+      console.error(`${app.name} ${phase}: ${JSON.stringify(phases[phase])}`);
+    }
+    results.set(app.name, phases);
+  }
+
+  const lines = ["", `### Fairness under a UDP flood (\`bun run bench:fairness\`, ${seconds} s a phase)`, "", ...table(results)];
+  const embedded = results.get("embedded");
+  if (embedded !== undefined) lines.push("", "Targets (embedded, same run):", "", ...verdicts(embedded));
+  if (failures.length > 0) lines.push("", "Failures:", "", ...failures.map((failure) => `- ${failure}`));
+  const report = lines.join("\n");
+  console.log(report);
+
+  if (values["no-write"] !== true) {
+    const when = new Date().toISOString().slice(0, 16).replace("T", " ");
+    const context = [
+      "",
+      `Measured ${when} UTC; ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}; Bun ${Bun.version}` +
+        `${pinned ? "; app on core 1, load generator and HTTP client on core 0" : ""}.`,
+      "Load: 64-byte datagrams, 4 sockets × 32 in flight; HTTP: one `GET /stats` at a time; host timer: `setTimeout(…, 1)` in a loop inside the app.",
+      ...APPS.map((app) => `- ${app.name}: ${app.note}`),
+    ];
+    await appendFile(join(root, "bench", "RESULTS.md"), `${report}\n${context.join("\n")}\n`);
+    console.error("\nappended to bench/RESULTS.md");
+  }
+}
+
+await main();
