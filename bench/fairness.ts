@@ -19,11 +19,11 @@
  * the flood against idle, echoes/s with HTTP against the flood alone.
  *
  * Usage: bun bench/fairness.ts [--seconds S] [--budgets MS,…] [--only a,b] [--no-write]
- * (default 3 s a phase; the table is appended to bench/RESULTS.md unless --no-write).
+ * (default 3 s a phase; the table goes to its own section of bench/RESULTS.md unless
+ * --no-write, replacing the previous run's).
  *
  * @module
  */
-import { appendFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -250,6 +250,24 @@ function verdicts(phases: Record<PhaseName, Phase>): string[] {
   ];
 }
 
+const BEGIN = "<!-- bench:fairness begin -->";
+const END = "<!-- bench:fairness end -->";
+
+/** Puts `section` into bench/RESULTS.md between its markers (in place of a previous run's). */
+async function writeSection(section: string): Promise<void> {
+  const path = join(root, "bench", "RESULTS.md");
+  const file = Bun.file(path);
+  const current = (await file.exists()) ? await file.text() : "# Benchmark results\n";
+  const block = `${BEGIN}\n${section.trim()}\n${END}`;
+  const start = current.indexOf(BEGIN);
+  const end = current.indexOf(END);
+  const next =
+    start >= 0 && end > start
+      ? current.slice(0, start) + block + current.slice(end + END.length)
+      : `${current.trimEnd()}\n\n${block}\n`;
+  await Bun.write(path, next);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -294,8 +312,8 @@ async function main(): Promise<void> {
       "Load: 64-byte datagrams, 4 sockets × 32 in flight; HTTP: one `GET /stats` at a time; host timer: `setTimeout(…, 1)` in a loop inside the app.",
       ...APPS.map((app) => `- ${app.name}: ${app.note}`),
     ];
-    await appendFile(join(root, "bench", "RESULTS.md"), `${report}\n${context.join("\n")}\n`);
-    console.error("\nappended to bench/RESULTS.md");
+    await writeSection(`${report}\n${context.join("\n")}\n`);
+    console.error("\nwritten to bench/RESULTS.md");
   }
 }
 

@@ -326,11 +326,11 @@ async function main(): Promise<void> {
       "|---|---|",
       ...servers.map((server) => `| ${server.name} | ${server.note} |`),
     ].join("\n");
-    // The runtime benchmark's section (bench/runtime.ts) is its own: kept as it is.
+    // The other benchmarks' sections (bench/runtime.ts, bench/fairness.ts) are theirs: kept as they are.
     const path = join(root, "bench", "RESULTS.md");
     const previous = (await Bun.file(path).exists()) ? await Bun.file(path).text() : "";
-    const runtimeSection = /<!-- bench:runtime begin -->[\s\S]*<!-- bench:runtime end -->/.exec(previous)?.[0];
-    await Bun.write(path, `${header}\n${table}\n${runtimeSection === undefined ? "" : `\n${runtimeSection}\n`}`);
+    const sections = previous.match(/<!-- bench:([\w-]+) begin -->[\s\S]*?<!-- bench:\1 end -->/g) ?? [];
+    await Bun.write(path, `${header}\n${table}\n${sections.map((section) => `\n${section}\n`).join("")}`);
     console.error("\nwritten to bench/RESULTS.md");
   }
 }
