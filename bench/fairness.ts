@@ -286,7 +286,8 @@ async function main(): Promise<void> {
 
   const results = new Map<string, Record<PhaseName, Phase>>();
   const failures: string[] = [];
-  for (const app of APPS.filter((candidate) => only === null || only.includes(candidate.name))) {
+  const measured = APPS.filter((candidate) => only === null || only.includes(candidate.name));
+  for (const app of measured) {
     const phases = {} as Record<PhaseName, Phase>;
     for (const phase of ["idle", "flood", "flood+http"] as const) {
       phases[phase] = await measurePhase(app, phase, seconds);
@@ -310,7 +311,7 @@ async function main(): Promise<void> {
       `Measured ${when} UTC; ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}; Bun ${Bun.version}` +
         `${pinned ? "; app on core 1, load generator and HTTP client on core 0" : ""}.`,
       "Load: 64-byte datagrams, 4 sockets × 32 in flight; HTTP: one `GET /stats` at a time; host timer: `setTimeout(…, 1)` in a loop inside the app.",
-      ...APPS.map((app) => `- ${app.name}: ${app.note}`),
+      ...measured.map((app) => `- ${app.name}: ${app.note}`),
     ];
     await writeSection(`${report}\n${context.join("\n")}\n`);
     console.error("\nwritten to bench/RESULTS.md");
