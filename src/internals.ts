@@ -38,7 +38,7 @@
 export { AsyncFuture, toFuture } from "./runtime/async-future.ts";
 export { POLL_BUDGET, type RuntimeCore } from "./runtime/context.ts";
 export type { Driver } from "./runtime/driver.ts";
-export { Executor } from "./runtime/executor.ts";
+export { Executor, type ExecutorOptions } from "./runtime/executor.ts";
 export { dropAfterFailure } from "./runtime/future.ts";
 export { IoFuture, type IoSource, WOULD_BLOCK, type WouldBlock } from "./runtime/io-future.ts";
 export {
