@@ -209,7 +209,8 @@ const latency = (figures: Latency | null) =>
 
 function table(results: Map<string, Record<PhaseName, Phase>>): string[] {
   const lines = [
-    "| app | HTTP req/s idle | under flood | ratio | HTTP ms p50/p99/max idle | under flood | host timer ms p50/p99/max idle | under flood | echoes/s flood only | with HTTP | ratio |",
+    "| app | HTTP req/s idle | under flood | ratio | HTTP ms p50/p99/max idle | under flood | " +
+      "host timer ms p50/p99/max idle | under flood | echoes/s flood only | with HTTP | ratio |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [name, phases] of results) {
@@ -310,7 +311,8 @@ async function main(): Promise<void> {
       "",
       `Measured ${when} UTC; ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}; Bun ${Bun.version}` +
         `${pinned ? "; app on core 1, load generator and HTTP client on core 0" : ""}.`,
-      "Load: 64-byte datagrams, 4 sockets × 32 in flight; HTTP: one `GET /stats` at a time; host timer: `setTimeout(…, 1)` in a loop inside the app.",
+      "Load: 64-byte datagrams, 4 sockets × 32 in flight; HTTP: one `GET /stats` at a time; " +
+        "host timer: `setTimeout(…, 1)` in a loop inside the app.",
       ...measured.map((app) => `- ${app.name}: ${app.note}`),
     ];
     await writeSection(`${report}\n${context.join("\n")}\n`);
