@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Fd } from "../sys/poller.ts";
 import { signalsClose, signalsOpen, signalsTake, type WatchedSignal } from "../sys/signals.ts";
 import type { Context } from "../runtime/context.ts";
 import type { Future } from "../runtime/future.ts";
@@ -26,12 +27,12 @@ export type { WatchedSignal };
  * ```
  */
 export class SignalWatch implements IoSource {
-  readonly #fd: number;
+  readonly #fd: Fd;
   readonly #pending: WatchedSignal[] = [];
   readonly #registration = new LazyRegistration();
   #closed = false;
 
-  private constructor(fd: number) {
+  private constructor(fd: Fd) {
     this.#fd = fd;
   }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { Layout } from "../sys/abi.ts";
+import { asFd, type Fd } from "../sys/poller.ts";
 import {
   AddressError,
   decodeAddress,
@@ -150,7 +151,7 @@ let openDescriptor: (socket: UdpSocket, action: string) => number;
  * ```
  */
 export class UdpSocket implements IoSource {
-  readonly #fd: number;
+  readonly #fd: Fd;
   readonly family: 4 | 6;
   readonly localAddress: SocketAddress;
   readonly #registration = new LazyRegistration();
@@ -164,7 +165,7 @@ export class UdpSocket implements IoSource {
     };
   }
 
-  private constructor(fd: number, family: 4 | 6, localAddress: SocketAddress) {
+  private constructor(fd: Fd, family: 4 | 6, localAddress: SocketAddress) {
     this.#fd = fd;
     this.family = family;
     this.localAddress = localAddress;
@@ -199,7 +200,8 @@ export class UdpSocket implements IoSource {
    * Takes over a bound UDP socket opened by this library elsewhere (e.g. by another thread,
    * which hands the descriptor over). The new object owns the descriptor and closes it.
    */
-  static fromDescriptor(fd: number): UdpSocket {
+  static fromDescriptor(descriptor: number): UdpSocket {
+    const fd = asFd(descriptor);
     const localAddress = udpLocalAddress(fd);
     return new UdpSocket(fd, localAddress.family, localAddress);
   }
@@ -216,7 +218,7 @@ export class UdpSocket implements IoSource {
   }
 
   /** The descriptor, for diagnostics. */
-  get fd(): number {
+  get fd(): Fd {
     return this.#fd;
   }
 

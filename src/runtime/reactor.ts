@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { EVENT_ERROR, EVENT_HANGUP, EVENT_READABLE, EVENT_WRITABLE, INTEREST_READABLE, INTEREST_WRITABLE } from "../sys/abi.ts";
-import type { EventBuffer, Interest, Poller } from "../sys/poller.ts";
+import { EVENT_ERROR, EVENT_HANGUP, EVENT_READABLE, EVENT_WRITABLE } from "../sys/abi.ts";
+import { asToken, type EventBuffer, type Fd, Interest, type Poller, type Token } from "../sys/poller.ts";
 import type { Context } from "./context.ts";
 import { type Direction, type Traced, traceEvent } from "./trace.ts";
 import type { Waker } from "./waker.ts";
@@ -58,14 +58,14 @@ export interface Closeable {
 
 /** A source registered with the reactor under its token. */
 export class Registration {
-  readonly token: number;
-  readonly fd: number;
+  readonly token: Token;
+  readonly fd: Fd;
   /** `statuses[READ]` and `statuses[WRITE]`. */
   readonly statuses: [Status, Status] = [null, null];
   /** The object that owns the descriptor, closed by `Runtime.close` if still open. */
   readonly owner: Closeable | null;
 
-  constructor(token: number, fd: number, owner: Closeable | null) {
+  constructor(token: Token, fd: Fd, owner: Closeable | null) {
     this.token = token;
     this.fd = fd;
     this.owner = owner;
@@ -86,7 +86,7 @@ export class LazyRegistration {
   }
 
   /** The registration in `reactor`, made on first use. A second runtime is refused. */
-  get(reactor: Reactor, fd: number, owner: Closeable): Registration {
+  get(reactor: Reactor, fd: Fd, owner: Closeable): Registration {
     if (this.#registration === null) {
       this.#registration = reactor.register(fd, owner);
       this.#reactor = reactor;
@@ -119,8 +119,8 @@ function waitersOf(status: Status): readonly Waiter[] {
 export class Reactor {
   readonly #poller: Poller;
   readonly #traced: Traced;
-  readonly #sources = new Map<number, Registration>();
-  readonly #tokensByFd = new Map<number, number>();
+  readonly #sources = new Map<Token, Registration>();
+  readonly #tokensByFd = new Map<Fd, Token>();
   #nextToken = 1;
   #waiters = 0;
   #remoteWaiters = new Set<RemoteWaiter>();
@@ -142,16 +142,12 @@ export class Reactor {
   }
 
   /** Registers `fd` for edge-triggered readiness in both directions under a new token. */
-  register(
-    fd: number,
-    owner: Closeable | null,
-    interest: Interest = (INTEREST_READABLE | INTEREST_WRITABLE) as Interest,
-  ): Registration {
+  register(fd: Fd, owner: Closeable | null, interest: Interest = Interest.BOTH): Registration {
     const existing = this.#tokensByFd.get(fd);
     if (existing !== undefined) {
       throw new RegistrationError(`Cannot register descriptor ${fd}: it is already registered under token ${existing}`);
     }
-    const token = this.#nextToken++;
+    const token = asToken(this.#nextToken++);
     this.#poller.register(fd, token, interest);
     const registration = new Registration(token, fd, owner);
     this.#sources.set(token, registration);

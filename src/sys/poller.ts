@@ -7,15 +7,115 @@
  *
  * @module
  */
-import { Layout, TOKEN_WAKER_HIGH } from "./abi.ts";
+import { INTEREST_READABLE, INTEREST_WRITABLE, Layout, TOKEN_WAKER_HIGH } from "./abi.ts";
 import { check, SystemError } from "./errors.ts";
 import { native } from "./ffi.ts";
 
-/** What a registration asks to be told about. An empty interest cannot be expressed. */
-export type Interest = 1 | 2 | 3;
+declare const fdBrand: unique symbol;
+declare const tokenBrand: unique symbol;
+
+/**
+ * A file descriptor: a number that only {@link asFd} (or a function that opened one) makes, so
+ * that a token or a count cannot be passed where a descriptor is expected.
+ *
+ * @example
+ * ```ts
+ * const fd: Fd = asFd(3);
+ * ```
+ */
+export type Fd = number & { readonly [fdBrand]: "Fd" };
+
+/**
+ * The name a registration's events carry (mio's `Token`), chosen by the caller: a whole number
+ * from 0 to {@link TOKEN_MAX}. Made only by {@link asToken}, so it cannot be swapped with an
+ * {@link Fd}.
+ *
+ * @example
+ * ```ts
+ * const token: Token = asToken(1);
+ * ```
+ */
+export type Token = number & { readonly [tokenBrand]: "Token" };
 
 /** The largest token a registration may use: tokens are numbers, exact up to 2^53. */
 export const TOKEN_MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * `value` as a descriptor, or a `RangeError` naming it if it cannot be one (descriptors are
+ * whole numbers from 0 to 2^31 - 1).
+ *
+ * @example
+ * ```ts
+ * asFd(3); // 3, typed Fd
+ * asFd(-1); // throws RangeError: descriptor -1 is not a whole number from 0 to 2147483647
+ * ```
+ */
+export function asFd(value: number): Fd {
+  if (!Number.isInteger(value) || value < 0 || value > 0x7fff_ffff) {
+    throw new RangeError(`descriptor ${value} is not a whole number from 0 to ${0x7fff_ffff}`);
+  }
+  return value as Fd;
+}
+
+/**
+ * `value` as a token, or a `RangeError` naming it if it cannot be one.
+ *
+ * @example
+ * ```ts
+ * asToken(42); // 42, typed Token
+ * asToken(-1); // throws RangeError: token -1 is not a whole number from 0 to 9007199254740991
+ * ```
+ */
+export function asToken(value: number): Token {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`token ${value} is not a whole number from 0 to ${TOKEN_MAX}`);
+  }
+  return value as Token;
+}
+
+/**
+ * What a registration asks to be told about (mio's `Interest`): readable, writable or both.
+ * There is no empty interest: the only values are the two constants and their union.
+ *
+ * @example
+ * ```ts
+ * const both = Interest.READABLE.add(Interest.WRITABLE);
+ * both.isWritable; // true
+ * ```
+ */
+export class Interest {
+  /** Readiness to read (`abi.interest_readable`). */
+  static readonly READABLE: Interest = new Interest(INTEREST_READABLE);
+  /** Readiness to write (`abi.interest_writable`). */
+  static readonly WRITABLE: Interest = new Interest(INTEREST_WRITABLE);
+  /** Both directions. */
+  static readonly BOTH: Interest = new Interest(INTEREST_READABLE | INTEREST_WRITABLE);
+
+  /** The `abi.interest_*` bits the library takes. */
+  readonly bits: number;
+
+  private constructor(bits: number) {
+    this.bits = bits;
+  }
+
+  /** This interest and `other` together. */
+  add(other: Interest): Interest {
+    const bits = this.bits | other.bits;
+    return bits === Interest.BOTH.bits ? Interest.BOTH : this;
+  }
+
+  get isReadable(): boolean {
+    return (this.bits & INTEREST_READABLE) !== 0;
+  }
+
+  get isWritable(): boolean {
+    return (this.bits & INTEREST_WRITABLE) !== 0;
+  }
+
+  toString(): string {
+    return this === Interest.BOTH ? "readable | writable" : this.isReadable ? "readable" : "writable";
+  }
+}
 
 /**
  * A reusable array of events that {@link Poller.wait} fills: event `i` is read with
@@ -51,9 +151,9 @@ export class EventBuffer {
   }
 
   /** The token of event `index` (the low 53 bits; see {@link isWaker}). */
-  token(index: number): number {
+  token(index: number): Token {
     const base = index * (Layout.eventSize / 4);
-    return this.#words[base]! + this.#words[base + 1]! * 0x1_0000_0000;
+    return (this.#words[base]! + this.#words[base + 1]! * 0x1_0000_0000) as Token;
   }
 
   /** Whether event `index` is the poller's own waker rather than a registration. */
@@ -91,7 +191,7 @@ export interface PollerHandle {
  * @example
  * ```ts
  * using poller = Poller.open();
- * poller.register(socketFd, 1, INTEREST_READABLE);
+ * poller.register(socket.fd, asToken(1), Interest.READABLE);
  * const events = new EventBuffer(64);
  * const count = poller.wait(events, 100); // 0 on timeout
  * ```
@@ -133,28 +233,35 @@ export class Poller {
     if (this.#closed) throw new Error(`${action}: the poller is closed`);
   }
 
-  register(fd: number, token: number, interest: Interest): void {
+  /**
+   * Reports `fd`'s readiness for `interest` under `token`, edge-triggered. A descriptor
+   * registered already is refused (`EEXIST`), the same on every backend.
+   */
+  register(fd: Fd, token: Token, interest: Interest): void {
     this.#ensureOpen("Cannot register");
-    checkToken(token);
+    checkArguments(fd, token, interest);
     check(
-      native.br_poller_register(this.#handle, this.#handle, fd, token, interest),
+      native.br_poller_register(this.#handle, this.#handle, fd, token, interest.bits),
       "poller_register",
       () => `Cannot register descriptor ${fd} under token ${token}`,
     );
   }
 
-  reregister(fd: number, token: number, interest: Interest): void {
+  /** Replaces `fd`'s registration; one that is not registered is refused (`ENOENT`). */
+  reregister(fd: Fd, token: Token, interest: Interest): void {
     this.#ensureOpen("Cannot reregister");
-    checkToken(token);
+    checkArguments(fd, token, interest);
     check(
-      native.br_poller_reregister(this.#handle, this.#handle, fd, token, interest),
+      native.br_poller_reregister(this.#handle, this.#handle, fd, token, interest.bits),
       "poller_reregister",
       () => `Cannot reregister descriptor ${fd} under token ${token}`,
     );
   }
 
-  deregister(fd: number): void {
+  /** Stops reporting `fd`; one that is not registered is refused (`ENOENT`). */
+  deregister(fd: Fd): void {
     this.#ensureOpen("Cannot deregister");
+    asFd(fd);
     check(
       native.br_poller_deregister(this.#handle, this.#handle, fd),
       "poller_deregister",
@@ -193,8 +300,12 @@ export class Poller {
   }
 }
 
-function checkToken(token: number): void {
-  if (!Number.isSafeInteger(token) || token < 0) {
-    throw new RangeError(`token ${token} is not a whole number from 0 to ${TOKEN_MAX}`);
-  }
+/**
+ * The brands are only types: a caller who casts (`x as Fd`) or calls from JavaScript is checked
+ * here, before anything reaches the library.
+ */
+function checkArguments(fd: Fd, token: Token, interest: Interest): void {
+  asFd(fd);
+  asToken(token);
+  if (!(interest instanceof Interest)) throw new TypeError(`interest ${String(interest)} is not an Interest`);
 }

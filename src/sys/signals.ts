@@ -7,6 +7,7 @@
 import { constants } from "node:os";
 import { check, Errno } from "./errors.ts";
 import { native } from "./ffi.ts";
+import type { Fd } from "./poller.ts";
 
 /** The signals that can be watched. */
 export type WatchedSignal = "SIGHUP" | "SIGINT" | "SIGQUIT" | "SIGUSR1" | "SIGUSR2" | "SIGTERM" | "SIGWINCH";
@@ -17,14 +18,14 @@ const byNumber = new Map<number, WatchedSignal>();
  * Starts watching `signals`; returns the descriptor that yields one byte per signal received.
  * One watch per process at a time.
  */
-export function signalsOpen(signals: readonly WatchedSignal[]): number {
+export function signalsOpen(signals: readonly WatchedSignal[]): Fd {
   let mask = 0;
   for (const name of signals) {
     const number = constants.signals[name];
     byNumber.set(number, name);
     mask |= 1 << number;
   }
-  return check(native.br_signals_open(mask >>> 0), "sigaction", () => `Cannot watch ${signals.join(", ")}`);
+  return check(native.br_signals_open(mask >>> 0), "sigaction", () => `Cannot watch ${signals.join(", ")}`) as Fd;
 }
 
 /** Restores the signals' previous handlers and closes the descriptor. */

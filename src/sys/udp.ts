@@ -12,6 +12,7 @@ import { Layout, Option } from "./abi.ts";
 import { decodeAddress, encodeAddress, formatSocketAddress, type SocketAddress } from "./address.ts";
 import { Errno, errnoName, SystemError, check } from "./errors.ts";
 import { native } from "./ffi.ts";
+import type { Fd } from "./poller.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./would-block.ts";
 
 export { WOULD_BLOCK, type WouldBlock } from "./would-block.ts";
@@ -21,8 +22,8 @@ function wouldBlock(rc: number): boolean {
 }
 
 /** Opens a non-blocking, close-on-exec UDP socket of the given family. */
-export function udpOpen(family: 4 | 6): number {
-  return check(native.br_udp_open(family), "socket", () => `Cannot create an IPv${family} UDP socket`);
+export function udpOpen(family: 4 | 6): Fd {
+  return check(native.br_udp_open(family), "socket", () => `Cannot create an IPv${family} UDP socket`) as Fd;
 }
 
 /** A socket option by name, e.g. `"reusePort"`. */
