@@ -18,7 +18,6 @@ import { RunQueue } from "./run-queue.ts";
 import { Task, TaskState, type TaskStateValue } from "./task.ts";
 import { now } from "./timers.ts";
 import { traceEvent } from "./trace.ts";
-import type { WakeTarget } from "./waker.ts";
 
 /** Options of {@link Executor.spawn}. */
 export interface SpawnOptions {
@@ -71,7 +70,7 @@ export class DeadlockError extends Error {
 }
 
 /** Runs tasks: spawns them, polls the ready ones in order, parks in the driver when none is. */
-export class Executor implements WakeTarget<Task<unknown>> {
+export class Executor {
   readonly #runtime: RuntimeCore;
   readonly #driver: Driver;
   readonly #onUnjoinedError: UnjoinedErrorHandler;
@@ -79,7 +78,10 @@ export class Executor implements WakeTarget<Task<unknown>> {
   /** The clock the turn budget is measured with (futures read it through their context). */
   readonly clock: () => number;
   readonly #queue = new RunQueue<Task<unknown>>();
-  readonly #alive = new Set<Task<unknown>>();
+  /** The live tasks, in spawn order: a list threaded through the tasks (no hashing, no entry objects). */
+  #aliveHead: Task<unknown> | null = null;
+  #aliveTail: Task<unknown> | null = null;
+  #aliveCount = 0;
   #failed: Task<unknown>[] = [];
   /**
    * Called whenever a task goes on the run queue or ends, for a runtime that runs the executor
@@ -98,7 +100,7 @@ export class Executor implements WakeTarget<Task<unknown>> {
 
   /** How many tasks have been spawned and have not finished. */
   get alive(): number {
-    return this.#alive.size;
+    return this.#aliveCount;
   }
 
   /** How many tasks are on the run queue. */
@@ -111,8 +113,8 @@ export class Executor implements WakeTarget<Task<unknown>> {
    * runtime and from inside a task alike.
    */
   spawn<T>(awaitable: Awaitable<T>, options: SpawnOptions = {}): JoinHandle<T> {
-    const task = new Task(toFuture(awaitable), options.name, this, this.#runtime);
-    this.#alive.add(task as Task<unknown>);
+    const task = new Task(toFuture(awaitable), options.name, this.#runtime);
+    this.#addAlive(task as Task<unknown>);
     this.#queue.push(task as Task<unknown>);
     this.onActivity?.();
     const trace = this.#runtime.trace;
@@ -161,8 +163,27 @@ export class Executor implements WakeTarget<Task<unknown>> {
     if (error !== undefined) this.#onUnjoinedError(error, task);
   }
 
+  #addAlive(task: Task<unknown>): void {
+    task.alivePrev = this.#aliveTail;
+    if (this.#aliveTail === null) this.#aliveHead = task;
+    else this.#aliveTail.aliveNext = task;
+    this.#aliveTail = task;
+    this.#aliveCount++;
+  }
+
+  #removeAlive(task: Task<unknown>): void {
+    const { alivePrev: prev, aliveNext: next } = task;
+    if (prev === null) this.#aliveHead = next;
+    else prev.aliveNext = next;
+    if (next === null) this.#aliveTail = prev;
+    else next.alivePrev = prev;
+    task.alivePrev = null;
+    task.aliveNext = null;
+    this.#aliveCount--;
+  }
+
   #finish(task: Task<unknown>): void {
-    this.#alive.delete(task);
+    this.#removeAlive(task);
     task.wakeJoiners();
     this.onActivity?.();
     if (task.outcome?.state === "error" && !task.observed) this.#failed.push(task);
@@ -184,8 +205,8 @@ export class Executor implements WakeTarget<Task<unknown>> {
       if (index > 0 && deadlineMs !== Infinity && this.clock() >= deadlineMs) break;
       const task = this.#queue.shift()!;
       if (task.state !== TaskState.scheduled) continue; // cancelled while queued
-      task.cx.turnDeadlineMs = deadlineMs;
-      task.cx.preempted = false;
+      task.turnDeadlineMs = deadlineMs;
+      task.preempted = false;
       this.#pollTask(task);
     }
     this.#reportUnjoinedFailures();
@@ -206,10 +227,10 @@ export class Executor implements WakeTarget<Task<unknown>> {
     } else if ((task.state as TaskStateValue) === TaskState.runningWoken) {
       // (The poll may have changed the state through the task's waker.)
       task.state = TaskState.scheduled;
-      if (task.cx.preempted) {
+      if (task.preempted) {
         // Cut short by the turn's time, not by its own choice: it goes on where it stopped,
         // before the tasks behind it, so that budgets change when work runs, never its order.
-        task.cx.preempted = false;
+        task.preempted = false;
         this.#queue.unshift(task);
       } else {
         this.#queue.push(task);
@@ -244,7 +265,7 @@ export class Executor implements WakeTarget<Task<unknown>> {
     const timeoutMs = this.#queue.length > 0 ? 0 : timers.timeoutMs(now(), limitMs);
     if (timeoutMs < 0 && this.#runtime.reactor.waiters === 0) {
       throw new DeadlockError(
-        `${this.#alive.size} task(s) wait, but no task is ready, no timer is set and no I/O is awaited: nothing can wake them`,
+        `${this.#aliveCount} task(s) wait, but no task is ready, no timer is set and no I/O is awaited: nothing can wake them`,
       );
     }
     this.#driver.park(timeoutMs);
@@ -265,13 +286,15 @@ export class Executor implements WakeTarget<Task<unknown>> {
   runUntilIdle(): void {
     for (;;) {
       this.runReady();
-      if (this.#alive.size === 0) return;
+      if (this.#aliveCount === 0) return;
       this.park(-1);
     }
   }
 
   /** Cancels every task still alive, in the order they were spawned. */
   cancelAll(): void {
-    for (const task of [...this.#alive]) this.cancel(task);
+    const alive: Task<unknown>[] = [];
+    for (let task = this.#aliveHead; task !== null; task = task.aliveNext) alive.push(task);
+    for (const task of alive) this.cancel(task);
   }
 }

@@ -21,6 +21,14 @@
  */
 import type { Context } from "./context.ts";
 
+/**
+ * The two results of the iterator protocol behind `yield*`, shared by every future: `yield*`
+ * passes the first straight out of the generator to the executor, which reads it at once, and
+ * reads the value of the second at once, so one object of each serves every await.
+ */
+const handedOver: { done: false; value: Future<unknown> | null } = { done: false, value: null };
+const resumed: { done: true; value: unknown } = { done: true, value: undefined };
+
 /** Returned by {@link Future.poll} when the value is not ready: Rust's `Poll::Pending`. */
 export const PENDING: unique symbol = Symbol("Pending");
 
@@ -68,11 +76,9 @@ export abstract class Future<T> {
   /**
    * Where an await of this future is: 0 before it was handed to the executor, 1 after. The
    * future is its own iterator for `yield*` (instead of a generator made for every await), so
-   * that awaiting allocates next to nothing on the hot path.
+   * that awaiting allocates nothing on the hot path.
    */
   #awaitStage = 0;
-  #handedOver: IteratorYieldResult<Future<unknown>> | null = null;
-  #resumed: { done: true; value: unknown } | null = null;
 
   /**
    * Lets a generator await this future with `yield*`. A future is awaited by one task at a
@@ -97,11 +103,10 @@ export abstract class Future<T> {
   next(value?: unknown): IteratorResult<Future<unknown>, T> {
     if (this.#awaitStage === 0) {
       this.#awaitStage = 1;
-      return (this.#handedOver ??= { done: false, value: this });
+      handedOver.value = this;
+      return handedOver as IteratorYieldResult<Future<unknown>>;
     }
     this.#awaitStage = 0;
-    // `yield*` reads the value at once, so one result object serves every await.
-    const resumed = (this.#resumed ??= { done: true, value: undefined });
     resumed.value = value;
     return resumed as IteratorReturnResult<T>;
   }
@@ -184,13 +189,18 @@ export function ready<T>(value: T): Future<T> {
  * ```
  */
 export function yieldNow(): Future<void> {
-  let yielded = false;
-  return pollFn((cx) => {
-    if (yielded) return undefined;
-    yielded = true;
+  return new YieldNow();
+}
+
+class YieldNow extends Future<void> {
+  #yielded = false;
+
+  poll(cx: Context): Poll<void> {
+    if (this.#yielded) return undefined;
+    this.#yielded = true;
     cx.waker.wake();
     return PENDING;
-  });
+  }
 }
 
 /** Whether `value` is a generator (an {@link Async}) rather than a {@link Future}. */

@@ -1,12 +1,14 @@
 /**
- * A task: a future the executor owns and polls, with its scheduling state, its waker and the
- * outcome its join handle reads.
+ * A task: a future the executor owns and polls, with its scheduling state and the outcome its
+ * join handle reads. A task is also the {@link Context} its future is polled with and the
+ * {@link Waker} that puts it back on the run queue: one object where there were three, as a
+ * tokio task's header is both its scheduling state and its waker's data.
  *
  * @module
  */
 import { Context, POLL_BUDGET, type RuntimeCore } from "./context.ts";
 import { dropAfterFailure, type Future, PENDING } from "./future.ts";
-import { TaskWaker, type WakeTarget, type Waker } from "./waker.ts";
+import { noopWaker, type Waker } from "./waker.ts";
 
 /**
  * Where a task is in its life. `runningWoken` records a wake that came while the task was
@@ -43,12 +45,21 @@ export class TaskCancelledError extends Error {
 
 let nextTaskId = 1;
 
-/** One spawned future and its state. The executor makes every state change. */
-export class Task<T> {
-  readonly id: number;
-  readonly name: string;
-  readonly waker: TaskWaker<Task<unknown>>;
-  readonly cx: Context;
+/**
+ * One spawned future and its state. The executor makes every state change.
+ *
+ * @example
+ * ```ts
+ * // Made by Executor.spawn; a future polled by the task sees the task as its context:
+ * poll(cx: Context) {
+ *   cx.waker.wake(); // the task itself: back on the run queue
+ *   return PENDING;
+ * }
+ * ```
+ */
+export class Task<T> extends Context implements Waker {
+  /** The name given at spawn, if any (the default name is made only when asked for). */
+  readonly #name: string | undefined;
   readonly #future: Future<T>;
   state: TaskStateValue = TaskState.scheduled;
   outcome: Outcome<T> | null = null;
@@ -58,27 +69,46 @@ export class Task<T> {
   observed = false;
   /** How many times the task has been polled. */
   polls = 0;
-  readonly #joiners: Waker[] = [];
+  /** The first task (or Promise) waiting to join this one, and any others after it. */
+  #joiner: Waker | null = null;
+  #moreJoiners: Waker[] | null = null;
+  /** The executor's list of live tasks, in spawn order, threaded through the tasks themselves. */
+  aliveNext: Task<unknown> | null = null;
+  alivePrev: Task<unknown> | null = null;
 
-  constructor(future: Future<T>, name: string | undefined, target: WakeTarget<Task<unknown>>, runtime: RuntimeCore) {
-    this.id = nextTaskId++;
-    this.name = name ?? `task ${this.id}`;
+  constructor(future: Future<T>, name: string | undefined, runtime: RuntimeCore) {
+    super(noopWaker, nextTaskId++, runtime);
+    // The task is its own waker: `cx.waker.wake()` from a future polled by it calls `wake` below.
+    (this as { waker: Waker }).waker = this;
+    this.#name = name;
     this.#future = future;
-    this.waker = new TaskWaker<Task<unknown>>(this, target);
-    this.cx = new Context(this.waker, this.id, runtime);
+  }
+
+  /** The task's id, as traces show it. */
+  get id(): number {
+    return this.taskId;
+  }
+
+  get name(): string {
+    return this.#name ?? `task ${this.taskId}`;
   }
 
   get finished(): boolean {
     return this.outcome !== null;
   }
 
+  /** Step 10: puts the task back on its executor's run queue (once). */
+  wake(): void {
+    this.runtime.executor.wakeTask(this as Task<unknown>);
+  }
+
   /** Polls the future once (steps 2 and 11). Returns whether the task has finished. */
   poll(): boolean {
     this.polls++;
-    this.cx.budget = POLL_BUDGET;
+    this.budget = POLL_BUDGET;
     let value: T | typeof PENDING;
     try {
-      value = this.#future.poll(this.cx);
+      value = this.#future.poll(this);
     } catch (error) {
       dropAfterFailure(this.#future);
       this.outcome = { state: "error", error };
@@ -103,13 +133,24 @@ export class Task<T> {
     }
   }
 
+  /** Adds a waker to wake when the task finishes; the same waker twice is kept once. */
   addJoiner(waker: Waker): void {
     this.observed = true;
-    if (!this.#joiners.includes(waker)) this.#joiners.push(waker);
+    if (this.#joiner === null) {
+      this.#joiner = waker;
+    } else if (this.#joiner !== waker) {
+      const more = (this.#moreJoiners ??= []);
+      if (!more.includes(waker)) more.push(waker);
+    }
   }
 
   /** Wakes everyone waiting to join, once the task has finished. */
   wakeJoiners(): void {
-    for (const waker of this.#joiners.splice(0)) waker.wake();
+    const first = this.#joiner;
+    const more = this.#moreJoiners;
+    this.#joiner = null;
+    this.#moreJoiners = null;
+    first?.wake();
+    if (more !== null) for (const waker of more) waker.wake();
   }
 }

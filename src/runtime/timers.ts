@@ -1,14 +1,15 @@
 /**
- * Timers: `sleep`, `timeout` and deadlines, kept in a binary min-heap ordered by deadline (ties
- * in the order the timers were set). The executor fires the due timers each turn and waits in
- * the driver no longer than the earliest deadline.
+ * Timers: `sleep`, `timeout` and deadlines, kept in a hierarchical timer wheel
+ * (`timer-wheel.ts`). The executor fires the due timers each turn and waits in the driver no
+ * longer than the wheel's next deadline.
  *
  * @module
  */
 import type { Context } from "./context.ts";
 import { toFuture } from "./async-future.ts";
 import { type Awaitable, Future, PENDING, type Poll } from "./future.ts";
-import type { Waker } from "./waker.ts";
+import { FIRED, type TimerEntry, TimerWheel, UNARMED } from "./timer-wheel.ts";
+import { noopWaker, type Waker } from "./waker.ts";
 
 /** Milliseconds on the monotonic clock the runtime's timers use. */
 export function now(): number {
@@ -16,129 +17,29 @@ export function now(): number {
 }
 
 /**
- * The longest one wait in the driver may be, in milliseconds: the poller's timeout is a 32-bit
- * signed number. A timer further away makes the driver wake once per this period and wait again.
+ * The timers of one runtime: a {@link TimerWheel} (setting and cancelling a timer are O(1)
+ * whatever the number of timers).
+ *
+ * @example
+ * ```ts
+ * const timers = new TimerQueue();
+ * timers.add(now() + 10, task.waker);
+ * ```
  */
-const WAIT_MS_MAX = 0x7fff_ffff;
+export class TimerQueue extends TimerWheel {}
 
-/** One pending timer: when it fires and whom it wakes. */
-export class Timer {
+/**
+ * A future that is ready at a deadline. It is its own timer-wheel entry, so that arming it
+ * allocates nothing; dropping it removes its timer.
+ */
+export class Sleep extends Future<void> implements TimerEntry {
   readonly deadline: number;
-  readonly sequence: number;
-  waker: Waker;
-  /** Position in the heap, or -1 when not in it. */
-  index = -1;
-  fired = false;
-
-  constructor(deadline: number, sequence: number, waker: Waker) {
-    this.deadline = deadline;
-    this.sequence = sequence;
-    this.waker = waker;
-  }
-}
-
-function before(a: Timer, b: Timer): boolean {
-  return a.deadline < b.deadline || (a.deadline === b.deadline && a.sequence < b.sequence);
-}
-
-/** The timers of one runtime. */
-export class TimerQueue {
-  readonly #heap: Timer[] = [];
-  #sequence = 0;
-
-  /** How many timers are set. */
-  get size(): number {
-    return this.#heap.length;
-  }
-
-  /** Sets a timer that wakes `waker` at `deadline` (a {@link now} value). */
-  add(deadline: number, waker: Waker): Timer {
-    const timer = new Timer(deadline, this.#sequence++, waker);
-    timer.index = this.#heap.length;
-    this.#heap.push(timer);
-    this.#siftUp(timer.index);
-    return timer;
-  }
-
-  /** Removes a timer that has not fired; removing it twice does nothing. */
-  remove(timer: Timer): void {
-    const index = timer.index;
-    if (index === -1) return;
-    timer.index = -1;
-    const last = this.#heap.pop()!;
-    if (index === this.#heap.length) return;
-    this.#heap[index] = last;
-    last.index = index;
-    this.#siftDown(index);
-    this.#siftUp(last.index);
-  }
-
-  /**
-   * How long the driver may wait: whole milliseconds until the earliest deadline (rounded up,
-   * so that it never wakes early), capped by `limitMs`; `limitMs` if no timer is set (negative:
-   * no limit).
-   */
-  timeoutMs(at: number, limitMs: number): number {
-    const first = this.#heap[0];
-    if (first === undefined) return limitMs;
-    // At most WAIT_MS_MAX: a longer wait would not fit the poller's 32-bit timeout.
-    const untilMs = Math.min(WAIT_MS_MAX, Math.max(0, Math.ceil(first.deadline - at)));
-    return limitMs < 0 ? untilMs : Math.min(untilMs, limitMs);
-  }
-
-  /** Fires every timer whose deadline is at or before `at`, earliest first; returns how many. */
-  fireDue(at: number): number {
-    let fired = 0;
-    for (let first = this.#heap[0]; first !== undefined && first.deadline <= at; first = this.#heap[0]) {
-      this.remove(first);
-      first.fired = true;
-      first.waker.wake();
-      fired++;
-    }
-    return fired;
-  }
-
-  #siftUp(start: number): void {
-    const heap = this.#heap;
-    let index = start;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!before(heap[index]!, heap[parent]!)) break;
-      this.#swap(index, parent);
-      index = parent;
-    }
-  }
-
-  #siftDown(start: number): void {
-    const heap = this.#heap;
-    let index = start;
-    for (;;) {
-      const left = index * 2 + 1;
-      const right = left + 1;
-      let smallest = index;
-      if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left;
-      if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right;
-      if (smallest === index) return;
-      this.#swap(index, smallest);
-      index = smallest;
-    }
-  }
-
-  #swap(a: number, b: number): void {
-    const heap = this.#heap;
-    const timer = heap[a]!;
-    heap[a] = heap[b]!;
-    heap[b] = timer;
-    heap[a]!.index = a;
-    heap[b]!.index = b;
-  }
-}
-
-/** A future that is ready at a deadline. Dropping it removes its timer. */
-export class Sleep extends Future<void> {
-  readonly deadline: number;
-  #timer: Timer | null = null;
-  #queue: TimerQueue | null = null;
+  waker: Waker = noopWaker;
+  wheelTick = 0;
+  wheelSlot = UNARMED;
+  wheelPrev: TimerEntry | null = null;
+  wheelNext: TimerEntry | null = null;
+  #timers: TimerQueue | null = null;
 
   constructor(deadline: number) {
     super();
@@ -146,25 +47,23 @@ export class Sleep extends Future<void> {
   }
 
   poll(cx: Context): Poll<void> {
-    if (this.#timer?.fired === true || now() >= this.deadline) {
+    if (this.wheelSlot === FIRED || now() >= this.deadline) {
       this.drop();
       return undefined;
     }
     // A deadline of Infinity never comes: it needs no timer, and one would ask the driver for
     // an infinite timeout that the poller cannot take.
     if (this.deadline === Infinity) return PENDING;
-    if (this.#timer === null) {
-      this.#queue = cx.runtime.timers;
-      this.#timer = this.#queue.add(this.deadline, cx.waker);
-    } else {
-      this.#timer.waker = cx.waker;
+    this.waker = cx.waker;
+    if (this.wheelSlot === UNARMED) {
+      this.#timers = cx.runtime.timers;
+      this.#timers.insert(this);
     }
     return PENDING;
   }
 
   override drop(): void {
-    if (this.#timer !== null) this.#queue?.remove(this.#timer);
-    this.#timer = null;
+    this.#timers?.remove(this);
   }
 }
 

@@ -1,5 +1,7 @@
 /**
- * Wakers: what a pending future keeps so that its task can be polled again (step 10).
+ * Wakers: what a pending future keeps so that its task can be polled again (step 10). A task
+ * is its own waker (`Task.wake` in `task.ts`), so storing "the same waker" in the reactor, a
+ * timer or a join handle compares it by identity.
  *
  * @module
  */
@@ -11,30 +13,6 @@
  */
 export interface Waker {
   wake(): void;
-}
-
-/** Where a task waker sends its task: the executor's side of step 10. */
-export interface WakeTarget<T> {
-  wakeTask(task: T): void;
-}
-
-/**
- * The waker of one task. Each task has exactly one, made when it is spawned, so that stores of
- * "the same waker" (the reactor, timers, join handles) can compare it by identity.
- */
-export class TaskWaker<T> implements Waker {
-  readonly #task: T;
-  readonly #target: WakeTarget<T>;
-
-  constructor(task: T, target: WakeTarget<T>) {
-    this.#task = task;
-    this.#target = target;
-  }
-
-  /** Step 10: puts the task back on the run queue (once). */
-  wake(): void {
-    this.#target.wakeTask(this.#task);
-  }
 }
 
 /** A waker that does nothing, for polling a future outside any task. */
