@@ -51,6 +51,7 @@ export {
   type Waiter,
   WRITE,
 } from "./runtime/reactor.ts";
-export { Timer, TimerQueue } from "./runtime/timers.ts";
+export { TimerQueue } from "./runtime/timers.ts";
+export { FIRED, Timer, type TimerEntry, TimerWheel, UNARMED } from "./runtime/timer-wheel.ts";
 export type { Traced } from "./runtime/trace.ts";
 export { noopWaker } from "./runtime/waker.ts";

@@ -55,7 +55,8 @@ describe.each(drivers)("Runtime.turn (%s driver)", (driver) => {
     busy.cancel();
     const waitMs = runtime.turn();
     expect(waitMs).toBeGreaterThan(4_000);
-    expect(waitMs).toBeLessThanOrEqual(5_000);
+    // Timers fire on whole milliseconds of the wheel: the deadline rounded up, so one more.
+    expect(waitMs).toBeLessThanOrEqual(5_001);
   });
 
   test("a task awaiting ready futures stops once the turn's budget is spent, at most one await past it", () => {
