@@ -61,6 +61,7 @@ export async function buildExecutable(): Promise<void> {
             contents: [
               `import path from ${JSON.stringify(nativeLibrary)} with { type: "file" };`,
               "export const libraryPath: string = path;",
+              "export const libraryEmbedded: boolean = true;",
               // Entry points are laid out under $bunfs/root/ by their path under src/.
               "export function workerModuleUrl(module: string): URL { return new URL(`file:///$bunfs/root/${module}.js`); }",
             ].join("\n"),

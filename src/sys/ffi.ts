@@ -10,7 +10,9 @@
  * @module
  */
 import { dlopen } from "bun:ffi";
-import { libraryPath } from "./locations.ts";
+import { closeSync, readFileSync, writeSync } from "node:fs";
+import { basename } from "node:path";
+import { libraryEmbedded, libraryPath } from "./locations.ts";
 
 // By name: in Bun 1.4.4 `FFIType.buffer_length` as a number is refused ("invalid ABI type").
 const buffer = "buffer";
@@ -46,10 +48,69 @@ const symbols = {
   br_signals_close: { args: [i32], returns: i32 },
 } as const;
 
+/** `memfd_create`'s `MFD_CLOEXEC`: the anonymous file is not inherited by programs we start. */
+const MFD_CLOEXEC = 1;
+
+/** The C library's names to find `memfd_create` in: glibc, then musl. */
+const libcNames = ["libc.so.6", `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`];
+
+/**
+ * Loads the library embedded in an executable from an anonymous memory file (`memfd_create`,
+ * Linux): Bun extracts embedded libraries into `TMPDIR`, which may not exist or may be read-only
+ * (a hardened server's read-only root). The bytes never touch a file system.
+ */
+function openFromMemory(): ReturnType<typeof dlopen<typeof symbols>> {
+  const bytes = readFileSync(libraryPath);
+  let lastError: unknown = null;
+  for (const name of libcNames) {
+    let libc;
+    try {
+      libc = dlopen(name, { memfd_create: { args: ["buffer", "u32"], returns: "i32" } });
+    } catch (error) {
+      lastError = error;
+      continue;
+    }
+    const fd = libc.symbols.memfd_create(Buffer.from("libbun_reactor\0"), MFD_CLOEXEC);
+    libc.close();
+    if (fd < 0) throw new Error("memfd_create failed");
+    try {
+      for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written);
+      return dlopen(`/proc/self/fd/${fd}`, symbols);
+    } finally {
+      // The loaded library keeps its own mapping; the descriptor is no longer needed.
+      closeSync(fd);
+    }
+  }
+  throw lastError;
+}
+
+/**
+ * The executable has no caller to throw to: it says in one line what failed and what to
+ * change, and exits 1, instead of a page of minified source and a stack trace.
+ */
+function exitUnloadable(first: unknown, second: unknown): never {
+  const reason = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0];
+  const program = basename(process.execPath);
+  writeSync(
+    2,
+    `${program}: cannot load its native library: extracting it into TMPDIR (${process.env.TMPDIR ?? "/tmp"}) ` +
+      `failed (${reason(first)}), and so did loading it from memory (${reason(second)}); ` +
+      "set TMPDIR to a writable directory.\n",
+  );
+  process.exit(1);
+}
+
 function open() {
   try {
     return dlopen(libraryPath, symbols);
   } catch (cause) {
+    if (libraryEmbedded) {
+      try {
+        return openFromMemory();
+      } catch (second) {
+        exitUnloadable(cause, second);
+      }
+    }
     throw new Error(
       `Cannot load the bun-reactor native library from ${libraryPath}: ${String(cause)}. ` +
         "Build it with `bun run build` (or set BUN_REACTOR_LIB to its path).",

@@ -18,6 +18,15 @@ export const libraryPath: string =
   process.env.BUN_REACTOR_LIB ??
   join(import.meta.dir, "..", "..", "zig", "zig-out", "lib", `${process.platform}-${process.arch}`, `libbun_reactor.${suffix}`);
 
+/**
+ * Whether the library is embedded in a compiled executable (`$bunfs`), rather than a file on
+ * disk: only then may it be loaded from memory when extracting it fails.
+ *
+ * @example
+ * if (libraryEmbedded) console.log("running from the compiled udp-echo");
+ */
+export const libraryEmbedded: boolean = false;
+
 /** The modules that run on worker threads, by their path under `src/` without extension. */
 export type WorkerModule = "runtime/drivers/reactor-thread" | "echo/worker";
 

@@ -42,10 +42,14 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: { text: string 
 }
 
 /** Runs the executable's copy with `args`; resolves once it prints its ready line. */
-export async function startServer(args: string[], options: { readyTimeoutMs?: number } = {}): Promise<RunningServer> {
+export async function startServer(
+  args: string[],
+  options: { readyTimeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<RunningServer> {
   const binary = await ensureBuilt();
   const dir = dirname(binary);
-  const child = Bun.spawn([binary, ...args], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin" } });
+  const env = { PATH: "/usr/bin:/bin", ...options.env };
+  const child = Bun.spawn([binary, ...args], { cwd: dir, stdout: "pipe", stderr: "pipe", env });
   const out = { text: "" };
   const err = { text: "" };
   const reading = Promise.all([collect(child.stdout, out), collect(child.stderr, err)]);
