@@ -199,11 +199,83 @@ class BlockingSendSocket implements EchoSocket {
       this.sent.push(batch.payload(index)[0]!);
       bytes += batch.size(index);
     }
-    return { state: "ok", value: { next: end, sent: end - start, bytes, refused: 0 } };
+    return { state: "ok", value: { next: end, sent: end - start, bytes, refused: 0, stalled: null } };
+  }
+}
+
+/**
+ * A socket whose sends meet ENOBUFS (the kernel short of memory, while the socket stays
+ * writable) `stalls` times, then go; receives and readiness are the real socket's.
+ */
+class StallingSendSocket implements EchoSocket {
+  stalls: number;
+  readonly sent: number[] = [];
+  readonly #real: UdpSocket;
+
+  constructor(real: UdpSocket, stalls: number) {
+    this.#real = real;
+    this.stalls = stalls;
+  }
+
+  recvBatch(batch: DatagramBatch) {
+    return this.#real.recvBatch(batch);
+  }
+
+  writable() {
+    return this.#real.writable();
+  }
+
+  trySendBatch(batch: DatagramBatch, end: number, options: BatchSendOptions = {}): TryResult<BatchSendReport> {
+    const start = options.start ?? 0;
+    if (this.stalls > 0) {
+      this.stalls--;
+      return { state: "ok", value: { next: start, sent: 0, bytes: 0, refused: 0, stalled: "ENOBUFS" } };
+    }
+    for (let index = start; index < end; index++) this.sent.push(batch.payload(index)[0]!);
+    return { state: "ok", value: { next: end, sent: end - start, bytes: end - start, refused: 0, stalled: null } };
   }
 }
 
 describe.each(drivers)("the echo service (%s driver)", (driver) => {
+  test("ENOBUFS on send is retried after a pause and counted, never fatal; no reply is lost", () => {
+    using runtime = new Runtime({ driver });
+    using real = UdpSocket.bind("127.0.0.1:0");
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const socket = new StallingSendSocket(real, 5);
+    const stats = new EchoStats();
+    const stop = new Gate();
+    const service = runtime.spawn(serveEcho(socket, policy({ stats }), { stop, report: () => {}, sampleSeconds: null }));
+
+    // The kernel refuses five sends for want of memory: the writer pauses and tries again.
+    for (const value of [1, 2, 3]) client.trySendTo(new Uint8Array([value]), real.localAddress);
+    driveUntil(runtime, () => stats.get("datagramsOut") === 3);
+    expect(socket.sent).toEqual([1, 2, 3]);
+    expect(stats.get("sendRetries")).toBe(5);
+    expect(stats.drops).toBe(0);
+    expect(stats.get("restarts")).toBe(0);
+    stop.open();
+    driveUntil(runtime, () => service.finished);
+  });
+
+  test("while ENOBUFS lasts, the reply queue keeps its bound: the oldest are dropped and counted", () => {
+    using runtime = new Runtime({ driver });
+    using real = UdpSocket.bind("127.0.0.1:0", { recvBufferBytes: 1 << 20 });
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const socket = new StallingSendSocket(real, Number.MAX_SAFE_INTEGER);
+    const stats = new EchoStats();
+    const stop = new Gate();
+    runtime.spawn(serveEcho(socket, policy({ stats }), { stop, report: () => {}, sampleSeconds: null }));
+    for (let index = 0; index < 300; index++) client.trySendTo(new Uint8Array([index & 0xff]), real.localAddress);
+    driveUntil(runtime, () => stats.get("datagramsIn") === 300);
+    expect(stats.get("droppedOverload")).toBe(44);
+    // The shortage ends: the 256 queued replies go, oldest first.
+    socket.stalls = 0;
+    driveUntil(runtime, () => stats.get("datagramsOut") === 256);
+    expect(socket.sent[0]).toBe(44);
+    expect(stats.get("sendRetries")).toBeGreaterThan(0);
+    stop.open();
+  });
+
   test("when a send would block, replies wait in the queue and the writer waits for writability through the reactor", () => {
     using runtime = new Runtime({ driver });
     using real = UdpSocket.bind("127.0.0.1:0");

@@ -59,7 +59,13 @@ describe.each([
     }
     // All 64 go in one sendmmsg.
     const sent = client.trySendBatch(outgoing, 64);
-    expect(sent.state === "ok" && { ...sent.value }).toEqual({ next: 64, sent: 64, bytes: (64 * 65) / 2, refused: 0 });
+    expect(sent.state === "ok" && { ...sent.value }).toEqual({
+      next: 64,
+      sent: 64,
+      bytes: (64 * 65) / 2,
+      refused: 0,
+      stalled: null,
+    });
 
     const incoming = new DatagramBatch(64, 128);
     let received = 0;
@@ -158,7 +164,7 @@ describe("UdpSocket", () => {
     batch.set(1, new Uint8Array([2, 2]), { family: 6, host: "::1", port: 9, scopeId: 0 });
     batch.set(2, new Uint8Array([3, 3, 3]), server.localAddress);
     const result = client.trySendBatch(batch, 3);
-    expect(result.state === "ok" && { ...result.value }).toEqual({ next: 3, sent: 2, bytes: 4, refused: 1 });
+    expect(result.state === "ok" && { ...result.value }).toEqual({ next: 3, sent: 2, bytes: 4, refused: 1, stalled: null });
     expect([batch.refusal(0), batch.refusal(2)]).toEqual([null, null]);
     expect(batch.refusal(1)).toMatch(/^E[A-Z]+$/);
     // The two others arrived, in order.
@@ -172,7 +178,7 @@ describe("UdpSocket", () => {
     const batch = new DatagramBatch(4, 8);
     for (let index = 0; index < 4; index++) batch.set(index, new Uint8Array([index]), server.localAddress);
     const result = client.trySendBatch(batch, 3, { start: 1 });
-    expect(result.state === "ok" && { ...result.value }).toEqual({ next: 3, sent: 2, bytes: 2, refused: 0 });
+    expect(result.state === "ok" && { ...result.value }).toEqual({ next: 3, sent: 2, bytes: 2, refused: 0, stalled: null });
     expect(until(() => server.tryRecvFrom(new Uint8Array(8))).bytes).toEqual(new Uint8Array([1]));
     expect(until(() => server.tryRecvFrom(new Uint8Array(8))).bytes).toEqual(new Uint8Array([2]));
   });
@@ -252,7 +258,7 @@ describe.each(drivers)("readiness futures (%s driver)", (driver) => {
     batch.set(1, new Uint8Array([2]), { family: 6, host: "::1", port: 9, scopeId: 0 });
     batch.set(2, new Uint8Array([3]), server.localAddress);
     const report = runtime.blockOn(client.sendBatch(batch, 3));
-    expect({ ...report }).toEqual({ next: 3, sent: 2, bytes: 2, refused: 1 });
+    expect({ ...report }).toEqual({ next: 3, sent: 2, bytes: 2, refused: 1, stalled: null });
     expect(batch.refusal(1)).not.toBeNull();
   });
 });

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { type Async, DatagramBatch, now, SystemError, type UdpSocket } from "../index.ts";
+import { type Async, DatagramBatch, now, sleep, SystemError, type UdpSocket } from "../index.ts";
 import type { ReflectionGuard } from "./guard.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { ReplyQueue } from "./reply-queue.ts";
@@ -74,21 +74,36 @@ export function admit(batch: DatagramBatch, count: number, policy: EchoPolicy): 
   return kept;
 }
 
+/** How a send of a range of replies ended; one object, reused: read it at once. */
+export interface SendProgress {
+  /** The first datagram not sent (nor refused): the range's end if all went. */
+  next: number;
+  /** Whether the kernel was short of memory (ENOBUFS, ENOMEM): try again after a pause. */
+  stalled: boolean;
+}
+
+const progress: SendProgress = { next: 0, stalled: false };
+
 /**
  * Sends datagrams `start` to `end - 1` of `batch` as far as the socket takes them without
- * waiting, counting them. A datagram the OS refuses is counted and skipped. Returns the index
- * of the first one not sent (`end` if all went).
+ * waiting, counting them. A datagram the OS refuses is counted and skipped; a transient
+ * shortage of kernel memory stops the send (counted as a retry) and keeps the datagram.
  */
-export function sendRange(socket: EchoSocket, batch: DatagramBatch, start: number, end: number, stats: EchoStats): number {
-  if (start === end) return end;
+export function sendRange(socket: EchoSocket, batch: DatagramBatch, start: number, end: number, stats: EchoStats): SendProgress {
+  progress.next = start;
+  progress.stalled = false;
+  if (start === end) return progress;
   const result = socket.trySendBatch(batch, end, start === 0 ? NO_OPTIONS : { start });
-  if (result.state === "would-block") return start;
-  const { next, sent, bytes, refused } = result.value;
+  if (result.state === "would-block") return progress;
+  const { next, sent, bytes, refused, stalled } = result.value;
   const counters = stats.counters;
   counters[Counter.datagramsOut]! += sent;
   counters[Counter.bytesOut]! += bytes;
   counters[Counter.droppedSendError]! += refused;
-  return next;
+  if (stalled !== null) counters[Counter.sendRetries]!++;
+  progress.next = next;
+  progress.stalled = stalled !== null;
+  return progress;
 }
 
 /** The options of a send from datagram 0, made once: the reader's sends allocate nothing. */
@@ -114,7 +129,7 @@ export function* echoReader(socket: EchoSocket, queue: ReplyQueue, policy: EchoP
     }
     const kept = admit(batch, count, policy);
     // Replies already queued go first: only send directly when nothing waits ahead.
-    const sent = queue.length === 0 ? sendRange(socket, batch, 0, kept, stats) : 0;
+    const sent = queue.length === 0 ? sendRange(socket, batch, 0, kept, stats).next : 0;
     for (let index = sent; index < kept; index++) queue.push(batch, index);
   }
 }
@@ -133,10 +148,28 @@ export function* echoWriter(socket: EchoSocket, queue: ReplyQueue): Async<never>
   }
 }
 
+/** The first pause after a send stalled on a shortage of kernel memory, and the longest. */
+const RETRY_FIRST_MS = 1;
+const RETRY_MAX_MS = 64;
+
 /**
  * Sends every queued reply, waiting for writability as often as needed (`writable` is the
- * socket's readiness future, made once by a caller that drains again and again).
+ * socket's readiness future, made once by a caller that drains again and again). When the
+ * kernel is short of memory (ENOBUFS, ENOMEM) the socket stays writable, so it pauses instead,
+ * 1 ms and doubling up to 64 ms while the shortage lasts; replies arriving meanwhile wait in the
+ * queue, whose bound holds.
  */
 export function* drainReplies(socket: EchoSocket, queue: ReplyQueue, writable = socket.writable()): Async<void> {
-  while (!queue.sendQueued(socket)) yield* writable;
+  let pauseMs = RETRY_FIRST_MS;
+  for (;;) {
+    const state = queue.sendQueued(socket);
+    if (state === "empty") return;
+    if (state === "full") {
+      pauseMs = RETRY_FIRST_MS;
+      yield* writable;
+    } else {
+      yield* sleep(pauseMs);
+      pauseMs = Math.min(pauseMs * 2, RETRY_MAX_MS);
+    }
+  }
 }

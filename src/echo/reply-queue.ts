@@ -65,17 +65,19 @@ export class ReplyQueue {
 
   /**
    * Sends queued replies, oldest first, as far as the socket takes them without waiting.
-   * Returns whether the queue is empty now; false means the socket is full. The queue is read
+   * Returns `"empty"` when all went, `"full"` when the socket is full (wait for writability),
+   * `"stalled"` when the kernel was short of memory (pause, then try again). The queue is read
    * afresh each time: replies dropped meanwhile are simply gone.
    */
-  sendQueued(socket: EchoSocket): boolean {
+  sendQueued(socket: EchoSocket): "empty" | "full" | "stalled" {
     while (this.#length > 0) {
       const [start, end] = this.headRun();
-      const next = sendRange(socket, this.store, start, end, this.#stats);
+      const { next, stalled } = sendRange(socket, this.store, start, end, this.#stats);
       this.consume(next - start);
-      if (next < end) return false;
+      if (stalled) return "stalled";
+      if (next < end) return "full";
     }
-    return true;
+    return "empty";
   }
 }
 

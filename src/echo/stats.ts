@@ -26,6 +26,11 @@ export const Counter = {
   restarts: 9,
   /** Tasks alive on the runtime, as last sampled. */
   tasksAlive: 10,
+  /**
+   * Sends that met a transient shortage of kernel memory (ENOBUFS, ENOMEM) and were tried
+   * again after a short pause: not drops, the replies still go (or wait in the queue).
+   */
+  sendRetries: 11,
 } as const;
 
 /** The name of a counter, e.g. `"datagramsIn"`. */
@@ -90,12 +95,16 @@ function dropsOf(now: EchoStats, before: EchoStats | null): string {
   );
 }
 
+function retriesOf(now: EchoStats, before: EchoStats | null): string {
+  return `send-retry ${now.get("sendRetries") - (before?.get("sendRetries") ?? 0)}`;
+}
+
 /** The `--stats` line: rates over the last interval, drops in it, tasks alive. */
 export function formatStatsLine(now: EchoStats, before: EchoStats, seconds: number): string {
   return (
     `stats: in ${rate(now, before, "datagramsIn", seconds)} datagrams/s ${rate(now, before, "bytesIn", seconds)} B/s, ` +
     `out ${rate(now, before, "datagramsOut", seconds)} datagrams/s ${rate(now, before, "bytesOut", seconds)} B/s, ` +
-    `drops ${dropsOf(now, before)}, tasks ${now.get("tasksAlive")}`
+    `drops ${dropsOf(now, before)}, ${retriesOf(now, before)}, tasks ${now.get("tasksAlive")}`
   );
 }
 
@@ -104,6 +113,6 @@ export function formatTotals(total: EchoStats): string {
   return (
     `totals: in ${total.get("datagramsIn")} datagrams ${total.get("bytesIn")} bytes, ` +
     `out ${total.get("datagramsOut")} datagrams ${total.get("bytesOut")} bytes, ` +
-    `drops ${dropsOf(total, null)}, restarts ${total.get("restarts")}`
+    `drops ${dropsOf(total, null)}, ${retriesOf(total, null)}, restarts ${total.get("restarts")}`
   );
 }

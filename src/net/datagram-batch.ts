@@ -28,6 +28,12 @@ export interface BatchSendReport {
   readonly bytes: number;
   /** How many the OS refused. */
   readonly refused: number;
+  /**
+   * Why the send stopped at {@link next} although the socket was writable, as an errno name:
+   * `"ENOBUFS"` or `"ENOMEM"`, the kernel short of memory for a moment. Datagram `next` was not
+   * refused: send it again after a short pause. Null when the send did not stall.
+   */
+  readonly stalled: string | null;
 }
 
 /** The mutable record behind a {@link BatchSendReport}, kept by the batch and reused. */
@@ -36,6 +42,7 @@ class SendRecord implements BatchSendReport {
   sent = 0;
   bytes = 0;
   refused = 0;
+  stalled: string | null = null;
 }
 
 /**
@@ -149,6 +156,7 @@ export class DatagramBatch {
     record.sent = 0;
     record.bytes = 0;
     record.refused = 0;
+    record.stalled = null;
     return record;
   }
 
@@ -168,6 +176,11 @@ export class DatagramBatch {
     this.#refusals[record.next] = errno;
     record.refused++;
     record.next++;
+  }
+
+  /** @internal Datagram `record.next` met a transient shortage (`errno`): the send stops there. */
+  noteStalled(record: SendRecord, errno: number): void {
+    record.stalled = errnoName(errno);
   }
 
   /** @internal The result of a send: one object per batch, reused. */

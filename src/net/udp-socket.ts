@@ -16,6 +16,7 @@ import {
   type SocketAddress,
   socketAddress,
 } from "../sys/address.ts";
+import { Errno } from "../sys/errors.ts";
 import {
   closeDescriptor,
   SendRefusal,
@@ -310,8 +311,11 @@ export class UdpSocket implements IoSource {
    * socket takes them now. A datagram the OS refuses (e.g. `ECONNREFUSED` after an ICMP error,
    * or an address it cannot reach) is skipped, and {@link DatagramBatch.refusal} tells why;
    * the rest still go. Returns the batch's {@link BatchSendReport} (`next` is where the socket
-   * filled up, `end` if it did not), or would-block if the socket took none. Errors of the
-   * socket itself (it is closed) are thrown.
+   * filled up, `end` if it did not), or would-block if the socket took none. When the kernel is
+   * short of memory for a moment (`ENOBUFS`, `ENOMEM`) the send stops there and the report says
+   * so (`stalled`): the datagram is not lost, send it again after a short pause (the socket is
+   * writable, so waiting for writability would not end). Errors of the socket itself (it is
+   * closed) are thrown.
    *
    * @example
    * ```ts
@@ -324,13 +328,13 @@ export class UdpSocket implements IoSource {
     checkBatchRange(batch, end, start, "trySendBatch");
     const record = batch.beginSend(start);
     sendBatchNow(this, batch, record, end);
-    return record.next === start && start < end ? WOULD_BLOCK_RESULT : batch.sendResult();
+    return record.next === start && start < end && record.stalled === null ? WOULD_BLOCK_RESULT : batch.sendResult();
   }
 
   /**
    * Sends datagrams `start` (0 by default) to `end - 1` of `batch`, waiting for writability as
    * often as needed, and resolves to the batch's {@link BatchSendReport} once every one was
-   * sent or refused (see {@link trySendBatch}). The future can be awaited again: each await
+   * sent or refused, or the send stalled (see {@link trySendBatch}). The future can be awaited again: each await
    * sends the range anew.
    */
   sendBatch(batch: DatagramBatch, end: number, options: BatchSendOptions = {}): Future<BatchSendReport> {
@@ -397,8 +401,16 @@ function receiveBatchNow(socket: UdpSocket, batch: DatagramBatch): number | Woul
 type SendRecord = ReturnType<DatagramBatch["beginSend"]>;
 
 /**
- * Sends from `record.next` to `end - 1` until all are handled (true) or the socket is full
- * (false). A refused datagram is noted in the batch and skipped.
+ * Errors of a send that say the kernel is short of memory right now, not that the datagram is
+ * wrong: Linux reports `ENOBUFS` when a device queue or the socket's memory is exhausted. The
+ * datagram is kept for another try (Bun.udpSocket treats ENOBUFS as fatal).
+ */
+const TRANSIENT_SEND_ERRORS: ReadonlySet<number> = new Set([Errno.ENOBUFS, Errno.ENOMEM]);
+
+/**
+ * Sends from `record.next` to `end - 1` until all are handled or the send stalled (true), or
+ * the socket is full (false). A refused datagram is noted in the batch and skipped; a
+ * transient shortage stops the send before the datagram that met it.
  */
 function sendBatchNow(socket: UdpSocket, batch: DatagramBatch, record: SendRecord, end: number): boolean {
   const fd = openDescriptor(socket, "send on");
@@ -406,8 +418,13 @@ function sendBatchNow(socket: UdpSocket, batch: DatagramBatch, record: SendRecor
     const next = record.next;
     const result = udpTrySendBatch(fd, batch.payloadRange(next, end), batch.slotSize, batch.entryRange(next, end));
     if (result === WOULD_BLOCK) return false;
-    if (result instanceof SendRefusal) batch.noteRefused(record, result.errno);
-    else batch.noteSent(record, result);
+    if (result instanceof SendRefusal) {
+      if (TRANSIENT_SEND_ERRORS.has(result.errno)) {
+        batch.noteStalled(record, result.errno);
+        return true;
+      }
+      batch.noteRefused(record, result.errno);
+    } else batch.noteSent(record, result);
   }
   return true;
 }

@@ -86,6 +86,7 @@ export const Errno = {
   ENETUNREACH: constants.errno.ENETUNREACH,
   EMSGSIZE: constants.errno.EMSGSIZE,
   ENOBUFS: constants.errno.ENOBUFS,
+  ENOMEM: constants.errno.ENOMEM,
 } as const;
 
 /**
