@@ -18,8 +18,8 @@ const signals = @import("signals.zig");
 
 const assert = std.debug.assert;
 
-/// The one errno each of the library's errors stands for.
-fn errno(err: sys.Error) sys.E {
+/// The one errno each of the library's errors stands for (public for the tests).
+pub fn errno(err: sys.Error) sys.E {
     return switch (err) {
         error.WouldBlock => .AGAIN,
         error.BadDescriptor => .BADF,

@@ -420,6 +420,7 @@ test "a watched signal becomes a byte on the signal descriptor" {
 
     const fd = lib.signals_open(@as(u32, 1) << @intCast(usr1));
     try testing.expect(fd >= 0);
+    try suite.expectDescriptorFlags(fd, true);
     // One watch at a time.
     try testing.expectEqual(neg(.BUSY), lib.signals_open(@as(u32, 1) << @intCast(usr1)));
 
@@ -445,4 +446,15 @@ test "the constants export lists every shared constant by name" {
     try testing.expect(std.mem.indexOf(u8, listed, "datagram_truncated 1\n") != null);
     try testing.expect(std.mem.indexOf(u8, listed, "option.ipv6_only 5\n") != null);
     try testing.expectEqual(neg(.RANGE), root.br_abi_constants(&text, 8));
+}
+
+test "each of the library's errors stands for its own errno, so -errno loses nothing" {
+    const names = comptime @typeInfo(sys.Error).error_set.error_names.?;
+    var seen: [names.len]sys.E = undefined;
+    inline for (names, 0..) |name, index| {
+        const e = root.errno(@field(sys.Error, name));
+        try testing.expect(e != .SUCCESS);
+        try testing.expect(std.mem.indexOfScalar(sys.E, seen[0..index], e) == null);
+        seen[index] = e;
+    }
 }
