@@ -47,6 +47,9 @@ pub fn errno(err: sys.Error) sys.E {
         error.RegistrationLoop => .LOOP,
         error.TooManyRegistrations => .NOSPC,
         error.Busy => .BUSY,
+        error.OperationUnsupported => .OPNOTSUPP,
+        error.ProtocolError => .PROTO,
+        error.TimedOut => .TIMEDOUT,
         error.Unexpected => .IO,
     };
 }

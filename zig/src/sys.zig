@@ -66,12 +66,15 @@ pub const Error = error{
     RegistrationLoop, // ELOOP
     TooManyRegistrations, // ENOSPC
     Busy, // EBUSY
+    OperationUnsupported, // EOPNOTSUPP
+    ProtocolError, // EPROTO
+    TimedOut, // ETIMEDOUT
     Unexpected, // any errno not foreseen; reported as EIO
 };
 
 /// The errors a socket reports from an earlier datagram (an ICMP message), on whichever call
-/// comes next: ip(7) and udp(7).
-pub const AsyncError = error{ ConnectionRefused, HostUnreachable, HostDown, NetworkUnreachable, NetworkDown, MessageTooLarge };
+/// comes next: ip(7) and udp(7). ENOPROTOOPT is ICMP's "protocol unreachable" there.
+pub const AsyncError = error{ ConnectionRefused, HostUnreachable, HostDown, NetworkUnreachable, NetworkDown, MessageTooLarge, OptionUnsupported, OperationUnsupported, ProtocolError, TimedOut };
 
 pub const SocketError = error{ AddressFamilyUnsupported, AccessDenied, ProcessFdQuotaExceeded, SystemFdQuotaExceeded, NoBufferSpace, SystemResources, Unexpected };
 pub const CloseError = error{ BadDescriptor, Unexpected };

@@ -92,7 +92,8 @@ pub fn open() poller_api.OpenError!abi.Poller {
         else => |e| return unexpected(e),
     }
     errdefer sys.close(kq) catch {};
-    if (c.fcntl(kq, c.F.SETFD, @as(c_int, c.FD_CLOEXEC)) == -1) return error.Unexpected;
+    const cloexec = c.fcntl(kq, c.F.SETFD, @as(c_int, c.FD_CLOEXEC));
+    if (cloexec == -1) return unexpected(c.errno(cloexec));
     const waker = change(waker_ident, c.EVFILT.USER, c.EV.ADD | c.EV.CLEAR, 0, abi.token_waker);
     const added = apply(kq, &.{waker}) catch |err| switch (err) {
         error.SystemResources, error.Unexpected => |e| return e,

@@ -133,6 +133,10 @@ pub fn recvmsg(fd: sys.fd_t, message: *msghdr, flags: u32) sys.RecvError!usize {
             .NETUNREACH => error.NetworkUnreachable,
             .NETDOWN => error.NetworkDown,
             .MSGSIZE => error.MessageTooLarge,
+            .NOPROTOOPT => error.OptionUnsupported,
+            .OPNOTSUPP => error.OperationUnsupported,
+            .PROTO => error.ProtocolError,
+            .TIMEDOUT => error.TimedOut,
             .FAULT, .INVAL => unreachable, // headers and buffers checked by `root.zig` and `udp`
             else => |e| unexpected(e),
         };
@@ -161,6 +165,10 @@ pub fn sendmsg(fd: sys.fd_t, message: *const msghdr_const, flags: u32) sys.SendE
             .NETUNREACH => error.NetworkUnreachable,
             .NETDOWN => error.NetworkDown,
             .MSGSIZE => error.MessageTooLarge,
+            .NOPROTOOPT => error.OptionUnsupported,
+            .OPNOTSUPP => error.OperationUnsupported,
+            .PROTO => error.ProtocolError,
+            .TIMEDOUT => error.TimedOut,
             .FAULT => unreachable, // headers and buffers checked by `root.zig` and `udp`
             else => |e| unexpected(e),
         };

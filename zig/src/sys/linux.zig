@@ -141,6 +141,10 @@ fn recvError(e: linux.E) sys.RecvError {
         .NETUNREACH => error.NetworkUnreachable,
         .NETDOWN => error.NetworkDown,
         .MSGSIZE => error.MessageTooLarge,
+        .NOPROTOOPT => error.OptionUnsupported,
+        .OPNOTSUPP => error.OperationUnsupported,
+        .PROTO => error.ProtocolError,
+        .TIMEDOUT => error.TimedOut,
         .FAULT, .INVAL => unreachable, // headers and buffers checked by `root.zig` and `udp`
         else => unexpected(e),
     };
@@ -192,6 +196,10 @@ fn sendError(e: linux.E) sys.SendError {
         .NETUNREACH => error.NetworkUnreachable,
         .NETDOWN => error.NetworkDown,
         .MSGSIZE => error.MessageTooLarge,
+        .NOPROTOOPT => error.OptionUnsupported,
+        .OPNOTSUPP => error.OperationUnsupported,
+        .PROTO => error.ProtocolError,
+        .TIMEDOUT => error.TimedOut,
         .FAULT => unreachable, // headers and buffers checked by `root.zig` and `udp`
         else => unexpected(e),
     };
