@@ -87,10 +87,18 @@ pub fn main(init: std.process.Init.Minimal) void {
     var events: [16]abi.Event = undefined;
     while (true) {
         _ = lib.poller.wait(poller, &events, -1) catch |err| die("wait: {t}", .{err});
-        // Edge-triggered: drain the socket until it would block (or meets an error of its own,
-        // such as ECONNREFUSED from an earlier datagram, which the next wait retries).
-        while (lib.udp.recvBatch(fd, &payloads, slot_size, &datagrams)) |received| {
+        // Edge-triggered: drain the socket until it would block. An error an earlier datagram
+        // left (ECONNREFUSED from a peer gone away) is reported once and cleared: keep draining,
+        // or the datagrams behind it would wait for the next edge.
+        while (true) {
+            const received = lib.udp.recvBatch(fd, &payloads, slot_size, &datagrams) catch |err| switch (err) {
+                error.WouldBlock => break,
+                error.ConnectionRefused, error.HostUnreachable, error.HostDown, error.NetworkUnreachable => continue,
+                error.NetworkDown, error.MessageTooLarge, error.OptionUnsupported, error.ProtocolError => continue,
+                error.OperationUnsupported, error.TimedOut => continue,
+                else => die("recvmmsg: {t}", .{err}),
+            };
             sendAll(poller, fd, received);
-        } else |_| {}
+        }
     }
 }
