@@ -181,7 +181,7 @@ pub fn Suite(comptime Backend: type) type {
             try Poller.register(poller, socket.fd, 3, abi.interest_readable);
         }
 
-        test "bad arguments are refused before they reach the kernel" {
+        test "bad interests, the reserved token, bad descriptors and empty event buffers are refused" {
             const poller = try openPoller();
             defer closePoller(poller);
             const socket = try Bound.open(4);
