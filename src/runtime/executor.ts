@@ -205,8 +205,11 @@ export class Executor {
       if (index > 0 && deadlineMs !== Infinity && this.clock() >= deadlineMs) break;
       const task = this.#queue.shift()!;
       if (task.state !== TaskState.scheduled) continue; // cancelled while queued
-      task.turnDeadlineMs = deadlineMs;
-      task.preempted = false;
+      if (deadlineMs !== Infinity) {
+        // (Without a budget, the task keeps its Infinity and is never marked preempted.)
+        task.turnDeadlineMs = deadlineMs;
+        task.preempted = false;
+      }
       this.#pollTask(task);
     }
     this.#reportUnjoinedFailures();
