@@ -20,6 +20,10 @@ export interface EchoConfig {
   /** Datagrams per second per source, or null for no limit. */
   readonly rateLimit: number | null;
   readonly reflectionGuard: boolean;
+  /** `--console [HOST:]PORT`: where to serve the live console, or null for none. */
+  readonly console: { readonly host: string; readonly port: number } | null;
+  /** `--trace-file FILE`: where to write the Chrome trace, or null for none. */
+  readonly traceFile: string | null;
 }
 
 /** What the server does when a flag is not given. */
@@ -33,6 +37,8 @@ export const DEFAULTS: EchoConfig = {
   trace: false,
   rateLimit: null,
   reflectionGuard: true,
+  console: null,
+  traceFile: null,
 };
 
 /** Limits of the numeric flags. */
@@ -60,6 +66,10 @@ Options:
   --rate-limit PPS        datagrams per second allowed from each source address (default: none)
   --no-reflection-guard   also answer port 0 and well-known service ports (for testing only)
   --trace                 print the steps of the runtime's flow as they happen
+  --console [HOST:]PORT   serve a live console of the runtime on http://HOST:PORT/ (HOST
+                          default 127.0.0.1; another than loopback prints a warning)
+  --trace-file FILE       write the trace as Chrome Trace Event JSON (open it in Perfetto),
+                          at most 100000 events, then counts those it drops
   --help                  print this help
   --version               print the version
 
@@ -100,9 +110,29 @@ function host(text: string): string {
   }
 }
 
+/** `--console`: `PORT`, `HOST:PORT` or `[IPV6]:PORT`. */
+function consoleAddress(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]:|([^:]+):)?(\d+)$/.exec(text);
+  if (match === null) {
+    throw new UsageError(`invalid value for --console: "${text}" is not PORT, HOST:PORT or [IPV6]:PORT`);
+  }
+  const hostText = match[1] ?? match[2] ?? "127.0.0.1";
+  try {
+    parseHost(hostText);
+  } catch {
+    throw new UsageError(`invalid value for --console: "${hostText}" is not an IPv4 or IPv6 address`);
+  }
+  return { host: hostText, port: wholeNumber("--console", match[3]!, 0, 65535) };
+}
+
 function reactor(text: string): "inline" | "thread" {
   if (text !== "inline" && text !== "thread")
     throw new UsageError(`invalid value for --reactor: "${text}" is neither "inline" nor "thread"`);
+  return text;
+}
+
+function nonEmpty(flag: string, text: string): string {
+  if (text === "") throw new UsageError(`invalid value for ${flag}: the file name is empty`);
   return text;
 }
 
@@ -169,6 +199,8 @@ export function parseCommandLine(args: readonly string[]): Command {
         "rate-limit": { type: "string" },
         "no-reflection-guard": { type: "boolean" },
         trace: { type: "boolean" },
+        console: { type: "string" },
+        "trace-file": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -193,6 +225,13 @@ export function parseCommandLine(args: readonly string[]): Command {
     rateLimit:
       values["rate-limit"] === undefined ? null : wholeNumber("--rate-limit", values["rate-limit"], 1, LIMITS.rateLimitMax),
     reflectionGuard: values["no-reflection-guard"] !== true,
+    console: values.console === undefined ? null : consoleAddress(values.console),
+    traceFile: values["trace-file"] === undefined ? null : nonEmpty("--trace-file", values["trace-file"]),
   };
+  if (config.workers > 1 && (config.console !== null || config.traceFile !== null)) {
+    throw new UsageError(
+      `${config.console !== null ? "--console" : "--trace-file"} shows one runtime: use it with --workers 1 (not ${config.workers})`,
+    );
+  }
   return { kind: "serve", config };
 }

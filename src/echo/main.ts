@@ -5,6 +5,9 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
+import { type ConsoleHandle, serveConsole } from "../console/console.ts";
+import { TraceFile } from "../console/trace-file.ts";
+import { combineHooks } from "../console/tracker.ts";
 import packageJson from "../../package.json" with { type: "json" };
 import {
   type Async,
@@ -93,11 +96,45 @@ function bindSockets(config: EchoConfig): UdpSocket[] {
   return sockets;
 }
 
+/** The counters the console charts: traffic each way, and drops by reason. */
+const CONSOLE_COUNTERS = [
+  "datagramsIn",
+  "datagramsOut",
+  "bytesIn",
+  "bytesOut",
+  "droppedOversized",
+  "droppedRefused",
+  "droppedRateLimited",
+  "droppedSendError",
+  "droppedOverload",
+] as const;
+
+/** `--console`: serves it, and says where; a port already taken ends the server (status 1). */
+function openConsole(config: EchoConfig, runtime: Runtime, stats: EchoStats): ConsoleHandle | null {
+  if (config.console === null) return null;
+  const handle = serveConsole(runtime, {
+    ...config.console,
+    metrics: () => Object.fromEntries(CONSOLE_COUNTERS.map((name) => [name, stats.get(name)])),
+    warn: (line) => err(line.replace(/^bun-reactor/, "udp-echo")),
+  });
+  out(`console: ${handle.url}`);
+  return handle;
+}
+
 /** `--workers 1`: the echo service runs on the main thread's runtime. */
 function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWatch): number {
   const printer = config.trace ? new TracePrinter(out) : null;
-  const runtime = new Runtime({ driver: config.reactor, trace: printer?.hook ?? null });
+  const traceFile = config.traceFile === null ? null : new TraceFile(config.traceFile);
+  const runtime = new Runtime({ driver: config.reactor, trace: combineHooks(printer?.hook, traceFile?.hook) });
   const stats = new EchoStats();
+  let liveConsole: ConsoleHandle | null;
+  try {
+    liveConsole = openConsole(config, runtime, stats);
+  } catch (error) {
+    err(`udp-echo: ${error instanceof Error ? error.message : String(error)}`);
+    runtime.close();
+    return 1;
+  }
   out(readyLine(socket.localAddress, config));
   let status = 0;
   try {
@@ -129,7 +166,9 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
   }
   out(formatTotals(stats));
   if (printer !== null) out(printer.summary());
+  liveConsole?.close();
   runtime.close();
+  if (traceFile !== null) out(traceFile.write());
   return status;
 }
 

@@ -27,8 +27,13 @@ export const POLL_BUDGET = 128;
  * One context per task, reused by every poll.
  */
 export class Context {
-  /** The waker that puts this task back on the run queue. */
-  readonly waker: Waker;
+  readonly #waker: Waker;
+  /**
+   * Whether this poll has taken the waker. A poll that returns pending without taking it left
+   * nothing that could wake the task (a lost wake, which the console warns about); the task
+   * clears it before each poll.
+   */
+  wakerTaken = false;
   /** The task's id, for traces (0 outside a task). */
   readonly taskId: number;
   readonly runtime: RuntimeCore;
@@ -46,8 +51,9 @@ export class Context {
   /** Set when a poll stopped because the turn's time was up: the task continues first next turn. */
   preempted = false;
 
-  constructor(waker: Waker, taskId: number, runtime: RuntimeCore) {
-    this.waker = waker;
+  /** @param waker the task's waker; null when the context is itself the waker (a task). */
+  constructor(waker: Waker | null, taskId: number, runtime: RuntimeCore) {
+    this.#waker = waker ?? (this as unknown as Waker);
     this.taskId = taskId;
     this.runtime = runtime;
   }
@@ -61,5 +67,11 @@ export class Context {
     if (deadlineMs === Infinity || this.runtime.executor.clock() < deadlineMs) return false;
     this.preempted = true;
     return true;
+  }
+
+  /** The waker that puts this task back on the run queue. */
+  get waker(): Waker {
+    this.wakerTaken = true;
+    return this.#waker;
   }
 }

@@ -18,6 +18,7 @@ import { RunQueue } from "./run-queue.ts";
 import { Task, TaskState, type TaskStateValue } from "./task.ts";
 import { now } from "./timers.ts";
 import { traceEvent } from "./trace.ts";
+import type { Waker } from "./waker.ts";
 
 /** Options of {@link Executor.spawn}. */
 export interface SpawnOptions {
@@ -69,6 +70,28 @@ export class DeadlockError extends Error {
   override readonly name = "DeadlockError";
 }
 
+/**
+ * What woke a task, as the `wake` trace event's detail says: `"itself"` (its own poll woke it),
+ * `"another task"`, `"join"` (a task it joins ended), `"timer"`, `"reactor"` (an OS event),
+ * `"another thread"` (a remote wake through the poller) or `"outside the runtime"` (a promise,
+ * a spawn from the host app).
+ */
+export type WakeCause = "itself" | "another task" | "join" | "timer" | "reactor" | "another thread" | "outside the runtime";
+
+/** A task as {@link Executor.snapshot} sees it: copies, for a viewer such as the console. */
+export interface TaskSnapshot {
+  readonly id: number;
+  readonly name: string;
+  readonly state: "scheduled" | "running" | "idle";
+  readonly polls: number;
+  /** Whether its latest poll took its waker (`cx.waker`): a pending task that did not is lost. */
+  readonly wakerTaken: boolean;
+  /** Its waker, to find where it is stored (the reactor's snapshot lists wakers). */
+  readonly waker: Waker;
+}
+
+const stateNames = ["idle", "scheduled", "running", "running"] as const;
+
 /** Runs tasks: spawns them, polls the ready ones in order, parks in the driver when none is. */
 export class Executor {
   readonly #runtime: RuntimeCore;
@@ -83,6 +106,8 @@ export class Executor {
   #aliveTail: Task<unknown> | null = null;
   #aliveCount = 0;
   #failed: Task<unknown>[] = [];
+  /** What is waking tasks now, for the `wake` trace event (set per turn, not per poll). */
+  #waking: WakeCause = "outside the runtime";
   /**
    * Called whenever a task goes on the run queue or ends, for a runtime that runs the executor
    * from Bun's event loop instead of a loop of its own (the embedded driver): it schedules a
@@ -109,6 +134,31 @@ export class Executor {
   }
 
   /**
+   * The tasks alive now, in the order they were spawned: a read-only view for a viewer such as
+   * the console, which calls it between polls.
+   *
+   * @example
+   * ```ts
+   * for (const task of runtime.executor.snapshot()) console.log(task.id, task.name, task.state, task.polls);
+   * ```
+   */
+  snapshot(): TaskSnapshot[] {
+    const tasks: TaskSnapshot[] = [];
+    for (let task = this.#aliveHead; task !== null; task = task.aliveNext) {
+      // The task is its own waker; reading `task.waker` would count as taking it.
+      tasks.push({
+        id: task.id,
+        name: task.name,
+        state: stateNames[task.state as 0 | 1 | 2 | 3],
+        polls: task.polls,
+        wakerTaken: task.wakerTaken,
+        waker: task,
+      });
+    }
+    return tasks;
+  }
+
+  /**
    * Step 1: makes a task of `awaitable` and puts it on the run queue. Works from outside the
    * runtime and from inside a task alike.
    */
@@ -124,6 +174,7 @@ export class Executor {
 
   /** Step 10: a waker puts its task back on the run queue, once. */
   wakeTask(task: Task<unknown>): void {
+    const self = task.state === TaskState.running;
     switch (task.state) {
       case TaskState.idle:
         task.state = TaskState.scheduled;
@@ -138,7 +189,18 @@ export class Executor {
         return; // already queued or woken, finished, or cancelled
     }
     const trace = this.#runtime.trace;
-    if (trace !== null) trace(traceEvent("wake", { task: task.id }));
+    if (trace !== null) trace(traceEvent("wake", { task: task.id, detail: this.#wakeCause(self) }));
+  }
+
+  #wakeCause(self: boolean): WakeCause {
+    switch (this.#waking) {
+      case "another task":
+        return self ? "itself" : "another task";
+      case "reactor":
+        return this.#runtime.reactor.wakingRemote ? "another thread" : "reactor";
+      default:
+        return this.#waking;
+    }
   }
 
   /**
@@ -184,7 +246,10 @@ export class Executor {
 
   #finish(task: Task<unknown>): void {
     this.#removeAlive(task);
+    const waking = this.#waking;
+    this.#waking = "join";
     task.wakeJoiners();
+    this.#waking = waking;
     this.onActivity?.();
     if (task.outcome?.state === "error" && !task.observed) this.#failed.push(task);
   }
@@ -201,6 +266,7 @@ export class Executor {
     const count = this.#queue.length;
     const deadlineMs = this.#turnBudgetMs === Infinity ? Infinity : this.clock() + this.#turnBudgetMs;
     let index = 0;
+    this.#waking = "another task";
     for (; index < count; index++) {
       if (index > 0 && deadlineMs !== Infinity && this.clock() >= deadlineMs) break;
       const task = this.#queue.shift()!;
@@ -212,6 +278,7 @@ export class Executor {
       }
       this.#pollTask(task);
     }
+    this.#waking = "outside the runtime";
     this.#reportUnjoinedFailures();
     return index;
   }
@@ -264,6 +331,7 @@ export class Executor {
    */
   park(limitMs: number): void {
     const timers = this.#runtime.timers;
+    this.#waking = "timer";
     timers.fireDue(now());
     const timeoutMs = this.#queue.length > 0 ? 0 : timers.timeoutMs(now(), limitMs);
     if (timeoutMs < 0 && this.#runtime.reactor.waiters === 0) {
@@ -271,8 +339,11 @@ export class Executor {
         `${this.#aliveCount} task(s) wait, but no task is ready, no timer is set and no I/O is awaited: nothing can wake them`,
       );
     }
+    this.#waking = "reactor";
     this.#driver.park(timeoutMs);
+    this.#waking = "timer";
     timers.fireDue(now());
+    this.#waking = "outside the runtime";
   }
 
   /** The executor loop (step 2): runs until `handle`'s task finishes; returns its value. */

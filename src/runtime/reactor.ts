@@ -115,6 +115,27 @@ function waitersOf(status: Status): readonly Waiter[] {
   return Array.isArray(status) ? status : [status];
 }
 
+/** A direction of a registration as {@link Reactor.snapshot} sees it. */
+export type StatusSnapshot =
+  | { readonly status: "idle" }
+  | { readonly status: "happened" }
+  | { readonly status: "awaited"; readonly wakers: readonly Waker[] };
+
+/** A registration as {@link Reactor.snapshot} sees it: copies, for a viewer such as the console. */
+export interface RegistrationSnapshot {
+  readonly token: number;
+  readonly fd: number;
+  readonly owner: Closeable | null;
+  readonly read: StatusSnapshot;
+  readonly write: StatusSnapshot;
+}
+
+function statusSnapshot(status: Status): StatusSnapshot {
+  if (status === null) return { status: "idle" };
+  if (status === HAPPENED) return { status: "happened" };
+  return { status: "awaited", wakers: waitersOf(status).map((waiter) => waiter.waker!) };
+}
+
 /** Maps tokens to the tasks waiting on them, and wakes those tasks when the OS reports events. */
 export class Reactor {
   readonly #poller: Poller;
@@ -124,6 +145,7 @@ export class Reactor {
   #nextToken = 1;
   #waiters = 0;
   #remoteWaiters = new Set<RemoteWaiter>();
+  #wakingRemote = false;
 
   /** @param traced where to read the trace hook (the runtime). */
   constructor(poller: Poller, traced: Traced) {
@@ -139,6 +161,35 @@ export class Reactor {
   /** How many wakers the reactor holds: tasks that only an OS event (or a remote wake) can wake. */
   get waiters(): number {
     return this.#waiters + this.#remoteWaiters.size;
+  }
+
+  /** Whether the wakes happening now are remote wakes (another thread woke the poller). */
+  get wakingRemote(): boolean {
+    return this.#wakingRemote;
+  }
+
+  /**
+   * Every registration and the status of each of its directions, in token order: a read-only
+   * view for a viewer such as the console, which calls it between polls.
+   *
+   * @example
+   * ```ts
+   * for (const entry of runtime.reactor.snapshot()) console.log(entry.token, entry.fd, entry.read.status);
+   * ```
+   */
+  snapshot(): RegistrationSnapshot[] {
+    return [...this.#sources.values()].map((registration) => ({
+      token: registration.token,
+      fd: registration.fd,
+      owner: registration.owner,
+      read: statusSnapshot(registration.statuses[READ]),
+      write: statusSnapshot(registration.statuses[WRITE]),
+    }));
+  }
+
+  /** The wakers waiting for a remote wake (`remoteCondition`), for the same viewers. */
+  remoteWakers(): readonly Waker[] {
+    return [...this.#remoteWaiters].map((waiter) => waiter.waker);
   }
 
   /** Registers `fd` for edge-triggered readiness in both directions under a new token. */
@@ -284,6 +335,11 @@ export class Reactor {
   #wakeRemoteWaiters(): void {
     const waiters = [...this.#remoteWaiters];
     this.#remoteWaiters.clear();
-    for (const waiter of waiters) waiter.waker.wake();
+    this.#wakingRemote = true;
+    try {
+      for (const waiter of waiters) waiter.waker.wake();
+    } finally {
+      this.#wakingRemote = false;
+    }
   }
 }

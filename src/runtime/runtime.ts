@@ -84,7 +84,11 @@ export class Runtime implements RuntimeCore {
   readonly executor: Executor;
   readonly reactor: Reactor;
   readonly timers = new TimerQueue();
-  readonly trace: TraceHook | null;
+  /**
+   * The trace hook, read at each place that may emit. It may be changed while the runtime runs
+   * (the console adds its own), from the runtime's thread.
+   */
+  trace: TraceHook | null;
   readonly #poller: Poller;
   readonly #driver: Driver;
   readonly #driverName: DriverName;

@@ -8,7 +8,7 @@
  */
 import { Context, POLL_BUDGET, type RuntimeCore } from "./context.ts";
 import { dropAfterFailure, type Future, PENDING } from "./future.ts";
-import { noopWaker, type Waker } from "./waker.ts";
+import type { Waker } from "./waker.ts";
 
 /**
  * Where a task is in its life. `runningWoken` records a wake that came while the task was
@@ -77,9 +77,8 @@ export class Task<T> extends Context implements Waker {
   alivePrev: Task<unknown> | null = null;
 
   constructor(future: Future<T>, name: string | undefined, runtime: RuntimeCore) {
-    super(noopWaker, nextTaskId++, runtime);
-    // The task is its own waker: `cx.waker.wake()` from a future polled by it calls `wake` below.
-    (this as { waker: Waker }).waker = this;
+    // The task is its own waker (null): `cx.waker.wake()` from a future polled by it calls `wake` below.
+    super(null, nextTaskId++, runtime);
     this.#name = name;
     this.#future = future;
   }
@@ -106,6 +105,7 @@ export class Task<T> extends Context implements Waker {
   poll(): boolean {
     this.polls++;
     this.budget = POLL_BUDGET;
+    this.wakerTaken = false;
     let value: T | typeof PENDING;
     try {
       value = this.#future.poll(this);

@@ -1,0 +1,94 @@
+/**
+ * The entry of the console's server thread: `Bun.serve` on its own thread, so that it answers
+ * while the runtime's thread blocks in the poller (the inline driver never returns to Bun's
+ * event loop). The runtime's thread posts a snapshot (JSON text) a few times a second; this
+ * thread passes it to every viewer as a server-sent event.
+ *
+ * Read-only: `GET /` (the page), `GET /events` (the stream), `GET /snapshot` (the latest
+ * snapshot, for scripts); any other method is refused with 405. At most `maxViewers` streams
+ * at once; one more is refused with 503 and a message that says why. A viewer that reads too
+ * slowly misses snapshots instead of making this thread buffer them.
+ *
+ * @module
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { CONSOLE_PAGE } from "./page.ts";
+import { type ConsoleServerData, ServerState, STATUS_BYTES } from "./protocol.ts";
+
+/** A viewer whose stream holds more than this many unsent bytes misses snapshots. */
+const VIEWER_BUFFER_BYTES = 1 << 20;
+
+const encoder = new TextEncoder();
+
+function main(data: ConsoleServerData): void {
+  const status = new Int32Array(data.status, 0, 3);
+  const viewers = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  let latest = "null";
+
+  parentPort!.on("message", (snapshot: string) => {
+    latest = snapshot;
+    const frame = encoder.encode(`data: ${snapshot}\n\n`);
+    for (const viewer of viewers) {
+      if ((viewer.desiredSize ?? 0) > -VIEWER_BUFFER_BYTES) viewer.enqueue(frame);
+    }
+  });
+
+  function stream(): Response {
+    if (viewers.size >= data.maxViewers) {
+      return new Response(
+        `console: too many viewers (the limit is ${data.maxViewers}); close another console page and reload\n`,
+        { status: 503, headers: { "content-type": "text/plain; charset=utf-8", "retry-after": "5" } },
+      );
+    }
+    let self: ReadableStreamDefaultController<Uint8Array> | null = null;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          self = controller;
+          viewers.add(controller);
+          controller.enqueue(encoder.encode(`retry: 2000\ndata: ${latest}\n\n`));
+        },
+        cancel() {
+          if (self !== null) viewers.delete(self);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return new Response(body, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" },
+    });
+  }
+
+  try {
+    const server = Bun.serve({
+      hostname: data.host,
+      port: data.port,
+      idleTimeout: 0,
+      fetch(request) {
+        if (request.method !== "GET" && request.method !== "HEAD") {
+          return new Response("console: read-only, GET only\n", { status: 405, headers: { allow: "GET, HEAD" } });
+        }
+        switch (new URL(request.url).pathname) {
+          case "/":
+            return new Response(CONSOLE_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
+          case "/events":
+            return stream();
+          case "/snapshot":
+            return new Response(latest, { headers: { "content-type": "application/json", "cache-control": "no-store" } });
+          default:
+            return new Response("console: not found\n", { status: 404 });
+        }
+      },
+    });
+    status[1] = server.port ?? 0;
+    Atomics.store(status, 0, ServerState.listening);
+  } catch (error) {
+    const message = encoder.encode(error instanceof Error ? error.message : String(error)).subarray(0, STATUS_BYTES - 16);
+    new Uint8Array(data.status, 16).set(message);
+    status[2] = message.length;
+    Atomics.store(status, 0, ServerState.failed);
+  }
+  Atomics.notify(status, 0);
+}
+
+main(workerData as ConsoleServerData);

@@ -1,0 +1,184 @@
+/**
+ * The console's view of a runtime at one moment, as plain JSON: built on the runtime's thread,
+ * between polls, from the read-only snapshots of the executor and the reactor, the timers'
+ * counts and what the {@link ActivityTracker} learned from the trace.
+ *
+ * @module
+ */
+import { formatSocketAddress, type SocketAddress } from "../sys/address.ts";
+import type { Closeable, StatusSnapshot } from "../runtime/reactor.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { now } from "../runtime/timers.ts";
+import type { Waker } from "../runtime/waker.ts";
+import { LONG_POLL_MS, type ActivityTracker } from "./tracker.ts";
+
+/** A task needs at least this many polls before its self-wakes are judged. */
+const SELF_WAKE_POLLS_MIN = 10;
+
+/** One row of the task table. */
+export interface TaskView {
+  readonly id: number;
+  readonly name: string;
+  readonly state: "scheduled" | "running" | "idle" | "done";
+  readonly polls: number;
+  readonly busyMs: number;
+  readonly sinceLastPollMs: number | null;
+  readonly lastWake: string | null;
+  readonly selfWakes: number;
+}
+
+/** One direction of a reactor registration: idle, happened, or awaited by tasks. */
+export interface DirectionView {
+  readonly status: "idle" | "happened" | "awaited";
+  /** The ids of the tasks whose wakers wait here (0: a waker of no task). */
+  readonly tasks: readonly number[];
+}
+
+/** One row of the reactor table. */
+export interface RegistrationView {
+  readonly token: number;
+  readonly fd: number;
+  readonly owner: string;
+  readonly read: DirectionView;
+  readonly write: DirectionView;
+}
+
+/** A warning in the spirit of tokio-console's lints. */
+export interface WarningView {
+  readonly kind: "self-wake" | "lost-wake" | "long-poll";
+  readonly task: number;
+  readonly message: string;
+}
+
+/** Everything the page shows, at one moment. */
+export interface ConsoleSnapshot {
+  /** Wall-clock milliseconds, for the page's clock. */
+  readonly at: number;
+  readonly driver: string;
+  readonly backend: string;
+  /** Events per step (index 1 to 11) since the console was attached. */
+  readonly steps: readonly number[];
+  readonly tasks: readonly TaskView[];
+  readonly reactor: readonly RegistrationView[];
+  readonly timers: { readonly count: number; readonly nextInMs: number | null };
+  /** The app's counters (for the echo: datagrams and bytes in and out, drops by reason). */
+  readonly metrics: Readonly<Record<string, number>> | null;
+  readonly warnings: readonly WarningView[];
+}
+
+function describeOwner(owner: Closeable | null): string {
+  if (owner === null) return "(none)";
+  const kind = owner.constructor.name;
+  try {
+    const address = (owner as { localAddress?: SocketAddress }).localAddress;
+    if (address !== undefined) return `${kind} ${formatSocketAddress(address)}`;
+  } catch {
+    // A closed socket has no address any more: its kind is enough.
+  }
+  return kind;
+}
+
+function directionView(status: StatusSnapshot, owners: ReadonlyMap<Waker, number>): DirectionView {
+  if (status.status !== "awaited") return { status: status.status, tasks: [] };
+  return { status: "awaited", tasks: status.wakers.map((waker) => owners.get(waker) ?? 0) };
+}
+
+function warningsOf(task: TaskView, tracker: ActivityTracker, stored: boolean, wakerTaken: boolean): WarningView[] {
+  const warnings: WarningView[] = [];
+  const label = `task ${task.id} (${task.name})`;
+  if (task.polls >= SELF_WAKE_POLLS_MIN && task.selfWakes * 2 > task.polls) {
+    warnings.push({
+      kind: "self-wake",
+      task: task.id,
+      message: `${label} woke itself in ${task.selfWakes} of its ${task.polls} polls`,
+    });
+  }
+  if (task.state === "idle" && !wakerTaken && !stored) {
+    warnings.push({
+      kind: "lost-wake",
+      task: task.id,
+      message: `${label} is pending, but its last poll stored its waker nowhere: nothing can wake it`,
+    });
+  }
+  const activity = tracker.task(task.id);
+  if (activity !== undefined && activity.longPolls > 0) {
+    warnings.push({
+      kind: "long-poll",
+      task: task.id,
+      message: `${label} had ${activity.longPolls} poll(s) over ${LONG_POLL_MS} ms (longest ${activity.maxPollMs.toFixed(1)} ms)`,
+    });
+  }
+  return warnings;
+}
+
+/**
+ * The console's view of `runtime` now. Call it on the runtime's thread, between polls.
+ *
+ * @example
+ * ```ts
+ * const view = takeSnapshot(runtime, tracker, null);
+ * view.tasks.map((task) => `${task.id} ${task.state} ${task.polls}`);
+ * ```
+ */
+export function takeSnapshot(
+  runtime: Runtime,
+  tracker: ActivityTracker,
+  metrics: Readonly<Record<string, number>> | null,
+): ConsoleSnapshot {
+  const at = now();
+  const alive = runtime.executor.snapshot();
+  const owners = new Map<Waker, number>(alive.map((task) => [task.waker, task.id]));
+  const reactor = runtime.reactor.snapshot().map((entry) => ({
+    token: entry.token,
+    fd: entry.fd,
+    owner: describeOwner(entry.owner),
+    read: directionView(entry.read, owners),
+    write: directionView(entry.write, owners),
+  }));
+  const storedIn = new Set<number>([
+    ...reactor.flatMap((entry) => [...entry.read.tasks, ...entry.write.tasks]),
+    ...runtime.reactor.remoteWakers().map((waker) => owners.get(waker) ?? 0),
+  ]);
+  tracker.prune(new Set(alive.map((task) => task.id)));
+  const warnings: WarningView[] = [];
+  const tasks: TaskView[] = alive.map((task) => {
+    const activity = tracker.task(task.id);
+    const view: TaskView = {
+      id: task.id,
+      name: task.name,
+      state: task.state,
+      polls: task.polls,
+      busyMs: activity?.busyMs ?? 0,
+      sinceLastPollMs: activity?.lastPollAt == null ? null : at - activity.lastPollAt,
+      lastWake: activity?.lastWake ?? null,
+      selfWakes: activity?.selfWakes ?? 0,
+    };
+    warnings.push(...warningsOf(view, tracker, storedIn.has(task.id), task.wakerTaken));
+    return view;
+  });
+  for (const id of tracker.finished) {
+    const activity = tracker.task(id)!;
+    tasks.push({
+      id,
+      name: activity.name,
+      state: "done",
+      polls: activity.polls,
+      busyMs: activity.busyMs,
+      sinceLastPollMs: activity.lastPollAt === null ? null : at - activity.lastPollAt,
+      lastWake: activity.lastWake,
+      selfWakes: activity.selfWakes,
+    });
+  }
+  const nextInMs = runtime.timers.size === 0 ? null : runtime.timers.timeoutMs(at, -1);
+  return {
+    at: Date.now(),
+    driver: runtime.driverName,
+    backend: runtime.backend,
+    steps: [...tracker.steps],
+    tasks,
+    reactor,
+    timers: { count: runtime.timers.size, nextInMs },
+    metrics,
+    warnings,
+  };
+}

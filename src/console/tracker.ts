@@ -1,0 +1,166 @@
+/**
+ * What the console learns from the trace hook, that the runtime does not keep: how often each
+ * step fires, and per task its busy time, its last poll, what woke it last, how often it woke
+ * itself and its polls longer than {@link LONG_POLL_MS}.
+ *
+ * @module
+ */
+import { now } from "../runtime/timers.ts";
+import type { TraceEvent, TraceHook } from "../runtime/trace.ts";
+
+/** A poll longer than this blocks every other task long enough to warn about it. */
+export const LONG_POLL_MS = 10;
+
+/** How many finished tasks the console still shows. */
+const FINISHED_KEPT = 20;
+
+/** What the tracker knows of one task. */
+export interface TaskActivity {
+  name: string;
+  /** Polls seen since the console was attached. */
+  polls: number;
+  busyMs: number;
+  /** When its latest poll began ({@link now}), or null if it was never polled. */
+  lastPollAt: number | null;
+  lastWake: string | null;
+  wakes: number;
+  selfWakes: number;
+  longPolls: number;
+  maxPollMs: number;
+  /** How it ended, once it has. */
+  outcome: string | null;
+}
+
+function activity(name: string): TaskActivity {
+  return {
+    name,
+    polls: 0,
+    busyMs: 0,
+    lastPollAt: null,
+    lastWake: null,
+    wakes: 0,
+    selfWakes: 0,
+    longPolls: 0,
+    maxPollMs: 0,
+    outcome: null,
+  };
+}
+
+/**
+ * Listens to the runtime's trace events and keeps counts and per-task activity.
+ *
+ * @example
+ * ```ts
+ * const tracker = new ActivityTracker();
+ * const runtime = new Runtime({ trace: tracker.hook });
+ * runtime.blockOn(main());
+ * tracker.steps[10]; // how many wakes
+ * ```
+ */
+export class ActivityTracker {
+  /** How many events each step (index 1 to 11) has had. */
+  readonly steps = new Float64Array(12);
+  readonly #tasks = new Map<number, TaskActivity>();
+  readonly #finished: number[] = [];
+  #polling: { task: TaskActivity; startedAt: number } | null = null;
+
+  /** The hook that feeds the tracker. */
+  readonly hook: TraceHook = (event: TraceEvent) => {
+    this.steps[event.step]!++;
+    switch (event.kind) {
+      case "spawn":
+        this.#tasks.set(event.task!, activity(event.detail ?? `task ${event.task}`));
+        return;
+      case "poll":
+      case "re-poll":
+        this.#startPoll(event.task!);
+        return;
+      case "pending":
+        this.#endPoll();
+        return;
+      case "ready":
+        this.#endPoll();
+        this.#finish(event.task!, event.detail ?? "done");
+        return;
+      case "wake":
+        this.#wake(event.task!, event.detail ?? "unknown");
+        return;
+      default:
+    }
+  };
+
+  /** The activity of task `id`, if the tracker has seen it. */
+  task(id: number): TaskActivity | undefined {
+    return this.#tasks.get(id);
+  }
+
+  /** The ids of the latest finished tasks, oldest first. */
+  get finished(): readonly number[] {
+    return this.#finished;
+  }
+
+  #taskOf(id: number): TaskActivity {
+    let task = this.#tasks.get(id);
+    if (task === undefined) {
+      // Spawned before the console was attached.
+      task = activity(`task ${id}`);
+      this.#tasks.set(id, task);
+    }
+    return task;
+  }
+
+  #startPoll(id: number): void {
+    this.#endPoll();
+    const startedAt = now();
+    const task = this.#taskOf(id);
+    task.lastPollAt = startedAt;
+    task.polls++;
+    this.#polling = { task, startedAt };
+  }
+
+  #endPoll(): void {
+    const polling = this.#polling;
+    if (polling === null) return;
+    this.#polling = null;
+    const pollMs = now() - polling.startedAt;
+    polling.task.busyMs += pollMs;
+    if (pollMs > LONG_POLL_MS) polling.task.longPolls++;
+    if (pollMs > polling.task.maxPollMs) polling.task.maxPollMs = pollMs;
+  }
+
+  #wake(id: number, cause: string): void {
+    const task = this.#taskOf(id);
+    task.lastWake = cause;
+    task.wakes++;
+    if (cause === "itself") task.selfWakes++;
+  }
+
+  #finish(id: number, outcome: string): void {
+    this.#taskOf(id).outcome = outcome;
+    this.#finished.push(id);
+    if (this.#finished.length > FINISHED_KEPT) this.#tasks.delete(this.#finished.shift()!);
+  }
+
+  /** Forgets the tasks that ended without a trace event (cancelled): `alive` are the others. */
+  prune(alive: ReadonlySet<number>): void {
+    for (const [id, task] of this.#tasks) if (task.outcome === null && !alive.has(id)) this.#tasks.delete(id);
+  }
+}
+
+/**
+ * One hook that calls each of `hooks` in turn (the null ones are left out), or null if none is
+ * left.
+ *
+ * @example
+ * ```ts
+ * const runtime = new Runtime({ trace: combineHooks(printer.hook, tracker.hook) });
+ * ```
+ */
+export function combineHooks(...hooks: (TraceHook | null | undefined)[]): TraceHook | null {
+  const present = hooks.filter((hook): hook is TraceHook => hook !== null && hook !== undefined);
+  if (present.length === 0) return null;
+  if (present.length === 1) return present[0]!;
+  return (event) => {
+    for (const hook of present) hook(event);
+  };
+}
