@@ -158,7 +158,7 @@ export function takeSnapshot(
   });
   for (const id of tracker.finished) {
     const activity = tracker.task(id)!;
-    tasks.push({
+    const view: TaskView = {
       id,
       name: activity.name,
       state: "done",
@@ -167,7 +167,9 @@ export function takeSnapshot(
       sinceLastPollMs: activity.lastPollAt === null ? null : at - activity.lastPollAt,
       lastWake: activity.lastWake,
       selfWakes: activity.selfWakes,
-    });
+    };
+    tasks.push(view);
+    warnings.push(...warningsOf(view, tracker, false, true));
   }
   const nextInMs = runtime.timers.size === 0 ? null : runtime.timers.timeoutMs(at, -1);
   return {

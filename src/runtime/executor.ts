@@ -305,6 +305,7 @@ export class Executor {
       } else {
         this.#queue.push(task);
       }
+      if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: "woken while it ran: queued again" }));
     } else {
       // Step 7: pending, and nobody woke it: paused until its waker is woken.
       task.state = TaskState.idle;
