@@ -50,5 +50,8 @@ export {
   UdpSocket,
   type UdpSocketOptions,
 } from "./net/udp-socket.ts";
+export { type ConsoleHandle, type ConsoleOptions, serveConsole } from "./console/console.ts";
+export { TRACE_FILE_MAX_EVENTS, TraceFile, type TraceFileOptions } from "./console/trace-file.ts";
+export { combineHooks } from "./console/tracker.ts";
 export { AddressError, formatSocketAddress, parseSocketAddress, type SocketAddress, socketAddress } from "./sys/address.ts";
 export { errnoName, SystemError } from "./sys/errors.ts";

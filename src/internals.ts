@@ -38,7 +38,7 @@
 export { AsyncFuture, toFuture } from "./runtime/async-future.ts";
 export { POLL_BUDGET, type RuntimeCore } from "./runtime/context.ts";
 export type { Driver } from "./runtime/driver.ts";
-export { Executor, type ExecutorOptions } from "./runtime/executor.ts";
+export { Executor, type ExecutorOptions, type TaskSnapshot, type WakeCause } from "./runtime/executor.ts";
 export { dropAfterFailure } from "./runtime/future.ts";
 export { IoFuture, type IoSource, WOULD_BLOCK, type WouldBlock } from "./runtime/io-future.ts";
 export {
@@ -48,6 +48,8 @@ export {
   Reactor,
   Registration,
   RegistrationError,
+  type RegistrationSnapshot,
+  type StatusSnapshot,
   type Waiter,
   WRITE,
 } from "./runtime/reactor.ts";

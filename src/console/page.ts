@@ -37,9 +37,12 @@ const STEPS = [null,
   ["happened", "the reactor marks it Happened"], ["wake", "the waker requeues the task"],
   ["re-poll / ready", "polled again; it completes"]];
 const ADVICE = {
-  "self-wake": "It yields or wakes its own waker instead of waiting for an event: it burns CPU and delays the others. Wait on a socket, a timer or a join instead of polling in a loop.",
-  "lost-wake": "A future returned pending without storing cx.waker anywhere (reactor, timer, join, promise): nothing will ever poll it again. Store the waker before returning PENDING.",
-  "long-poll": "One poll ran over 10 ms without yielding: every other task and the sockets waited. Split the work (yieldNow) or move it to a worker thread."
+  "self-wake": "It yields or wakes its own waker instead of waiting for an event: it burns CPU and delays " +
+    "the others. Wait on a socket, a timer or a join instead of polling in a loop.",
+  "lost-wake": "A future returned pending without storing cx.waker anywhere (reactor, timer, join, promise): " +
+    "nothing will ever poll it again. Store the waker before returning PENDING.",
+  "long-poll": "One poll ran over 10 ms without yielding: every other task and the sockets waited. " +
+    "Split the work (yieldNow) or move it to a worker thread."
 };
 const COLORS = ["#6cb6ff", "#56d364", "#f85149", "#e3b341", "#d2a8ff", "#ff9bce", "#79c0ff"];
 let previous = null;
@@ -85,8 +88,9 @@ function drawFlow(snapshot) {
 }
 
 function direction(view) {
-  if (view.status === "awaited") return el("span", { class: "awaited" }, ["awaited by " + view.tasks.map((id) => id === 0 ? "(no task)" : "task " + id).join(", ")]);
-  return el("span", { class: view.status }, [view.status]);
+  if (view.status !== "awaited") return el("span", { class: view.status }, [view.status]);
+  const tasks = view.tasks.map((id) => id === 0 ? "(no task)" : "task " + id);
+  return el("span", { class: "awaited" }, ["awaited by " + tasks.join(", ")]);
 }
 
 function drawTables(snapshot) {
@@ -105,7 +109,8 @@ function drawTables(snapshot) {
     " · tasks ", el("b", {}, [snapshot.tasks.filter((task) => task.state !== "done").length]));
   const warnings = document.getElementById("warnings");
   if (snapshot.warnings.length === 0) warnings.replaceChildren(el("li", { id: "none" }, ["none"]));
-  else warnings.replaceChildren(...snapshot.warnings.map((warning) => el("li", { class: "warning " + warning.kind, "data-task": warning.task }, [
+  else warnings.replaceChildren(...snapshot.warnings.map((warning) =>
+    el("li", { class: "warning " + warning.kind, "data-task": warning.task }, [
     el("b", {}, [warning.kind + ": "]), warning.message, el("div", { class: "what" }, [ADVICE[warning.kind]])])));
 }
 
@@ -135,7 +140,8 @@ function chart(canvas, history, series) {
 function legend(id, history, series) {
   const last = history[history.length - 1];
   document.getElementById(id).replaceChildren(...series.map((name, index) => el("span", { "data-series": name }, [
-    el("i", { style: "background:" + COLORS[index % COLORS.length] }), name + " " + (last ? perSecond(last.rates[name] || 0) : "0") + "/s"])));
+    el("i", { style: "background:" + COLORS[index % COLORS.length] }),
+    name + " " + (last ? perSecond(last.rates[name] || 0) : "0") + "/s"])));
 }
 
 function drawMetrics(snapshot) {

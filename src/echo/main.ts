@@ -5,17 +5,17 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { type ConsoleHandle, serveConsole } from "../console/console.ts";
-import { TraceFile } from "../console/trace-file.ts";
-import { combineHooks } from "../console/tracker.ts";
 import packageJson from "../../package.json" with { type: "json" };
 import {
   type Async,
+  combineHooks,
+  type ConsoleHandle,
   formatSocketAddress,
   now,
   remoteCondition,
   Runtime,
   select,
+  serveConsole,
   SignalWatch,
   type SocketAddress,
   SystemError,
@@ -23,6 +23,7 @@ import {
   spawn,
   TimeoutError,
   timeout,
+  TraceFile,
   UdpSocket,
 } from "../index.ts";
 // Worker threads and their pollers: the process's hosting, below the app-facing API.
