@@ -32,6 +32,8 @@ interface Server {
   readonly name: string;
   readonly command: (port: number) => string[];
   readonly note: string;
+  /** Whether to keep a viewer on the console it prints (`console: URL`) while it is measured. */
+  readonly viewer?: boolean;
 }
 
 const SERVERS: Server[] = [
@@ -41,6 +43,12 @@ const SERVERS: Server[] = [
     note: "Zig, epoll + recvmmsg/sendmmsg",
   },
   { name: "udp-echo", command: (port) => [executable, "--port", String(port)], note: "compiled executable, inline reactor" },
+  {
+    name: "udp-echo-console",
+    command: (port) => [executable, "--port", String(port), "--console", "0"],
+    note: "compiled executable, inline reactor, `--console` open with one viewer reading its event stream",
+    viewer: true,
+  },
   {
     name: "udp-echo-thread",
     command: (port) => [executable, "--port", String(port), "--reactor", "thread"],
@@ -119,6 +127,21 @@ interface Running {
   stop(): Promise<void>;
 }
 
+/** Opens the console's event stream that `output` names, and reads it until aborted. */
+function watchConsole(output: string): AbortController {
+  const url = /^console: (http:\/\/\S+)$/m.exec(output)?.[1];
+  if (url === undefined) throw new Error(`no console address in: ${output}`);
+  const viewer = new AbortController();
+  void (async () => {
+    const response = await fetch(`${url}events`, { signal: viewer.signal });
+    if (response.status !== 200) throw new Error(`the console refused its viewer: ${response.status}`);
+    for await (const _ of response.body!);
+  })().catch((error: unknown) => {
+    if (!viewer.signal.aborted) console.error(`console viewer: ${String(error)}`);
+  });
+  return viewer;
+}
+
 async function start(server: Server): Promise<Running> {
   const port = freePort();
   const child = Bun.spawn(onCore(1, server.command(port)), { stdout: "pipe", stderr: "inherit" });
@@ -135,11 +158,13 @@ async function start(server: Server): Promise<Running> {
   void (async () => {
     while (!(await reader.read()).done);
   })();
+  const viewer = server.viewer === true ? watchConsole(output) : null;
   // With taskset the child is taskset's exec'd program: same pid.
   return {
     pid: child.pid,
     port,
     stop: async () => {
+      viewer?.abort();
       child.kill("SIGKILL");
       await child.exited;
     },
@@ -301,6 +326,17 @@ async function main(): Promise<void> {
           `${fixed(s.p50, 1)} | ${ratio(s.p50, reference.p50)} | ${fixed(s.p99, 1)} | ${fixed(s.rssMb, 1)} | ${s.errors} | ${s.lost} |`,
       );
     }
+  }
+  for (const size of SIZES) {
+    const plain = results.get(`udp-echo/${size}`);
+    const watched = results.get(`udp-echo-console/${size}`);
+    if (plain === undefined || watched === undefined) continue;
+    lines.push(
+      "",
+      `Console cost, ${size}-byte datagrams: udp-echo with its console open echoes ` +
+        `${ratio(watched.echoesPerSec, plain.echoesPerSec)} of udp-echo's echoes/s (goal: ≥ 0.90×), ` +
+        `at ${ratio(watched.cpuMicrosPerEcho, plain.cpuMicrosPerEcho)} its CPU per echo.`,
+    );
   }
   lines.push("", `Cold start of \`dist/udp-echo\` to its first echo: ${fixed(cold, 1)} ms (median of ${opts.repeat}).`);
   const table = lines.join("\n");

@@ -17,10 +17,12 @@ h1 { font-size: 18px; margin: 0 0 4px; } h2 { font-size: 14px; margin: 18px 0 6p
 .step.fired { border-color: #6cb6ff; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 3px 8px; border-bottom: 1px solid #223040; }
+#tasks td { white-space: nowrap; }
 th { color: #9fb3c8; font-weight: normal; }
 .idle { color: #8a99a8; } .scheduled { color: #e3b341; } .running { color: #56d364; } .done { color: #6e7681; }
 .happened { color: #e3b341; } .awaited { color: #6cb6ff; }
-.cols { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+.cols { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 16px; }
+.cols > div { overflow-x: auto; }
 canvas { background: #16202a; border: 1px solid #2b3a4a; border-radius: 6px; width: 100%; height: 160px; }
 .legend span { margin-right: 14px; } .legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
 #warnings li { margin: 4px 0; } #warnings .what { color: #8a99a8; }
@@ -108,10 +110,15 @@ function drawTables(snapshot) {
     " · next deadline ", el("b", {}, [timers.nextInMs === null ? "none" : "in " + ms(timers.nextInMs)]),
     " · tasks ", el("b", {}, [snapshot.tasks.filter((task) => task.state !== "done").length]));
   const warnings = document.getElementById("warnings");
+  // The advice once per kind of warning, under its first one.
+  const advised = new Set();
   if (snapshot.warnings.length === 0) warnings.replaceChildren(el("li", { id: "none" }, ["none"]));
-  else warnings.replaceChildren(...snapshot.warnings.map((warning) =>
-    el("li", { class: "warning " + warning.kind, "data-task": warning.task }, [
-    el("b", {}, [warning.kind + ": "]), warning.message, el("div", { class: "what" }, [ADVICE[warning.kind]])])));
+  else warnings.replaceChildren(...snapshot.warnings.map((warning) => {
+    const advice = advised.has(warning.kind) ? [] : [el("div", { class: "what" }, [ADVICE[warning.kind]])];
+    advised.add(warning.kind);
+    return el("li", { class: "warning " + warning.kind, "data-task": warning.task }, [
+      el("b", {}, [warning.kind + ": "]), warning.message, ...advice]);
+  }));
 }
 
 function chart(canvas, history, series) {
@@ -121,8 +128,9 @@ function chart(canvas, history, series) {
   g.clearRect(0, 0, width, height);
   let max = 1;
   for (const sample of history) for (const name of series) max = Math.max(max, sample.rates[name] || 0);
-  g.lineWidth = 2 * devicePixelRatio;
   series.forEach((name, index) => {
+    // The first series drawn wider: in and out are often equal, and the second would hide it.
+    g.lineWidth = (index === 0 ? 5 : 2) * devicePixelRatio;
     g.strokeStyle = COLORS[index % COLORS.length];
     g.beginPath();
     history.forEach((sample, i) => {
@@ -190,7 +198,7 @@ export const CONSOLE_PAGE = `<!doctype html>
 <div class="flow" id="flow"></div>
 <div class="cols">
 <div><h2>Tasks</h2><table><thead><tr><th>id</th><th>name</th><th>state</th><th>polls</th><th>busy</th>
-<th>since last poll</th><th>last woken by</th><th>self-wakes</th></tr></thead><tbody id="tasks"></tbody></table></div>
+<th>since poll</th><th>woken by</th><th>self</th></tr></thead><tbody id="tasks"></tbody></table></div>
 <div><h2>Reactor</h2><table><thead><tr><th>token</th><th>fd</th><th>owner</th><th>read</th><th>write</th></tr></thead>
 <tbody id="reactor"></tbody></table>
 <h2>Warnings</h2><ul id="warnings"></ul></div>
