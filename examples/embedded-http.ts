@@ -34,7 +34,15 @@ function* echo(socket: UdpSocket): Async<never> {
   }
 }
 
-const turnBudgetMs = process.env.TURN_BUDGET_MS === undefined ? undefined : Number(process.env.TURN_BUDGET_MS);
+/** The turn budget from the environment, if set; the runtime refuses one that is not > 0. */
+function turnBudgetFromEnv(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Number(text);
+  if (text.trim() === "" || Number.isNaN(ms)) throw new RangeError(`TURN_BUDGET_MS "${text}" is not a number of milliseconds`);
+  return ms;
+}
+
+const turnBudgetMs = turnBudgetFromEnv(process.env.TURN_BUDGET_MS);
 const runtime = new Runtime({ driver: "embedded", ...(turnBudgetMs === undefined ? {} : { turnBudgetMs }) });
 const socket = UdpSocket.bind({ host, port: Number(udpPort) }, { recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 });
 const echoTask = runtime.spawn(echo(socket), { name: "udp echo" });
