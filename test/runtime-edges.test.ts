@@ -135,3 +135,17 @@ describe.each(drivers)("the runtime at its edges (%s driver)", (driver) => {
     expect(runtime.reactor.waiters).toBe(0);
   });
 });
+
+describe("what a task or a combinator can run", () => {
+  test("anything but a future or a generator is refused, named, before a task is spawned", () => {
+    using runtime = new Runtime();
+    function* main(): Async<void> {}
+    expect(() => runtime.spawn(main as never)).toThrow(
+      "function main is not a future or a generator: call the generator function to make one (main(), not main)",
+    );
+    expect(() => runtime.spawn(Promise.resolve(1) as never)).toThrow("a Promise is not a future: wrap it with fromPromise");
+    expect(() => runtime.blockOn(42 as never)).toThrow("42 is not a future or a generator");
+    expect(() => joinAll([sleep(1), null as never])).toThrow("null is not a future or a generator");
+    expect(runtime.tasksAlive).toBe(0);
+  });
+});

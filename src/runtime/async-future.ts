@@ -107,7 +107,27 @@ export class AsyncFuture<T> extends Future<T> {
   }
 }
 
-/** The future that runs `awaitable`: itself if it is a future, a driver if it is a generator. */
+/**
+ * The future that runs `awaitable`: itself if it is a future, a driver if it is a generator.
+ * Anything else is refused here, naming it, before a task or a combinator is made of it.
+ */
 export function toFuture<T>(awaitable: Awaitable<T>): Future<T> {
-  return isAsync(awaitable) ? new AsyncFuture(awaitable) : awaitable;
+  if (!isAsync(awaitable)) return awaitable;
+  if (!isGenerator(awaitable)) throw new TypeError(notAwaitable(awaitable));
+  return new AsyncFuture(awaitable);
+}
+
+function isGenerator(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const candidate = value as Partial<Record<"next" | "throw" | "return", unknown>>;
+  return typeof candidate.next === "function" && typeof candidate.throw === "function" && typeof candidate.return === "function";
+}
+
+function notAwaitable(value: unknown): string {
+  if (typeof value === "function") {
+    const name = value.name === "" ? "an anonymous function" : `function ${value.name}`;
+    return `${name} is not a future or a generator: call the generator function to make one (main(), not main)`;
+  }
+  if (value instanceof Promise) return "a Promise is not a future: wrap it with fromPromise(promise) to await it in a task";
+  return `${String(value)} is not a future or a generator (a task awaits futures and generators, with yield*)`;
 }
