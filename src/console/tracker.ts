@@ -1,7 +1,8 @@
 /**
  * What the console learns from the trace hook, that the runtime does not keep: how often each
  * step fires, and per task its busy time, its last poll, what woke it last, how often it woke
- * itself and its polls longer than {@link LONG_POLL_MS}.
+ * itself and its polls longer than {@link LONG_POLL_MS} ({@link LONG_FIRST_POLL_MS} for its
+ * first).
  *
  * @module
  */
@@ -10,6 +11,13 @@ import type { TraceEvent, TraceHook } from "../runtime/trace.ts";
 
 /** A poll longer than this blocks every other task long enough to warn about it. */
 export const LONG_POLL_MS = 10;
+
+/**
+ * The same for a task's first poll, which runs code that has never run before: JavaScript that
+ * Bun compiles on first use, modules initialised, buffers allocated. Only a first poll longer
+ * than this is a sign of blocking work rather than of a cold start.
+ */
+export const LONG_FIRST_POLL_MS = 100;
 
 /** How many finished tasks the console still shows. */
 const FINISHED_KEPT = 20;
@@ -62,7 +70,7 @@ export class ActivityTracker {
   readonly steps = new Float64Array(12);
   readonly #tasks = new Map<number, TaskActivity>();
   readonly #finished: number[] = [];
-  #polling: { task: TaskActivity; startedAt: number } | null = null;
+  #polling: { task: TaskActivity; startedAt: number; limitMs: number } | null = null;
 
   /** The hook that feeds the tracker. */
   readonly hook: TraceHook = (event: TraceEvent) => {
@@ -72,8 +80,10 @@ export class ActivityTracker {
         this.#tasks.set(event.task!, activity(event.detail ?? `task ${event.task}`));
         return;
       case "poll":
+        this.#startPoll(event.task!, LONG_FIRST_POLL_MS);
+        return;
       case "re-poll":
-        this.#startPoll(event.task!);
+        this.#startPoll(event.task!, LONG_POLL_MS);
         return;
       case "pending":
         this.#endPoll();
@@ -109,13 +119,13 @@ export class ActivityTracker {
     return task;
   }
 
-  #startPoll(id: number): void {
+  #startPoll(id: number, limitMs: number): void {
     this.#endPoll();
     const startedAt = now();
     const task = this.#taskOf(id);
     task.lastPollAt = startedAt;
     task.polls++;
-    this.#polling = { task, startedAt };
+    this.#polling = { task, startedAt, limitMs };
   }
 
   #endPoll(): void {
@@ -124,7 +134,7 @@ export class ActivityTracker {
     this.#polling = null;
     const pollMs = now() - polling.startedAt;
     polling.task.busyMs += pollMs;
-    if (pollMs > LONG_POLL_MS) polling.task.longPolls++;
+    if (pollMs > polling.limitMs) polling.task.longPolls++;
     if (pollMs > polling.task.maxPollMs) polling.task.maxPollMs = pollMs;
   }
 
