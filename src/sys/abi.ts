@@ -60,6 +60,9 @@ export const Layout = {
   datagramAddressOffset: 8,
   eventsMax: 1024,
   batchMax: 256,
+  datagramSegmentSizeOffset: 6,
+  segmentsMax: 64,
+  coalescedMax: 65535,
 } as const;
 
 /**

@@ -42,6 +42,7 @@ const symbols = {
   br_udp_send_to: { args: [i32, buffer, length, buffer, length], returns: i32 },
   br_udp_recv_batch: { args: [i32, buffer, length, u32, buffer, length], returns: i32 },
   br_udp_send_batch: { args: [i32, buffer, length, u32, buffer, length], returns: i32 },
+  br_udp_enable_offload: { args: [i32], returns: i32 },
   br_close: { args: [i32], returns: i32 },
   br_read: { args: [i32, buffer, length], returns: i32 },
   br_signals_open: { args: [u32], returns: i32 },

@@ -4,8 +4,11 @@
 //! It uses the same library calls as the TypeScript runtime (`poller`, `udp.recvBatch`,
 //! `udp.sendBatch`), so the difference between the two is the cost of the runtime itself.
 //!
-//! Usage: echo-reference HOST PORT. Prints `echo-reference listening on HOST:PORT` when ready;
-//! runs until killed.
+//! With `--offload` it receives with UDP_GRO and echoes each coalesced entry with one segmented
+//! send (UDP_SEGMENT), the limit of an echo with offload; a kernel that refuses is an error.
+//!
+//! Usage: echo-reference HOST PORT [--offload]. Prints `echo-reference listening on HOST:PORT`
+//! (and ` (offload on)`) when ready; runs until killed.
 
 const std = @import("std");
 const lib = @import("bun_reactor");
@@ -13,6 +16,7 @@ const abi = lib.abi;
 const linux = std.os.linux;
 
 const batch = 64;
+/// Large enough for any coalesced entry (`abi.coalesced_max`): 64 × 64 KiB = 4 MiB of slots.
 const slot_size = 65536;
 
 var payloads: [batch * slot_size]u8 = undefined;
@@ -69,11 +73,14 @@ pub fn main(init: std.process.Init.Minimal) void {
     const port_text = args.next() orelse die("usage: echo-reference HOST PORT", .{});
     const port = std.fmt.parseInt(u16, port_text, 10) catch die("bad port {s}", .{port_text});
     var address = parseAddress(host, port);
+    const flag = args.next();
+    const offload = if (flag) |text| std.mem.eql(u8, text, "--offload") or die("unknown option {s}", .{text}) else false;
 
     const fd = lib.udp.open(address.family) catch |err| die("socket: {t}", .{err});
     // Larger buffers are a wish: the kernel caps them at its limits, and the echo still works.
     lib.udp.setOption(fd, @backingInt(abi.Option.recv_buffer), 4 << 20) catch {};
     lib.udp.setOption(fd, @backingInt(abi.Option.send_buffer), 4 << 20) catch {};
+    if (offload) lib.udp.enableOffload(fd) catch |err| die("the kernel refused UDP GRO/GSO: {t}", .{err});
     lib.udp.bind(fd, &address) catch |err| die("cannot bind {s}:{d}: {t}", .{ host, port, err });
     lib.udp.localAddress(fd, &address) catch |err| die("getsockname: {t}", .{err});
 
@@ -81,7 +88,7 @@ pub fn main(init: std.process.Init.Minimal) void {
     lib.poller.register(poller, fd, 1, abi.interest_readable) catch |err| die("cannot register: {t}", .{err});
 
     var buffer: [128]u8 = undefined;
-    const ready = std.fmt.bufPrint(&buffer, "echo-reference listening on {s}:{d}\n", .{ host, address.port }) catch unreachable;
+    const ready = std.fmt.bufPrint(&buffer, "echo-reference listening on {s}:{d}{s}\n", .{ host, address.port, if (offload) " (offload on)" else "" }) catch unreachable;
     _ = linux.write(1, ready.ptr, ready.len);
 
     var events: [16]abi.Event = undefined;

@@ -32,7 +32,15 @@ pub const batch_max: u32 = 256;
 
 /// Set in `Datagram.flags` when the datagram was larger than its slot: `len` bytes were kept
 /// and the rest was discarded by the kernel.
-pub const datagram_truncated: u32 = 1 << 0;
+pub const datagram_truncated: u16 = 1 << 0;
+
+/// The most datagrams one segmented entry may carry: what every kernel since 4.18 sends in one
+/// UDP_SEGMENT call (`UDP_MAX_SEGMENTS`; 6.9 raised it to 128) and what UDP_GRO coalesces
+/// (`UDP_GRO_CNT_MAX`).
+pub const segments_max: u32 = 64;
+
+/// The slot size that holds any coalesced entry: the kernel coalesces at most 64 KiB.
+pub const coalesced_max: u32 = 65535;
 
 /// Socket options, named rather than passed as raw SOL_/SO_ pairs, whose numbers differ by OS.
 pub const Option = enum(u32) {
@@ -66,11 +74,17 @@ pub const Address = extern struct {
     bytes: [16]u8,
 };
 
-/// One datagram in a batch: its length, its flags and the peer it came from or goes to. Its
+/// One entry of a batch: its length, its flags and the peer it came from or goes to. Its
 /// payload is the slot of the same index in the batch's buffer.
+///
+/// With `segment_size` 0 the entry is one datagram. Otherwise it is several datagrams from or to
+/// the same peer, coalesced by UDP_GRO on receive or to be cut by UDP_SEGMENT on send (see
+/// `offload.zig`): `len / segment_size` datagrams of `segment_size` bytes, and one more of the
+/// remainder if there is one.
 pub const Datagram = extern struct {
     len: u32,
-    flags: u32,
+    flags: u16,
+    segment_size: u16 = 0,
     address: Address,
 };
 
@@ -91,6 +105,9 @@ pub const Layout = extern struct {
     datagram_address_offset: u32 = @offsetOf(Datagram, "address"),
     events_max: u32 = events_max,
     batch_max: u32 = batch_max,
+    datagram_segment_size_offset: u32 = @offsetOf(Datagram, "segment_size"),
+    segments_max: u32 = segments_max,
+    coalesced_max: u32 = coalesced_max,
 };
 
 /// Every integer constant of `Abi` (this file), one `name value` line each, options as
@@ -139,6 +156,7 @@ comptime {
     std.debug.assert(@sizeOf(Datagram) == 32);
     std.debug.assert(@offsetOf(Datagram, "len") == 0);
     std.debug.assert(@offsetOf(Datagram, "flags") == 4);
+    std.debug.assert(@offsetOf(Datagram, "segment_size") == 6);
     std.debug.assert(@offsetOf(Datagram, "address") == 8);
-    std.debug.assert(@sizeOf(Layout) == 15 * 4);
+    std.debug.assert(@sizeOf(Layout) == 18 * 4);
 }

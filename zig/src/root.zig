@@ -282,6 +282,13 @@ pub export fn br_udp_send_batch(fd: i32, buffer: ?[*]u8, buffer_len: usize, slot
     };
 }
 
+/// Turns on UDP GRO (receive) and GSO (send) for a socket: 0, or `-errno` of the option the OS
+/// refused (`ENOPROTOOPT` where there is no such offload: a kernel before 5.0, or not Linux),
+/// and then neither is on.
+pub export fn br_udp_enable_offload(fd: i32) i32 {
+    return result(udp.enableOffload(fd));
+}
+
 /// Closes a descriptor. The binding passes only descriptors this library created (sockets); the
 /// kernel checks the number, so a bad one is `-EBADF`.
 pub export fn br_close(fd: i32) i32 {

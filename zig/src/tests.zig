@@ -15,6 +15,7 @@ const lib = struct {
     const udp_open = root.br_udp_open;
     const udp_set_option = root.br_udp_set_option;
     const udp_get_option = root.br_udp_get_option;
+    const udp_enable_offload = root.br_udp_enable_offload;
     const signals_open = root.br_signals_open;
     const signals_close = root.br_signals_close;
 
@@ -330,6 +331,98 @@ test "a batch send stops before a datagram it cannot send, and reports that one 
     try testing.expectEqual(neg(.AFNOSUPPORT), lib.udp_send_batch(a.fd, buffer[8..], 8, meta[1..]));
     meta[2].len = 9;
     try testing.expectEqual(neg(.INVAL), lib.udp_send_batch(a.fd, buffer[16..], 8, meta[2..]));
+}
+
+/// Receives entries on `fd` until they hold `datagrams` datagrams, into slots of `slot` bytes.
+fn receiveDatagrams(fd: i32, buffer: []u8, slot: u32, meta: []abi.Datagram, datagrams: usize) !usize {
+    var entries: usize = 0;
+    var counted: usize = 0;
+    var attempts: usize = 0;
+    while (counted < datagrams) : (attempts += 1) {
+        try testing.expect(attempts < 1000);
+        const rc = lib.udp_recv_batch(fd, buffer[entries * slot ..], slot, meta[entries..]);
+        if (rc == neg(.AGAIN)) {
+            sleepMs(1);
+            continue;
+        }
+        try testing.expect(rc > 0);
+        for (meta[entries..][0..@intCast(rc)]) |entry| {
+            counted += if (entry.segment_size == 0) 1 else std.math.divCeil(usize, entry.len, entry.segment_size) catch unreachable;
+        }
+        entries += @intCast(rc);
+    }
+    return entries;
+}
+
+test "with offload, a burst whose last datagram is shorter comes back whole, boundaries included" {
+    if (builtin.os.tag != .linux) return error.SkipZigTest;
+    for (families) |family| {
+        const server = try Bound.open(family);
+        defer server.close();
+        const client = try Bound.open(family);
+        defer client.close();
+        try testing.expectEqual(0, lib.udp_enable_offload(server.fd));
+        try testing.expectEqual(0, lib.udp_enable_offload(client.fd));
+
+        // The client sends 5 datagrams of 100 bytes and one of 37 as one segmented entry.
+        const slot = abi.coalesced_max;
+        const send_buffer = try testing.allocator.alloc(u8, slot);
+        defer testing.allocator.free(send_buffer);
+        for (send_buffer[0..537], 0..) |*byte, index| byte.* = @truncate(index * 7);
+        const burst = [1]abi.Datagram{.{ .len = 537, .flags = 0, .segment_size = 100, .address = server.address }};
+        try testing.expectEqual(1, lib.udp_send_batch(client.fd, send_buffer, slot, &burst));
+
+        // The server receives one coalesced entry (or, if the kernel split it, several) that
+        // account for all six datagrams, and echoes each entry as it came.
+        const recv_buffer = try testing.allocator.alloc(u8, 8 * slot);
+        defer testing.allocator.free(recv_buffer);
+        var meta: [8]abi.Datagram = undefined;
+        const entries = try receiveDatagrams(server.fd, recv_buffer, slot, &meta, 6);
+        try testing.expectEqual(1, entries);
+        try testing.expectEqual(537, meta[0].len);
+        try testing.expectEqual(100, meta[0].segment_size);
+        try testing.expectEqual(client.address.port, meta[0].address.port);
+        try testing.expectEqualSlices(u8, send_buffer[0..537], recv_buffer[0..537]);
+        try testing.expectEqual(1, lib.udp_send_batch(server.fd, recv_buffer, slot, meta[0..1]));
+
+        // Without offload a socket sees six datagrams: five of 100 bytes, one of 37.
+        const plain = try Bound.open(family);
+        defer plain.close();
+        var to_plain = meta[0];
+        to_plain.address = plain.address;
+        try testing.expectEqual(1, lib.udp_send_batch(server.fd, recv_buffer, slot, (&to_plain)[0..1]));
+        var plain_meta: [8]abi.Datagram = undefined;
+        try testing.expectEqual(6, try receiveDatagrams(plain.fd, recv_buffer, slot, &plain_meta, 6));
+        for (plain_meta[0..6], 0..) |entry, index| {
+            try testing.expectEqual(@as(u32, if (index < 5) 100 else 37), entry.len);
+            try testing.expectEqual(0, entry.segment_size);
+            try testing.expectEqualSlices(u8, send_buffer[index * 100 ..][0..entry.len], recv_buffer[index * slot ..][0..entry.len]);
+        }
+
+        // The client gets the echo back coalesced, byte for byte.
+        try testing.expectEqual(1, try receiveDatagrams(client.fd, recv_buffer, slot, &meta, 6));
+        try testing.expectEqual(100, meta[0].segment_size);
+        try testing.expectEqualSlices(u8, send_buffer[0..537], recv_buffer[0..537]);
+    }
+}
+
+test "a segmented entry of more than segments_max datagrams is refused alone" {
+    if (builtin.os.tag != .linux) return error.SkipZigTest;
+    const a = try Bound.open(4);
+    defer a.close();
+    const b = try Bound.open(4);
+    defer b.close();
+    try testing.expectEqual(0, lib.udp_enable_offload(a.fd));
+    const slot = 2048;
+    var buffer: [2 * slot]u8 = @splat(1);
+    var meta = [2]abi.Datagram{
+        .{ .len = 10, .flags = 0, .segment_size = 5, .address = b.address },
+        .{ .len = abi.segments_max * 10 + 1, .flags = 0, .segment_size = 10, .address = b.address },
+    };
+    try testing.expectEqual(1, lib.udp_send_batch(a.fd, &buffer, slot, &meta));
+    try testing.expectEqual(neg(.INVAL), lib.udp_send_batch(a.fd, buffer[slot..], slot, meta[1..]));
+    meta[1].len = abi.segments_max * 10;
+    try testing.expectEqual(1, lib.udp_send_batch(a.fd, buffer[slot..], slot, meta[1..]));
 }
 
 test "bad arguments are errors, not crashes" {

@@ -2,11 +2,13 @@
 //!
 //! Datagrams keep their boundaries: a datagram larger than its buffer is truncated by the
 //! kernel, and that is reported in `Datagram.flags`, never hidden. Batches use recvmmsg and
-//! sendmmsg on Linux and a loop of single calls elsewhere (see `sys`).
+//! sendmmsg on Linux and a loop of single calls elsewhere (see `sys`). A batch entry may hold
+//! several datagrams of one peer with their `segment_size` (see `offload.zig`).
 
 const std = @import("std");
 const abi = @import("abi.zig");
 const sys = @import("sys.zig");
+const offload = @import("offload.zig");
 
 const assert = std.debug.assert;
 
@@ -62,7 +64,7 @@ fn fromSockAddr(source: *const SockAddr) abi.Address {
     return address;
 }
 
-fn truncation(msg_flags: anytype) u32 {
+fn truncation(msg_flags: anytype) u16 {
     return if (msg_flags & sys.MSG.TRUNC != 0) abi.datagram_truncated else 0;
 }
 
@@ -162,14 +164,16 @@ fn batchCount(buffer_len: usize, slot_size: u32, datagrams_len: usize) error{Inv
     return count;
 }
 
-/// Receives up to `datagrams.len` datagrams (at most `abi.batch_max`); datagram `i` goes to
-/// bytes `[i * slot_size, (i + 1) * slot_size)` of `buffer`. Returns how many arrived, at least
-/// one, or `error.WouldBlock` if none was waiting.
+/// Receives up to `datagrams.len` entries (at most `abi.batch_max`); entry `i` goes to bytes
+/// `[i * slot_size, (i + 1) * slot_size)` of `buffer`. Returns how many arrived, at least one,
+/// or `error.WouldBlock` if none was waiting. On a socket with offload on, an entry may be
+/// several datagrams coalesced by the kernel, and its `segment_size` says so.
 pub fn recvBatch(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []abi.Datagram) (sys.RecvError || error{InvalidArgument})!usize {
     const count = try batchCount(buffer.len, slot_size, datagrams.len);
     var headers: [abi.batch_max]sys.mmsghdr = undefined;
     var iovecs: [abi.batch_max]sys.iovec = undefined;
     var names: [abi.batch_max]SockAddr = undefined;
+    var controls: [abi.batch_max]offload.Control align(offload.control_align) = undefined;
     for (headers[0..count], iovecs[0..count], names[0..count], 0..) |*header, *iov, *name, index| {
         iov.* = .{ .base = buffer[index * slot_size ..].ptr, .len = slot_size };
         header.* = .{ .hdr = std.mem.zeroes(sys.msghdr), .len = 0 };
@@ -177,27 +181,40 @@ pub fn recvBatch(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []abi.Da
         header.hdr.namelen = @sizeOf(SockAddr);
         header.hdr.iov = iov[0..1];
         header.hdr.iovlen = 1;
+        if (offload.supported) {
+            header.hdr.control = &controls[index];
+            header.hdr.controllen = offload.control_size;
+        }
     }
     const received = try sys.recvmmsg(fd, headers[0..count], 0);
     assert(received > 0 and received <= count);
-    for (headers[0..received], names[0..received], datagrams[0..received]) |header, *name, *datagram| {
+    for (headers[0..received], names[0..received], controls[0..received], datagrams[0..received]) |header, *name, *control, *datagram| {
         assert(header.len <= slot_size);
-        datagram.* = .{ .len = header.len, .flags = truncation(header.hdr.flags), .address = fromSockAddr(name) };
+        const control_len = if (offload.supported) header.hdr.controllen else 0;
+        assert(control_len <= offload.control_size);
+        datagram.* = .{
+            .len = header.len,
+            .flags = truncation(header.hdr.flags),
+            .segment_size = offload.receivedSegmentSize(control[0..control_len], header.len),
+            .address = fromSockAddr(name),
+        };
     }
     return received;
 }
 
-/// Sends up to `datagrams.len` datagrams (at most `abi.batch_max`) from their slots. Returns how
-/// many were sent, which may be fewer than asked; an error is returned only when not even the
-/// first could be sent, so that the caller learns which datagram it belongs to.
-pub fn sendBatch(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []const abi.Datagram) sys.SendError!usize {
+/// Sends up to `datagrams.len` entries (at most `abi.batch_max`) from their slots, each entry
+/// with a `segment_size` as one buffer the kernel cuts into datagrams (UDP_SEGMENT). Returns how
+/// many entries were sent, which may be fewer than asked; an error is returned only when not
+/// even the first could be sent, so that the caller learns which entry it belongs to.
+pub fn sendBatch(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []const abi.Datagram) (sys.SendError || error{OptionUnsupported})!usize {
     var count = try batchCount(buffer.len, slot_size, datagrams.len);
     var headers: [abi.batch_max]sys.mmsghdr = undefined;
     var iovecs: [abi.batch_max]sys.iovec_const = undefined;
     var names: [abi.batch_max]SockAddr = undefined;
+    var controls: [abi.batch_max]offload.Control align(offload.control_align) = undefined;
     for (datagrams[0..count], 0..) |*datagram, index| {
-        // A datagram that cannot be sent ends the batch before it, to be reported on its own.
-        const name_len = checkDatagram(datagram, slot_size, &names[index]) catch |err| {
+        // An entry that cannot be sent ends the batch before it, to be reported on its own.
+        const checked = checkDatagram(datagram, slot_size, &names[index]) catch |err| {
             if (index == 0) return err;
             count = index;
             break;
@@ -205,17 +222,31 @@ pub fn sendBatch(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []
         iovecs[index] = .{ .base = buffer[index * slot_size ..].ptr, .len = datagram.len };
         headers[index] = .{ .hdr = std.mem.zeroes(sys.msghdr), .len = 0 };
         headers[index].hdr.name = &names[index].any;
-        headers[index].hdr.namelen = name_len;
+        headers[index].hdr.namelen = checked.name_len;
         headers[index].hdr.iov = @ptrCast(iovecs[index..][0..1]);
         headers[index].hdr.iovlen = 1;
+        if (offload.supported and checked.segmented) {
+            headers[index].hdr.control = &controls[index];
+            headers[index].hdr.controllen = offload.writeSegmentControl(&controls[index], datagram.segment_size);
+        }
     }
     const sent = try sys.sendmmsg(fd, headers[0..count], 0);
     assert(sent > 0 and sent <= count);
     return sent;
 }
 
-/// The length of the peer's address written to `name`, or why the datagram cannot be sent.
-fn checkDatagram(datagram: *const abi.Datagram, slot_size: u32, name: *SockAddr) error{ InvalidArgument, AddressFamilyUnsupported }!u32 {
+/// What a send needs to know of an entry it can send: the length of the peer's address
+/// written to `name`, and whether the kernel must cut the entry into datagrams.
+const Checked = struct { name_len: u32, segmented: bool };
+
+/// How the entry goes out, or why it cannot.
+fn checkDatagram(datagram: *const abi.Datagram, slot_size: u32, name: *SockAddr) error{ InvalidArgument, AddressFamilyUnsupported, OptionUnsupported }!Checked {
     if (datagram.len > slot_size) return error.InvalidArgument;
-    return toSockAddr(&datagram.address, name);
+    const segmented = try offload.segmentedSend(datagram.len, datagram.segment_size);
+    return .{ .name_len = try toSockAddr(&datagram.address, name), .segmented = segmented };
+}
+
+/// Turns UDP GRO and GSO on for `fd` (see `offload.enable`), or says which the kernel refused.
+pub fn enableOffload(fd: sys.fd_t) sys.SetOptionError!void {
+    return offload.enable(fd);
 }
