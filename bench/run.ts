@@ -9,8 +9,12 @@
  * For each server and datagram size (64 and 1400 bytes): echoes per second, server CPU
  * microseconds per echo (utime + stime from /proc, over verified echoes), RTT p50/p99 with one
  * datagram in flight, peak RSS (VmHWM); the median of `--repeat` runs (default 3). Then the
- * cold start of the compiled executable to its first echo. The table goes to stdout and, with
- * the date, machine and versions, to bench/RESULTS.md.
+ * cold start of the compiled executable to its first echo. Then the offload rows: clients that
+ * send bursts of 16 datagrams of 64 and 1200 bytes per system call (UDP_SEGMENT, as QUIC stacks
+ * do), and single-datagram clients, against the Zig reference with and without UDP GRO/GSO,
+ * udp-echo with and without offload, and Bun.udpSocket, each checked against the issue's
+ * targets. The tables go to stdout and, with the date, machine and versions, to
+ * bench/RESULTS.md.
  *
  * With two or more cores the server is pinned to one core and the load generator to another
  * (taskset), so that they do not take turns on one.
@@ -72,6 +76,49 @@ const SERVERS: Server[] = [
 ];
 
 const SIZES = [64, 1400];
+
+const OFFLOAD_SERVERS: Server[] = [
+  SERVERS[0]!,
+  {
+    name: "zig-reference-offload",
+    command: (port) => [join(zigBin, "echo-reference"), "127.0.0.1", String(port), "--offload"],
+    note: "Zig, epoll + recvmmsg/sendmmsg with UDP GRO/GSO",
+  },
+  { name: "udp-echo", command: (port) => [executable, "--port", String(port)], note: "compiled executable, offload auto" },
+  {
+    name: "udp-echo-no-offload",
+    command: (port) => [executable, "--port", String(port), "--offload", "off"],
+    note: "compiled executable, --offload off",
+  },
+  SERVERS.find((server) => server.name === "bun-udpsocket")!,
+];
+
+/** A client load for the offload rows: its name and its load generator arguments. */
+interface Workload {
+  readonly name: string;
+  readonly bursty: boolean;
+  readonly args: (port: number, seconds: number) => string[];
+}
+
+const burstWorkload = (size: number): Workload => ({
+  name: `bursts of 16 × ${size} B`,
+  bursty: true,
+  // 8 sockets, each with 4 bursts of 16 in flight.
+  args: (port, seconds) => ["burst", "127.0.0.1", String(port), String(size), String(seconds), "8", "64", "16"],
+});
+
+const WORKLOADS: Workload[] = [
+  burstWorkload(64),
+  burstWorkload(1200),
+  {
+    name: "single datagrams of 64 B",
+    bursty: false,
+    args: (port, seconds) => ["throughput", "127.0.0.1", String(port), "64", String(seconds), "8", "32"],
+  },
+];
+
+/** The issue's targets for udp-echo, CPU µs per echo. */
+const TARGETS = { burstVsOffloadReference: 1.25, burstVsPlainReference: 0.4, singleVsNoOffload: 1.05 };
 
 interface Options {
   seconds: number;
@@ -206,11 +253,27 @@ interface Sample {
   lost: number;
 }
 
+/** Echoes per second and the server's CPU per echo under one load generator run. */
+async function load(
+  running: Running,
+  args: string[],
+): Promise<Pick<Sample, "echoesPerSec" | "cpuMicrosPerEcho" | "errors" | "lost">> {
+  const before = await cpuMicros(running.pid);
+  const result = await loadgenJson(args);
+  const after = await cpuMicros(running.pid);
+  const echoes = result.echoes as number;
+  return {
+    echoesPerSec: result.echoes_per_sec as number,
+    cpuMicrosPerEcho: echoes > 0 ? (after - before) / echoes : Number.NaN,
+    errors: result.errors as number,
+    lost: result.lost as number,
+  };
+}
+
 async function measure(server: Server, size: number, opts: Options): Promise<Sample> {
   const running = await start(server);
   try {
-    const before = await cpuMicros(running.pid);
-    const load = await loadgenJson([
+    const loaded = await load(running, [
       "throughput",
       "127.0.0.1",
       String(running.port),
@@ -219,19 +282,27 @@ async function measure(server: Server, size: number, opts: Options): Promise<Sam
       "8",
       "32",
     ]);
-    const after = await cpuMicros(running.pid);
     const rtt = await loadgenJson(["latency", "127.0.0.1", String(running.port), String(size), String(opts.latencySeconds)]);
-    const echoes = load.echoes as number;
     const rttUs = rtt.rtt_us as Record<string, number>;
     return {
-      echoesPerSec: load.echoes_per_sec as number,
-      cpuMicrosPerEcho: echoes > 0 ? (after - before) / echoes : Number.NaN,
+      ...loaded,
       p50: rttUs.p50!,
       p99: rttUs.p99!,
       rssMb: await peakRssMb(running.pid),
-      errors: (load.errors as number) + (rtt.errors as number),
-      lost: (load.lost as number) + (rtt.lost as number),
+      errors: loaded.errors + (rtt.errors as number),
+      lost: loaded.lost + (rtt.lost as number),
     };
+  } finally {
+    await running.stop();
+  }
+}
+
+/** One offload row: a server under one workload, with no RTT (the load is the point). */
+async function measureWorkload(server: Server, workload: Workload, opts: Options): Promise<Sample> {
+  const running = await start(server);
+  try {
+    const loaded = await load(running, workload.args(running.port, opts.seconds));
+    return { ...loaded, p50: Number.NaN, p99: Number.NaN, rssMb: await peakRssMb(running.pid) };
   } finally {
     await running.stop();
   }
@@ -278,6 +349,75 @@ const ratio = (value: number, reference: number) =>
 function version(command: string[]): string {
   const result = Bun.spawnSync(command);
   return result.exitCode === 0 ? result.stdout.toString().trim().split("\n")[0]! : "unavailable";
+}
+
+/** Runs every offload workload against every offload server, rounds interleaved as above. */
+async function offloadRows(opts: Options): Promise<Map<string, Sample>> {
+  const servers = OFFLOAD_SERVERS.filter(
+    (server) => opts.only === null || opts.only.includes(server.name) || server.name.startsWith("zig-reference"),
+  );
+  const results = new Map<string, Sample>();
+  for (const workload of WORKLOADS) {
+    const samples = new Map(servers.map((server) => [server.name, [] as Sample[]]));
+    for (let round = 0; round < opts.repeat; round++) {
+      for (const server of servers) samples.get(server.name)!.push(await measureWorkload(server, workload, opts));
+    }
+    for (const server of servers) {
+      const sample = medianSample(samples.get(server.name)!);
+      results.set(`${server.name}/${workload.name}`, sample);
+      console.error(
+        `${server.name}, ${workload.name}: ${fixed(sample.echoesPerSec, 0)} echoes/s, ${fixed(sample.cpuMicrosPerEcho, 2)} µs CPU/echo`,
+      );
+    }
+  }
+  return results;
+}
+
+const verdict = (value: number, target: number) => (Number.isFinite(value) ? (value <= target ? "met" : "NOT met") : "n/a");
+
+/** The offload tables and the targets checked against them. */
+function offloadTable(results: Map<string, Sample>): string[] {
+  const lines = ["", "## Offload: UDP GRO on receive, GSO on send", ""];
+  const cpu = (server: string, workload: Workload) => results.get(`${server}/${workload.name}`)?.cpuMicrosPerEcho ?? Number.NaN;
+  for (const workload of WORKLOADS) {
+    const plain = cpu("zig-reference", workload);
+    const offloaded = cpu("zig-reference-offload", workload);
+    lines.push(
+      `### ${workload.name}`,
+      "",
+      "| server | echoes/s | CPU µs/echo | vs ref | vs offload ref | errors | lost |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const server of OFFLOAD_SERVERS) {
+      const s = results.get(`${server.name}/${workload.name}`);
+      if (s === undefined) continue;
+      lines.push(
+        `| ${server.name} | ${fixed(s.echoesPerSec, 0)} | ${fixed(s.cpuMicrosPerEcho, 2)} | ` +
+          `${ratio(s.cpuMicrosPerEcho, plain)} | ${ratio(s.cpuMicrosPerEcho, offloaded)} | ${s.errors} | ${s.lost} |`,
+      );
+    }
+    lines.push("");
+  }
+  lines.push("Targets for udp-echo, CPU µs per echo, in this run:", "");
+  for (const workload of WORKLOADS) {
+    const echo = cpu("udp-echo", workload);
+    if (workload.bursty) {
+      const vsOffload = echo / cpu("zig-reference-offload", workload);
+      const vsPlain = echo / cpu("zig-reference", workload);
+      lines.push(
+        `- ${workload.name}: ${fixed(vsOffload, 2)}× the offload reference (target ≤ ${TARGETS.burstVsOffloadReference}×: ` +
+          `${verdict(vsOffload, TARGETS.burstVsOffloadReference)}), ${fixed(vsPlain, 2)}× the plain reference ` +
+          `(target ≤ ${TARGETS.burstVsPlainReference}×: ${verdict(vsPlain, TARGETS.burstVsPlainReference)})`,
+      );
+    } else {
+      const vsOff = echo / cpu("udp-echo-no-offload", workload);
+      lines.push(
+        `- ${workload.name}: ${fixed(vsOff, 2)}× udp-echo with --offload off (target ≤ ${TARGETS.singleVsNoOffload}×: ` +
+          `${verdict(vsOff, TARGETS.singleVsNoOffload)})`,
+      );
+    }
+  }
+  return lines;
 }
 
 async function main(): Promise<void> {
@@ -339,6 +479,7 @@ async function main(): Promise<void> {
     );
   }
   lines.push("", `Cold start of \`dist/udp-echo\` to its first echo: ${fixed(cold, 1)} ms (median of ${opts.repeat}).`);
+  lines.push(...offloadTable(await offloadRows(opts)));
   const table = lines.join("\n");
   console.log(table);
 
@@ -356,11 +497,14 @@ async function main(): Promise<void> {
         `verified); RTT with one datagram in flight for ${opts.latencySeconds} s. Median of ${opts.repeat} runs, each on a fresh ` +
         `server process${pinned ? "; server pinned to core 1, load generator to core 0" : ""}.`,
       "- CPU µs/echo: the server's utime + stime (/proc) over the run, divided by verified echoes.",
+      "- Offload rows: the same 8 sockets, each with 4 bursts of 16 datagrams in flight, every burst one send with " +
+        "UDP_SEGMENT and every echoed datagram verified on its own (boundaries included); single-datagram clients as above.",
       "- Ratios are against `zig-reference` in the same run.",
       "",
       "| server | what |",
       "|---|---|",
       ...servers.map((server) => `| ${server.name} | ${server.note} |`),
+      ...OFFLOAD_SERVERS.slice(1, 2).map((server) => `| ${server.name} | ${server.note} |`),
     ].join("\n");
     // The other benchmarks' sections (bench/runtime.ts, bench/fairness.ts) are theirs: kept as they are.
     const path = join(root, "bench", "RESULTS.md");
