@@ -39,11 +39,12 @@ export { type Outcome, TaskCancelledError } from "./runtime/task.ts";
 export { deadline, type DeadlineOptions, now, type Sleep, sleep, sleepUntil, TimeoutError, timeout } from "./runtime/timers.ts";
 export { formatTraceEvent, type Direction, type TraceEvent, type TraceHook, type TraceKind, TraceStep } from "./runtime/trace.ts";
 export type { Waker } from "./runtime/waker.ts";
-export { type BatchSendReport, DatagramBatch } from "./net/datagram-batch.ts";
+export { type BatchSendReport, COALESCED_BYTES_MAX, DatagramBatch, SEGMENT_BYTES_MAX } from "./net/datagram-batch.ts";
 export { SignalWatch, type WatchedSignal } from "./net/signal-watch.ts";
 export {
   type BatchSendOptions,
   type BindAddress,
+  type Offload,
   type Received,
   SocketClosedError,
   type TryResult,

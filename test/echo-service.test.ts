@@ -24,6 +24,7 @@ import { drivers, osEvent } from "./helpers.ts";
 function policy(overrides: Partial<EchoPolicy> = {}): EchoPolicy {
   return {
     maxDatagram: 1500,
+    offload: false,
     batchSize: 64,
     guard: new ReflectionGuard(),
     rateLimiter: null,
@@ -199,7 +200,8 @@ class BlockingSendSocket implements EchoSocket {
       this.sent.push(batch.payload(index)[0]!);
       bytes += batch.size(index);
     }
-    return { state: "ok", value: { next: end, sent: end - start, bytes, refused: 0, stalled: null } };
+    const sent = end - start;
+    return { state: "ok", value: { next: end, sent, datagrams: sent, bytes, refused: 0, refusedDatagrams: 0, stalled: null } };
   }
 }
 
@@ -229,10 +231,24 @@ class StallingSendSocket implements EchoSocket {
     const start = options.start ?? 0;
     if (this.stalls > 0) {
       this.stalls--;
-      return { state: "ok", value: { next: start, sent: 0, bytes: 0, refused: 0, stalled: "ENOBUFS" } };
+      return {
+        state: "ok",
+        value: { next: start, sent: 0, datagrams: 0, bytes: 0, refused: 0, refusedDatagrams: 0, stalled: "ENOBUFS" },
+      };
     }
     for (let index = start; index < end; index++) this.sent.push(batch.payload(index)[0]!);
-    return { state: "ok", value: { next: end, sent: end - start, bytes: end - start, refused: 0, stalled: null } };
+    return {
+      state: "ok",
+      value: {
+        next: end,
+        sent: end - start,
+        datagrams: end - start,
+        bytes: end - start,
+        refused: 0,
+        refusedDatagrams: 0,
+        stalled: null,
+      },
+    };
   }
 }
 

@@ -62,8 +62,10 @@ describe.each([
     expect(sent.state === "ok" && { ...sent.value }).toEqual({
       next: 64,
       sent: 64,
+      datagrams: 64,
       bytes: (64 * 65) / 2,
       refused: 0,
+      refusedDatagrams: 0,
       stalled: null,
     });
 
@@ -164,7 +166,15 @@ describe("UdpSocket", () => {
     batch.set(1, new Uint8Array([2, 2]), { family: 6, host: "::1", port: 9, scopeId: 0 });
     batch.set(2, new Uint8Array([3, 3, 3]), server.localAddress);
     const result = client.trySendBatch(batch, 3);
-    expect(result.state === "ok" && { ...result.value }).toEqual({ next: 3, sent: 2, bytes: 4, refused: 1, stalled: null });
+    expect(result.state === "ok" && { ...result.value }).toEqual({
+      next: 3,
+      sent: 2,
+      datagrams: 2,
+      bytes: 4,
+      refused: 1,
+      refusedDatagrams: 1,
+      stalled: null,
+    });
     expect([batch.refusal(0), batch.refusal(2)]).toEqual([null, null]);
     expect(batch.refusal(1)).toMatch(/^E[A-Z]+$/);
     // The two others arrived, in order.

@@ -24,6 +24,8 @@ export interface EchoConfig {
   readonly console: { readonly host: string; readonly port: number } | null;
   /** `--trace-file FILE`: where to write the Chrome trace, or null for none. */
   readonly traceFile: string | null;
+  /** UDP GRO/GSO: on where the OS allows (`auto`), or never (`off`). */
+  readonly offload: "auto" | "off";
 }
 
 /** What the server does when a flag is not given. */
@@ -39,6 +41,7 @@ export const DEFAULTS: EchoConfig = {
   reflectionGuard: true,
   console: null,
   traceFile: null,
+  offload: "auto",
 };
 
 /** Limits of the numeric flags. */
@@ -65,6 +68,8 @@ Options:
   --max-datagram BYTES    drop (never truncate) datagrams larger than this (default 65507)
   --rate-limit PPS        datagrams per second allowed from each source address (default: none)
   --no-reflection-guard   also answer port 0 and well-known service ports (for testing only)
+  --offload auto|off      receive bursts coalesced (UDP GRO) and echo each with one send (GSO)
+                          where the OS allows, or never (default auto)
   --trace                 print the steps of the runtime's flow as they happen
   --console [HOST:]PORT   serve a live console of the runtime on http://HOST:PORT/ (HOST
                           default 127.0.0.1; another than loopback prints a warning)
@@ -123,6 +128,12 @@ function consoleAddress(text: string): { host: string; port: number } {
     throw new UsageError(`invalid value for --console: "${hostText}" is not an IPv4 or IPv6 address`);
   }
   return { host: hostText, port: wholeNumber("--console", match[3]!, 0, 65535) };
+}
+
+function offload(text: string): "auto" | "off" {
+  if (text !== "auto" && text !== "off")
+    throw new UsageError(`invalid value for --offload: "${text}" is neither "auto" nor "off"`);
+  return text;
 }
 
 function reactor(text: string): "inline" | "thread" {
@@ -198,6 +209,7 @@ export function parseCommandLine(args: readonly string[]): Command {
         "max-datagram": { type: "string" },
         "rate-limit": { type: "string" },
         "no-reflection-guard": { type: "boolean" },
+        offload: { type: "string" },
         trace: { type: "boolean" },
         console: { type: "string" },
         "trace-file": { type: "string" },
@@ -227,6 +239,7 @@ export function parseCommandLine(args: readonly string[]): Command {
     reflectionGuard: values["no-reflection-guard"] !== true,
     console: values.console === undefined ? null : consoleAddress(values.console),
     traceFile: values["trace-file"] === undefined ? null : nonEmpty("--trace-file", values["trace-file"]),
+    offload: values.offload === undefined ? DEFAULTS.offload : offload(values.offload),
   };
   if (config.workers > 1 && (config.console !== null || config.traceFile !== null)) {
     throw new UsageError(

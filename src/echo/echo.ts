@@ -10,9 +10,15 @@
  * - the **writer** sends what the socket could not take at once, from a bounded queue, waiting
  *   for writability through the reactor.
  *
+ * With offload on, an entry of a batch may be a burst of datagrams from one source, coalesced
+ * by the kernel (see `DatagramBatch`). It goes back as one entry too, which the kernel cuts
+ * into the very same datagrams (GSO): RFC 862 is datagram by datagram, and so is everything
+ * here. Every check applies to each datagram of a burst, every counter counts datagrams, and
+ * when only part of a burst may be echoed, exactly that part goes back.
+ *
  * @module
  */
-import { type Async, DatagramBatch, now, sleep, SystemError, type UdpSocket } from "../index.ts";
+import { type Async, COALESCED_BYTES_MAX, DatagramBatch, now, sleep, SystemError, type UdpSocket } from "../index.ts";
 import type { ReflectionGuard } from "./guard.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { ReplyQueue } from "./reply-queue.ts";
@@ -31,6 +37,11 @@ const PEER_ERRORS: ReadonlySet<string> = new Set(["ECONNREFUSED", "EHOSTUNREACH"
 export interface EchoPolicy {
   /** Datagrams larger than this are dropped, never echoed truncated. */
   readonly maxDatagram: number;
+  /**
+   * Whether the socket has offload on: entries may then be coalesced bursts, and slots must
+   * hold `COALESCED_BYTES_MAX` bytes.
+   */
+  readonly offload: boolean;
   /** Datagrams received per system call. */
   readonly batchSize: number;
   /** Refuses replies to dangerous ports; null turns the guard off. */
@@ -44,9 +55,14 @@ export interface EchoPolicy {
 const ADDRESS_WORD = 2;
 const ENTRY_WORDS = 8;
 
+/** The bytes of a slot that hold one entry, for a policy. */
+export function slotBytes(policy: Pick<EchoPolicy, "maxDatagram" | "offload">): number {
+  return policy.offload ? COALESCED_BYTES_MAX : policy.maxDatagram;
+}
+
 /**
- * Counts the `count` datagrams just received and keeps those that may be echoed, moved to the
- * front of the batch in order. Returns how many were kept.
+ * Counts the `count` entries just received and keeps those that may be echoed, moved to the
+ * front of the batch in order. Returns how many entries were kept.
  */
 export function admit(batch: DatagramBatch, count: number, policy: EchoPolicy): number {
   const counters = policy.stats.counters;
@@ -55,21 +71,30 @@ export function admit(batch: DatagramBatch, count: number, policy: EchoPolicy): 
   const at = rateLimiter === null ? 0 : now();
   let kept = 0;
   let bytesIn = 0;
+  let datagramsIn = 0;
   for (let index = 0; index < count; index++) {
     const size = batch.size(index);
+    const datagrams = batch.datagramCount(index);
     bytesIn += size;
-    if (batch.truncated(index) || size > maxDatagram) {
-      counters[Counter.droppedOversized]!++;
+    datagramsIn += datagrams;
+    if (batch.truncated(index)) {
+      counters[Counter.droppedOversized]! += datagrams;
     } else if (guard !== null && guard.refuses(batch.peerPort(index))) {
-      counters[Counter.droppedRefused]!++;
+      // A burst has one source: it is refused whole, and counted datagram by datagram.
+      counters[Counter.droppedRefused]! += datagrams;
+    } else if (datagrams > 1) {
+      // A burst goes back whole when each of its datagrams would; else datagram by datagram.
+      const whole = rateLimiter === null && batch.segmentSize(index) <= maxDatagram;
+      if (whole || admitBurst(batch, index, policy, at)) batch.move(index, kept++);
+    } else if (size > maxDatagram) {
+      counters[Counter.droppedOversized]!++;
     } else if (rateLimiter !== null && !rateLimiter.admit(words, index * ENTRY_WORDS + ADDRESS_WORD, at)) {
       counters[Counter.droppedRateLimited]!++;
     } else {
-      batch.move(index, kept);
-      kept++;
+      batch.move(index, kept++);
     }
   }
-  counters[Counter.datagramsIn]! += count;
+  counters[Counter.datagramsIn]! += datagramsIn;
   counters[Counter.bytesIn]! += bytesIn;
   return kept;
 }
@@ -85,9 +110,39 @@ export interface SendProgress {
 const progress: SendProgress = { next: 0, stalled: false };
 
 /**
- * Sends datagrams `start` to `end - 1` of `batch` as far as the socket takes them without
- * waiting, counting them. A datagram the OS refuses is counted and skipped; a transient
- * shortage of kernel memory stops the send (counted as a retry) and keeps the datagram.
+ * Checks each datagram of the coalesced entry `index` on its own (its size, then the rate
+ * limit) and keeps those that pass, moved together to the front of the slot in order. Every
+ * datagram kept but the last is a full segment (only a burst's last datagram can be shorter),
+ * so what is kept is again one entry of the same segment size. Returns whether any was kept.
+ */
+function admitBurst(batch: DatagramBatch, index: number, policy: EchoPolicy, at: number): boolean {
+  const counters = policy.stats.counters;
+  const { rateLimiter, maxDatagram } = policy;
+  const size = batch.size(index);
+  const segment = batch.segmentSize(index);
+  const start = index * batch.slotSize;
+  let keptBytes = 0;
+  for (let offset = 0; offset < size; offset += segment) {
+    const length = Math.min(segment, size - offset);
+    if (length > maxDatagram) {
+      counters[Counter.droppedOversized]!++;
+    } else if (rateLimiter !== null && !rateLimiter.admit(batch.entryWords, index * ENTRY_WORDS + ADDRESS_WORD, at)) {
+      counters[Counter.droppedRateLimited]!++;
+    } else {
+      if (keptBytes !== offset) batch.payloads.copyWithin(start + keptBytes, start + offset, start + offset + length);
+      keptBytes += length;
+    }
+  }
+  if (keptBytes === 0) return false;
+  batch.reshape(index, keptBytes, segment);
+  return true;
+}
+
+/**
+ * Sends entries `start` to `end - 1` of `batch` as far as the socket takes them without
+ * waiting, counting their datagrams. An entry the OS refuses is counted (each of its
+ * datagrams) and skipped; a transient shortage of kernel memory stops the send (counted as a
+ * retry) and keeps the entry.
  */
 export function sendRange(socket: EchoSocket, batch: DatagramBatch, start: number, end: number, stats: EchoStats): SendProgress {
   progress.next = start;
@@ -95,11 +150,11 @@ export function sendRange(socket: EchoSocket, batch: DatagramBatch, start: numbe
   if (start === end) return progress;
   const result = socket.trySendBatch(batch, end, start === 0 ? NO_OPTIONS : { start });
   if (result.state === "would-block") return progress;
-  const { next, sent, bytes, refused, stalled } = result.value;
+  const { next, datagrams, bytes, refusedDatagrams, stalled } = result.value;
   const counters = stats.counters;
-  counters[Counter.datagramsOut]! += sent;
+  counters[Counter.datagramsOut]! += datagrams;
   counters[Counter.bytesOut]! += bytes;
-  counters[Counter.droppedSendError]! += refused;
+  counters[Counter.droppedSendError]! += refusedDatagrams;
   if (stalled !== null) counters[Counter.sendRetries]!++;
   progress.next = next;
   progress.stalled = stalled !== null;
@@ -115,7 +170,7 @@ const NO_OPTIONS = {};
  * and the loop goes on, without a message per datagram.
  */
 export function* echoReader(socket: EchoSocket, queue: ReplyQueue, policy: EchoPolicy): Async<never> {
-  const batch = new DatagramBatch(policy.batchSize, policy.maxDatagram);
+  const batch = new DatagramBatch(policy.batchSize, slotBytes(policy));
   const receive = socket.recvBatch(batch); // made once: each await receives a new batch
   const stats = policy.stats;
   for (;;) {

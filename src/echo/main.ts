@@ -17,7 +17,6 @@ import {
   select,
   serveConsole,
   SignalWatch,
-  type SocketAddress,
   SystemError,
   sleep,
   spawn,
@@ -54,9 +53,24 @@ function isLoopback(host: string): boolean {
   return family === 4 ? bytes[0] === 127 : bytes.every((byte, index) => byte === (index === 15 ? 1 : 0));
 }
 
-function readyLine(address: SocketAddress, config: EchoConfig): string {
+/** `offload on`, or `offload off: WHY`, as the ready line puts it. */
+function describeOffload(socket: UdpSocket, config: EchoConfig): string {
+  if (config.offload === "off") return "offload off: --offload off";
+  return socket.offload.state === "on" ? "offload on" : `offload off: ${socket.offload.reason}`;
+}
+
+function readyLine(socket: UdpSocket, config: EchoConfig): string {
   const workers = `${config.workers} worker${config.workers === 1 ? "" : "s"}`;
-  return `udp-echo listening on ${formatSocketAddress(address)} (${pollerBackend()}, ${config.reactor} reactor, ${workers})`;
+  return (
+    `udp-echo listening on ${formatSocketAddress(socket.localAddress)} ` +
+    `(${pollerBackend()}, ${config.reactor} reactor, ${workers}, ${describeOffload(socket, config)})`
+  );
+}
+
+/** Whether this machine allows offload, as `--version` says it: asked of a socket made for the question. */
+function offloadHere(): string {
+  using probe = UdpSocket.bind("127.0.0.1:0", { offload: true });
+  return probe.offload.state === "on" ? "offload available" : `offload unavailable: ${probe.offload.reason}`;
 }
 
 /** Prints a stats line every `seconds`, of the counters `read` returns. */
@@ -75,20 +89,17 @@ function* printStats(read: () => EchoStats, seconds: number): Async<never> {
 
 /** Binds the server's sockets: one, or one per worker sharing the port (SO_REUSEPORT). */
 function bindSockets(config: EchoConfig): UdpSocket[] {
-  const reusePort = config.workers > 1;
-  const first = UdpSocket.bind(
-    { host: config.host, port: config.port },
-    { reusePort, recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 },
-  );
+  const options = {
+    reusePort: config.workers > 1,
+    recvBufferBytes: 4 << 20,
+    sendBufferBytes: 4 << 20,
+    offload: config.offload === "auto",
+  };
+  const first = UdpSocket.bind({ host: config.host, port: config.port }, options);
   const sockets = [first];
   try {
     while (sockets.length < config.workers) {
-      sockets.push(
-        UdpSocket.bind(
-          { host: config.host, port: first.localAddress.port },
-          { reusePort, recvBufferBytes: 4 << 20, sendBufferBytes: 4 << 20 },
-        ),
-      );
+      sockets.push(UdpSocket.bind({ host: config.host, port: first.localAddress.port }, options));
     }
   } catch (error) {
     for (const socket of sockets) socket.close();
@@ -136,7 +147,7 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
     runtime.close();
     return 1;
   }
-  out(readyLine(socket.localAddress, config));
+  out(readyLine(socket, config));
   let status = 0;
   try {
     runtime.blockOn(
@@ -149,7 +160,7 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
                 { name: "stats printer" },
               );
         try {
-          yield* serveEcho(socket, policyFor(config, stats), {
+          yield* serveEcho(socket, policyFor(config, stats, socket.offload.state === "on"), {
             stop: signals.next(),
             report: (line) => err(`udp-echo: ${line}`),
             sampleSeconds: config.statsSeconds,
@@ -178,7 +189,7 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
   const runtime = new Runtime({ driver: config.reactor });
   const slots = WorkerSlots.allocate(config.workers);
   const stats = (): EchoStats => EchoStats.sum(Array.from({ length: slots.count }, (_, index) => slots.stats(index)));
-  const address = sockets[0]!.localAddress;
+  const first = sockets[0]!;
   // Each worker's poller is opened here and closed here, after the worker has stopped: waking
   // it is then always safe.
   const pollers = sockets.map(() => Poller.open());
@@ -207,7 +218,7 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
         return 1;
       }
       if (!slots.all(WorkerState.running)) return 1; // the worker has said why
-      out(readyLine(address, config));
+      out(readyLine(first, config));
       const statsPrinter =
         config.statsSeconds === null ? null : spawn(printStats(stats, config.statsSeconds), { name: "stats printer" });
       const ended = yield* select([signals.next(), remoteCondition(() => slots.some(WorkerState.failed, WorkerState.stopped))]);
@@ -256,7 +267,7 @@ function main(args: readonly string[]): number {
     return 0;
   }
   if (command.kind === "version") {
-    out(`udp-echo ${packageJson.version} (bun-reactor; Bun ${Bun.version}; ${pollerBackend()})`);
+    out(`udp-echo ${packageJson.version} (bun-reactor; Bun ${Bun.version}; ${pollerBackend()}; ${offloadHere()})`);
     return 0;
   }
   const config = command.config;

@@ -16,6 +16,8 @@ export class ReplyQueue {
   readonly #stats: EchoStats;
   #head = 0;
   #length = 0;
+  /** Datagrams in the queued entries (a coalesced entry holds several). */
+  #datagrams = 0;
   #waiter: Waker | null = null;
 
   constructor(capacity: number, slotSize: number, stats: EchoStats) {
@@ -23,18 +25,26 @@ export class ReplyQueue {
     this.#stats = stats;
   }
 
+  /** Entries queued. */
   get length(): number {
     return this.#length;
   }
 
-  /** Queues a copy of datagram `index` of `batch`; drops the oldest reply if the queue is full. */
+  /** Datagrams queued: what a drop of the whole queue counts. */
+  get datagrams(): number {
+    return this.#datagrams;
+  }
+
+  /** Queues a copy of entry `index` of `batch`; drops the oldest reply if the queue is full. */
   push(batch: DatagramBatch, index: number): void {
     const capacity = this.store.capacity;
     if (this.#length === capacity) {
+      this.#stats.counters[Counter.droppedOverload]! += this.store.datagramCount(this.#head);
       this.consume(1);
-      this.#stats.counters[Counter.droppedOverload]!++;
     }
-    this.store.copyFrom(batch, index, (this.#head + this.#length) % capacity);
+    const slot = (this.#head + this.#length) % capacity;
+    this.store.copyFrom(batch, index, slot);
+    this.#datagrams += this.store.datagramCount(slot);
     this.#length++;
     const waiter = this.#waiter;
     this.#waiter = null;
@@ -49,6 +59,9 @@ export class ReplyQueue {
 
   /** Removes the `count` oldest replies. */
   consume(count: number): void {
+    for (let slot = this.#head; slot < this.#head + count; slot++) {
+      this.#datagrams -= this.store.datagramCount(slot % this.store.capacity);
+    }
     this.#head = (this.#head + count) % this.store.capacity;
     this.#length -= count;
   }

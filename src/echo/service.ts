@@ -7,16 +7,19 @@
  */
 import { type Async, type Awaitable, Runtime, select, sleep, spawn, TimeoutError, timeout } from "../index.ts";
 import type { EchoConfig } from "./config.ts";
-import { drainReplies, type EchoPolicy, type EchoSocket, echoReader, echoWriter } from "./echo.ts";
+import { drainReplies, type EchoPolicy, type EchoSocket, echoReader, echoWriter, slotBytes } from "./echo.ts";
 import { ReflectionGuard } from "./guard.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { ReplyQueue } from "./reply-queue.ts";
 import { Counter, type EchoStats } from "./stats.ts";
 import { supervise } from "./supervisor.ts";
 
-/** Datagrams per recvmmsg/sendmmsg call. */
+/**
+ * Entries per recvmmsg/sendmmsg call. Each slot holds the largest datagram, or with offload the
+ * largest coalesced burst (64 KiB): 64 × 64 KiB = 4 MiB of receive buffer either way.
+ */
 export const BATCH_SIZE = 64;
-/** Replies that may wait for the socket before the oldest are dropped. */
+/** Replies (entries) that may wait for the socket before the oldest are dropped: 16 MiB of slots. */
 export const QUEUE_CAPACITY = 256;
 /** How long a stop waits for queued replies to go out. */
 export const DRAIN_MS = 500;
@@ -25,10 +28,14 @@ export const RESTARTS_PER_SECOND_MAX = 5;
 /** Seconds between full garbage collections (see {@link collectGarbage}). */
 export const GC_SECONDS = 10;
 
-/** The checks and counters of an echo service, from the command line's config. */
-export function policyFor(config: EchoConfig, stats: EchoStats): EchoPolicy {
+/**
+ * The checks and counters of an echo service, from the command line's config; `offload` says
+ * whether its socket has UDP GRO/GSO on.
+ */
+export function policyFor(config: EchoConfig, stats: EchoStats, offload: boolean): EchoPolicy {
   return {
     maxDatagram: config.maxDatagram,
+    offload,
     batchSize: BATCH_SIZE,
     guard: config.reflectionGuard ? new ReflectionGuard() : null,
     rateLimiter: config.rateLimit === null ? null : new RateLimiter(config.rateLimit),
@@ -77,7 +84,7 @@ function* collectGarbage(): Async<never> {
  */
 export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: ServeOptions): Async<void> {
   const stats = policy.stats;
-  const queue = new ReplyQueue(QUEUE_CAPACITY, policy.maxDatagram, stats);
+  const queue = new ReplyQueue(QUEUE_CAPACITY, slotBytes(policy), stats);
   const writer = spawn(echoWriter(socket, queue), { name: "echo writer" });
   const reader = spawn(
     supervise(() => echoReader(socket, queue, policy), {
@@ -101,7 +108,7 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
       yield* timeout(drainReplies(socket, queue), DRAIN_MS);
     } catch (error) {
       if (!(error instanceof TimeoutError)) throw error;
-      stats.counters[Counter.droppedOverload]! += queue.length;
+      stats.counters[Counter.droppedOverload]! += queue.datagrams;
     }
   } finally {
     reader.cancel();

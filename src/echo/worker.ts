@@ -35,11 +35,11 @@ let state: number = WorkerState.failed;
 try {
   const printer = data.config.trace ? new TracePrinter(out, { prefix: `trace[worker ${data.index}]` }) : null;
   using runtime = new Runtime({ driver: data.config.reactor, trace: printer?.hook ?? null, poller: data.poller });
-  using socket = UdpSocket.fromDescriptor(data.fd);
+  using socket = UdpSocket.fromDescriptor(data.fd, { offload: data.config.offload === "auto" });
   slots.setState(data.index, WorkerState.running);
   mainPoller.wake();
   runtime.blockOn(
-    serveEcho(socket, policyFor(data.config, slots.stats(data.index)), {
+    serveEcho(socket, policyFor(data.config, slots.stats(data.index), socket.offload.state === "on"), {
       stop: remoteCondition(() => slots.stopRequested),
       report: (line) => err(`udp-echo: worker ${data.index}: ${line}`),
       sampleSeconds: data.config.statsSeconds,

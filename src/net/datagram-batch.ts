@@ -1,7 +1,17 @@
 /**
  * A batch of datagrams in memory shared with the library: `capacity` slots of `slotSize` bytes
- * for the payloads, and one 32-byte entry per slot for the length, flags and peer. A batch is
- * allocated once and reused: receiving into it and sending from it allocate nothing.
+ * for the payloads, and one 32-byte entry per slot for the length, flags, segment size and
+ * peer. A batch is allocated once and reused: receiving into it and sending from it allocate
+ * nothing.
+ *
+ * **Coalesced entries.** On a socket with offload on (`UdpSocket.bind(address, { offload: true })`)
+ * one entry may hold several datagrams: all from one source (received) or to one peer (sent),
+ * laid end to end in its slot, each of `segmentSize(i)` bytes except the last, which may be
+ * shorter. An entry of 537 bytes with a segment size of 100 is six datagrams: five of 100 bytes
+ * and one of 37, in the order they were sent. The kernel makes such entries on receive (UDP
+ * GRO) from bursts a peer sent back to back, and cuts them into datagrams again on send (UDP
+ * GSO), so that a burst crosses the kernel once instead of once per datagram. A plain entry is
+ * the special case of one datagram: its segment size is its size.
  *
  * @module
  */
@@ -10,6 +20,18 @@ import { decodeAddress, encodeAddress, type SocketAddress } from "../sys/address
 import { errnoName } from "../sys/errors.ts";
 
 const ENTRY_WORDS = Layout.datagramSize / 4;
+/** The entry word holding the flags (low 16 bits) and the segment size (high 16 bits). */
+const FLAGS_WORD = Layout.datagramFlagsOffset / 4;
+const SEGMENT_SHIFT = (Layout.datagramSegmentSizeOffset - Layout.datagramFlagsOffset) * 8;
+
+/** The largest segment: the largest UDP datagram over IPv4. */
+export const SEGMENT_BYTES_MAX = 65507;
+
+/**
+ * The slot size a batch needs to receive on a socket with offload on: the kernel coalesces up
+ * to 64 KiB into one entry. A batch of 64 such slots takes 4 MiB.
+ */
+export const COALESCED_BYTES_MAX: number = Layout.coalescedMax;
 
 /**
  * What a batch send did with datagrams `start` to `end - 1` of a batch: each datagram before
@@ -22,12 +44,16 @@ const ENTRY_WORDS = Layout.datagramSize / 4;
 export interface BatchSendReport {
   /** The first datagram not handled: the range's end when every one was sent or refused. */
   readonly next: number;
-  /** How many datagrams were sent. */
+  /** How many entries were sent. */
   readonly sent: number;
+  /** The datagrams in them: more than `sent` when some entries were coalesced bursts. */
+  readonly datagrams: number;
   /** Their payload bytes. */
   readonly bytes: number;
-  /** How many the OS refused. */
+  /** How many entries the OS refused. */
   readonly refused: number;
+  /** The datagrams in them. */
+  readonly refusedDatagrams: number;
   /**
    * Why the send stopped at {@link next} although the socket was writable, as an errno name:
    * `"ENOBUFS"` or `"ENOMEM"`, the kernel short of memory for a moment. Datagram `next` was not
@@ -40,9 +66,11 @@ export interface BatchSendReport {
 class SendRecord implements BatchSendReport {
   next = 0;
   sent = 0;
+  datagrams = 0;
   bytes = 0;
   refused = 0;
   stalled: string | null = null;
+  refusedDatagrams = 0;
 }
 
 /**
@@ -110,6 +138,98 @@ export class DatagramBatch {
     return this.#words[index * ENTRY_WORDS]!;
   }
 
+  /**
+   * The bytes of each datagram of entry `index` but the last, which may be shorter: the entry
+   * is `datagramCount(index)` datagrams (see the module's note on coalesced entries). For a
+   * plain entry, one datagram, it is its size.
+   */
+  segmentSize(index: number): number {
+    const segment = this.#words[index * ENTRY_WORDS + FLAGS_WORD]! >>> SEGMENT_SHIFT;
+    return segment === 0 ? this.size(index) : segment;
+  }
+
+  /** How many datagrams entry `index` holds: 1 for a plain entry (an empty datagram too). */
+  datagramCount(index: number): number {
+    const segment = this.#words[index * ENTRY_WORDS + FLAGS_WORD]! >>> SEGMENT_SHIFT;
+    const size = this.size(index);
+    return segment === 0 || size === 0 ? 1 : Math.ceil(size / segment);
+  }
+
+  /**
+   * Datagram `datagram` of entry `index` (a view into the batch, valid until it is reused).
+   *
+   * @example
+   * ```ts
+   * for (let n = 0; n < batch.datagramCount(0); n++) handle(batch.datagram(0, n));
+   * ```
+   */
+  datagram(index: number, datagram: number): Uint8Array {
+    this.#check(index);
+    const count = this.datagramCount(index);
+    if (!Number.isInteger(datagram) || datagram < 0 || datagram >= count) {
+      throw new RangeError(`datagram ${datagram} is not from 0 to ${count - 1}: entry ${index} holds ${count}`);
+    }
+    const segment = this.segmentSize(index);
+    const start = index * this.slotSize + datagram * segment;
+    return this.payloads.subarray(start, start + Math.min(segment, this.size(index) - datagram * segment));
+  }
+
+  /**
+   * Makes entry `index` (filled with {@link set}) go out as datagrams of `segmentSize` bytes,
+   * the last one possibly shorter, in one send (UDP GSO; the socket must have offload on). A
+   * segment size of at least the entry's size leaves it one datagram.
+   *
+   * @example
+   * ```ts
+   * batch.set(0, bytes, peer); // 3000 bytes
+   * batch.setSegmentSize(0, 1200); // sent as 1200 + 1200 + 600
+   * ```
+   */
+  setSegmentSize(index: number, segmentSize: number): void {
+    this.#check(index);
+    this.reshape(index, this.size(index), segmentSize);
+  }
+
+  /**
+   * Sets the size and segment size of entry `index`, whose slot already holds the payload: for
+   * keeping the first `size` bytes of a received entry, e.g. the datagrams of a burst that may
+   * be echoed once the others were moved out of the way. A segment size of at least `size`
+   * makes it one datagram. Throws a RangeError naming the value for a size larger than the slot,
+   * a segment size outside 1 to {@link SEGMENT_BYTES_MAX}, or more than `Layout.segmentsMax`
+   * (64) datagrams, the most one send takes.
+   *
+   * @example
+   * ```ts
+   * batch.reshape(0, 3 * 1200, 1200); // keep the first three datagrams of a burst of 1200s
+   * ```
+   */
+  reshape(index: number, size: number, segmentSize: number): void {
+    this.#check(index);
+    if (!Number.isInteger(size) || size < 0 || size > this.slotSize) {
+      throw new RangeError(`entry size ${size} is not a whole number of bytes from 0 to the slot size ${this.slotSize}`);
+    }
+    if (!Number.isInteger(segmentSize) || segmentSize < 1 || segmentSize > SEGMENT_BYTES_MAX) {
+      throw new RangeError(`segment size ${segmentSize} is not a whole number of bytes from 1 to ${SEGMENT_BYTES_MAX}`);
+    }
+    const count = Math.ceil(size / segmentSize);
+    if (count > Layout.segmentsMax) {
+      throw new RangeError(
+        `segment size ${segmentSize} would cut entry ${index} (${size} bytes) into ${count} datagrams; ` +
+          `at most ${Layout.segmentsMax} go in one send`,
+      );
+    }
+    const word = index * ENTRY_WORDS + FLAGS_WORD;
+    this.#words[index * ENTRY_WORDS] = size;
+    const segment = segmentSize >= size ? 0 : segmentSize;
+    this.#words[word] = (this.#words[word]! & 0xffff) | (segment << SEGMENT_SHIFT);
+  }
+
+  /** Whether entries `start` to `end - 1` include one to be cut into several datagrams. */
+  hasSegmented(start: number, end: number): boolean {
+    for (let index = start; index < end; index++) if (this.datagramCount(index) > 1) return true;
+    return false;
+  }
+
   /** Whether datagram `index` was larger than its slot and lost its tail. */
   truncated(index: number): boolean {
     return (this.#words[index * ENTRY_WORDS + 1]! & DATAGRAM_TRUNCATED) !== 0;
@@ -154,9 +274,11 @@ export class DatagramBatch {
     const record = this.#sendRecord;
     record.next = start;
     record.sent = 0;
+    record.datagrams = 0;
     record.bytes = 0;
     record.refused = 0;
     record.stalled = null;
+    record.refusedDatagrams = 0;
     return record;
   }
 
@@ -165,6 +287,7 @@ export class DatagramBatch {
     const end = record.next + count;
     for (let index = record.next; index < end; index++) {
       record.bytes += this.#words[index * ENTRY_WORDS]!;
+      record.datagrams += this.datagramCount(index);
       this.#refusals[index] = 0;
     }
     record.sent += count;
@@ -175,6 +298,7 @@ export class DatagramBatch {
   noteRefused(record: SendRecord, errno: number): void {
     this.#refusals[record.next] = errno;
     record.refused++;
+    record.refusedDatagrams += this.datagramCount(record.next);
     record.next++;
   }
 
@@ -194,7 +318,7 @@ export class DatagramBatch {
     return this.#received;
   }
 
-  /** Fills slot `index` for sending `bytes` to `peer`. */
+  /** Fills slot `index` for sending `bytes` to `peer`, as one datagram. */
   set(index: number, bytes: Uint8Array, peer: SocketAddress): void {
     this.#check(index);
     if (bytes.byteLength > this.slotSize) {

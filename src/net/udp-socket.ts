@@ -22,6 +22,7 @@ import {
   SendRefusal,
   type SocketOption,
   udpBind,
+  udpEnableOffload,
   udpGetOption,
   udpLocalAddress,
   udpOpen,
@@ -37,7 +38,8 @@ import type { Context } from "../runtime/context.ts";
 import type { Future } from "../runtime/future.ts";
 import { type IoSource, IoFuture } from "../runtime/io-future.ts";
 import { LazyRegistration, READ, type Registration, WRITE } from "../runtime/reactor.ts";
-import type { BatchSendReport, DatagramBatch } from "./datagram-batch.ts";
+import { errnoName } from "../sys/errors.ts";
+import { type BatchSendReport, COALESCED_BYTES_MAX, type DatagramBatch } from "./datagram-batch.ts";
 
 /** Where to bind: `"127.0.0.1:7777"`, `"[::1]:0"`, or a host and port. */
 export type BindAddress = string | { readonly host: string; readonly port: number };
@@ -54,6 +56,30 @@ export interface UdpSocketOptions {
   readonly sendBufferBytes?: number;
   /** IPV6_V6ONLY, for IPv6 sockets. */
   readonly ipv6Only?: boolean;
+  /**
+   * UDP GRO and GSO (Linux 5.0 and later): receive bursts from one source as coalesced batch
+   * entries, and send an entry as many datagrams in one go (see `DatagramBatch`). Where the OS
+   * refuses, the socket works with plain datagrams and {@link UdpSocket.offload} says why.
+   * Batches received on a socket with offload on need slots of `COALESCED_BYTES_MAX` bytes.
+   */
+  readonly offload?: boolean;
+}
+
+/** Whether a socket has UDP GRO/GSO on, and if not, why. */
+export type Offload = { readonly state: "on" } | { readonly state: "off"; readonly reason: string };
+
+const OFFLOAD_NOT_ASKED: Offload = { state: "off", reason: "not requested" };
+
+/** Turns offload on for `fd` if `wanted`; what came of it. */
+function enableOffload(fd: number, wanted: boolean | undefined): Offload {
+  if (wanted !== true) return OFFLOAD_NOT_ASKED;
+  const errno = udpEnableOffload(fd);
+  if (errno === 0) return { state: "on" };
+  if (process.platform !== "linux") return { state: "off", reason: `not available on ${process.platform}` };
+  return {
+    state: "off",
+    reason: `the kernel refused UDP_GRO/UDP_SEGMENT (${errnoName(errno)}; they need Linux 5.0 or later)`,
+  };
 }
 
 /** One datagram received with {@link UdpSocket.recvFrom}. */
@@ -155,6 +181,8 @@ export class UdpSocket implements IoSource {
   readonly #fd: Fd;
   readonly family: 4 | 6;
   readonly localAddress: SocketAddress;
+  /** UDP GRO/GSO: on, or off with the reason (see {@link UdpSocketOptions.offload}). */
+  readonly offload: Offload;
   readonly #registration = new LazyRegistration();
   #closed = false;
   readonly #entry = new Uint8Array(Layout.datagramSize);
@@ -166,10 +194,11 @@ export class UdpSocket implements IoSource {
     };
   }
 
-  private constructor(fd: Fd, family: 4 | 6, localAddress: SocketAddress) {
+  private constructor(fd: Fd, family: 4 | 6, localAddress: SocketAddress, offload: Offload) {
     this.#fd = fd;
     this.family = family;
     this.localAddress = localAddress;
+    this.offload = offload;
   }
 
   /**
@@ -189,8 +218,9 @@ export class UdpSocket implements IoSource {
       for (const [option, enabled] of flags) if (enabled !== undefined) udpSetOption(fd, option, enabled ? 1 : 0);
       if (options.recvBufferBytes !== undefined) udpSetOption(fd, "recvBuffer", options.recvBufferBytes);
       if (options.sendBufferBytes !== undefined) udpSetOption(fd, "sendBuffer", options.sendBufferBytes);
+      const offload = enableOffload(fd, options.offload);
       udpBind(fd, target);
-      return new UdpSocket(fd, target.family, udpLocalAddress(fd));
+      return new UdpSocket(fd, target.family, udpLocalAddress(fd), offload);
     } catch (error) {
       closeDescriptor(fd);
       throw error;
@@ -200,11 +230,13 @@ export class UdpSocket implements IoSource {
   /**
    * Takes over a bound UDP socket opened by this library elsewhere (e.g. by another thread,
    * which hands the descriptor over). The new object owns the descriptor and closes it.
+   * `options.offload` asks for offload again (it is a property of the descriptor, so asking
+   * twice is harmless), which is how the new object learns whether it is on.
    */
-  static fromDescriptor(descriptor: number): UdpSocket {
+  static fromDescriptor(descriptor: number, options: Pick<UdpSocketOptions, "offload"> = {}): UdpSocket {
     const fd = asFd(descriptor);
     const localAddress = udpLocalAddress(fd);
-    return new UdpSocket(fd, localAddress.family, localAddress);
+    return new UdpSocket(fd, localAddress.family, localAddress, enableOffload(fd, options.offload));
   }
 
   /**
@@ -289,8 +321,10 @@ export class UdpSocket implements IoSource {
 
   /**
    * Receives as many datagrams as are waiting, up to the batch's capacity, in one system call
-   * (recvmmsg). Returns how many. The result object is the batch's own, reused by its next
-   * receive: read it at once.
+   * (recvmmsg). Returns how many entries. The result object is the batch's own, reused by its
+   * next receive: read it at once. With offload on, an entry may hold several datagrams of one
+   * source (`batch.datagramCount(i)`), and the batch's slots must be `COALESCED_BYTES_MAX`
+   * bytes, or a burst would lose its tail (a RangeError says so).
    */
   tryRecvBatch(batch: DatagramBatch): TryResult<number> {
     const count = receiveBatchNow(this, batch);
@@ -326,6 +360,7 @@ export class UdpSocket implements IoSource {
   trySendBatch(batch: DatagramBatch, end: number, options: BatchSendOptions = {}): TryResult<BatchSendReport> {
     const start = options.start ?? 0;
     checkBatchRange(batch, end, start, "trySendBatch");
+    this.#checkSegmentable(batch, start, end);
     const record = batch.beginSend(start);
     sendBatchNow(this, batch, record, end);
     return record.next === start && start < end && record.stalled === null ? WOULD_BLOCK_RESULT : batch.sendResult();
@@ -334,13 +369,35 @@ export class UdpSocket implements IoSource {
   /**
    * Sends datagrams `start` (0 by default) to `end - 1` of `batch`, waiting for writability as
    * often as needed, and resolves to the batch's {@link BatchSendReport} once every one was
-   * sent or refused, or the send stalled (see {@link trySendBatch}). The future can be awaited again: each await
-   * sends the range anew.
+   * sent or refused, or the send stalled (see {@link trySendBatch}). The future can be awaited
+   * again: each await sends the range anew. An entry with a segment size
+   * (`batch.setSegmentSize`) goes as that many datagrams in one send (UDP GSO), which needs
+   * offload on.
+   *
+   * @example
+   * ```ts
+   * batch.set(0, burst, peer); // 16 datagrams of 1200 bytes, end to end
+   * batch.setSegmentSize(0, 1200);
+   * yield* socket.sendBatch(batch, 1); // one entry, 16 datagrams
+   * ```
    */
   sendBatch(batch: DatagramBatch, end: number, options: BatchSendOptions = {}): Future<BatchSendReport> {
     const start = options.start ?? 0;
     checkBatchRange(batch, end, start, "sendBatch");
+    this.#checkSegmentable(batch, start, end);
     return new SendBatch(this, batch, start, end);
+  }
+
+  /**
+   * Refuses a segmented entry on a socket without offload: a kernel that ignored the request
+   * would send it as one large datagram, merging the datagrams the caller meant.
+   */
+  #checkSegmentable(batch: DatagramBatch, start: number, end: number): void {
+    if (this.offload.state === "on" || !batch.hasSegmented(start, end)) return;
+    throw new RangeError(
+      `a batch entry with a segment size cannot be sent on ${formatSocketAddress(this.localAddress)}: ` +
+        `offload is off (${this.offload.reason})`,
+    );
   }
 
   /**
@@ -395,6 +452,12 @@ function encodePeer(peer: SocketAddress): Uint8Array {
 
 function receiveBatchNow(socket: UdpSocket, batch: DatagramBatch): number | WouldBlock {
   const fd = openDescriptor(socket, "receive on");
+  if (socket.offload.state === "on" && batch.slotSize < COALESCED_BYTES_MAX) {
+    throw new RangeError(
+      `a batch with slots of ${batch.slotSize} bytes cannot receive on ${formatSocketAddress(socket.localAddress)}: ` +
+        `with offload on, an entry may hold up to ${COALESCED_BYTES_MAX} bytes of coalesced datagrams`,
+    );
+  }
   return udpTryRecvBatch(fd, batch.payloads, batch.slotSize, batch.entries);
 }
 

@@ -134,6 +134,16 @@ export function udpTrySendBatch(
   return SendRefusal.of(-rc);
 }
 
+/**
+ * Turns on UDP GRO (receive) and GSO (send) for the socket. Returns 0, or the errno of the
+ * refusal (`EOPNOTSUPP` where the OS has no such offload, `ENOPROTOOPT` on a Linux kernel
+ * before 5.0), and then neither is on.
+ */
+export function udpEnableOffload(fd: number): number {
+  const rc = native.br_udp_enable_offload(fd);
+  return rc < 0 ? -rc : 0;
+}
+
 /** Closes a descriptor the library created. */
 export function closeDescriptor(fd: number): void {
   check(native.br_close(fd), "close", () => `Cannot close descriptor ${fd}`);
