@@ -53,12 +53,18 @@ describe.each([
 });
 
 describe("udp-echo as a process", () => {
-  test("--port 0 picks a free port and the ready line says which, with backend, reactor and workers", async () => {
+  test("--port 0 picks a free port and the ready line says which, with backend, reactor, workers and offload", async () => {
     await using server = await startServer(["--port", "0"]);
     expect(server.port).toBeGreaterThan(0);
+    const offload = process.platform === "linux" ? "offload on" : `offload off: not available on ${process.platform}`;
     expect(server.readyLine).toBe(
-      `udp-echo listening on 127.0.0.1:${server.port} (${process.platform === "linux" ? "epoll" : "kqueue"}, inline reactor, 1 worker)`,
+      `udp-echo listening on 127.0.0.1:${server.port} (${process.platform === "linux" ? "epoll" : "kqueue"}, inline reactor, 1 worker, ${offload})`,
     );
+  });
+
+  test("--offload off says so in the ready line", async () => {
+    await using server = await startServer(["--port", "0", "--offload", "off"]);
+    expect(server.readyLine).toEndWith(", 1 worker, offload off: --offload off)");
   });
 
   test("it runs alone, copied into an empty directory with no PATH to Bun or Zig", async () => {
@@ -147,7 +153,9 @@ describe("udp-echo as a process", () => {
     expect(help.stdout).toStartWith("Usage: udp-echo [options]");
     const version = await runServer(["--version"]);
     expect(version.exitCode).toBe(0);
-    expect(version.stdout).toMatch(/^udp-echo \d+\.\d+\.\d+ \(bun-reactor; Bun 1\.4\.\d+; (epoll|kqueue)\)\n$/);
+    expect(version.stdout).toMatch(
+      /^udp-echo \d+\.\d+\.\d+ \(bun-reactor; Bun 1\.4\.\d+; (epoll|kqueue); offload (available|unavailable: .+)\)\n$/,
+    );
   });
 });
 
@@ -169,6 +177,7 @@ describe("udp-echo refuses bad input with one clear line", () => {
     [["--max-datagram", "1e3"], 'invalid value for --max-datagram: "1e3" is not a whole number from 1 to 65535'],
     [["--rate-limit", "-5"], 'invalid value for --rate-limit: "-5" is not a whole number from 1 to 1000000000'],
     [["--rate-limit", "99999999999"], 'invalid value for --rate-limit: "99999999999" is not a whole number from 1 to 1000000000'],
+    [["--offload", "on"], 'invalid value for --offload: "on" is neither "auto" nor "off"'],
     [["--frobnicate"], "unknown option --frobnicate"],
     [["--trace=yes"], "option --trace takes no value"],
     [["7777"], "unexpected argument 7777: udp-echo takes options only"],
