@@ -188,7 +188,15 @@ describe("UdpSocket", () => {
     const batch = new DatagramBatch(4, 8);
     for (let index = 0; index < 4; index++) batch.set(index, new Uint8Array([index]), server.localAddress);
     const result = client.trySendBatch(batch, 3, { start: 1 });
-    expect(result.state === "ok" && { ...result.value }).toEqual({ next: 3, sent: 2, bytes: 2, refused: 0, stalled: null });
+    expect(result.state === "ok" && { ...result.value }).toEqual({
+      next: 3,
+      sent: 2,
+      datagrams: 2,
+      bytes: 2,
+      refused: 0,
+      refusedDatagrams: 0,
+      stalled: null,
+    });
     expect(until(() => server.tryRecvFrom(new Uint8Array(8))).bytes).toEqual(new Uint8Array([1]));
     expect(until(() => server.tryRecvFrom(new Uint8Array(8))).bytes).toEqual(new Uint8Array([2]));
   });
@@ -268,7 +276,7 @@ describe.each(drivers)("readiness futures (%s driver)", (driver) => {
     batch.set(1, new Uint8Array([2]), { family: 6, host: "::1", port: 9, scopeId: 0 });
     batch.set(2, new Uint8Array([3]), server.localAddress);
     const report = runtime.blockOn(client.sendBatch(batch, 3));
-    expect({ ...report }).toEqual({ next: 3, sent: 2, bytes: 2, refused: 1, stalled: null });
+    expect({ ...report }).toEqual({ next: 3, sent: 2, datagrams: 2, bytes: 2, refused: 1, refusedDatagrams: 1, stalled: null });
     expect(batch.refusal(1)).not.toBeNull();
   });
 });

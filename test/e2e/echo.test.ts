@@ -56,9 +56,10 @@ describe("udp-echo as a process", () => {
   test("--port 0 picks a free port and the ready line says which, with backend, reactor, workers and offload", async () => {
     await using server = await startServer(["--port", "0"]);
     expect(server.port).toBeGreaterThan(0);
-    const offload = process.platform === "linux" ? "offload on" : `offload off: not available on ${process.platform}`;
+    const linux = process.platform === "linux";
+    const offload = linux ? "offload on" : `offload off: not available on ${process.platform}`;
     expect(server.readyLine).toBe(
-      `udp-echo listening on 127.0.0.1:${server.port} (${process.platform === "linux" ? "epoll" : "kqueue"}, inline reactor, 1 worker, ${offload})`,
+      `udp-echo listening on 127.0.0.1:${server.port} (${linux ? "epoll" : "kqueue"}, inline reactor, 1 worker, ${offload})`,
     );
   });
 

@@ -82,7 +82,7 @@ class Client {
 
 function sendAll(socket: UdpSocket, batch: DatagramBatch): void {
   const deadline = performance.now() + 3000;
-  while (socket.trySendBatch(batch, 1) === 0) {
+  while (socket.trySendBatch(batch, 1).state === "would-block") {
     if (performance.now() > deadline) throw new Error("the socket did not take the burst within 3 s");
     Bun.sleepSync(1);
   }
