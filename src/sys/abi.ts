@@ -87,6 +87,8 @@ export function sharedConstants(): Record<string, bigint> {
     events_max: BigInt(Layout.eventsMax),
     batch_max: BigInt(Layout.batchMax),
     datagram_truncated: BigInt(DATAGRAM_TRUNCATED),
+    segments_max: BigInt(Layout.segmentsMax),
+    coalesced_max: BigInt(Layout.coalescedMax),
   };
   for (const [name, value] of Object.entries(Option)) {
     constants[`option.${name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)}`] = BigInt(value);

@@ -32,7 +32,7 @@ pub const batch_max: u32 = 256;
 
 /// Set in `Datagram.flags` when the datagram was larger than its slot: `len` bytes were kept
 /// and the rest was discarded by the kernel.
-pub const datagram_truncated: u16 = 1 << 0;
+pub const datagram_truncated: u32 = 1 << 0;
 
 /// The most datagrams one segmented entry may carry: what every kernel since 4.18 sends in one
 /// UDP_SEGMENT call (`UDP_MAX_SEGMENTS`; 6.9 raised it to 128) and what UDP_GRO coalesces
@@ -133,6 +133,9 @@ comptime {
     std.debug.assert(event_readable == 1 and event_writable == 2 and event_error == 4 and event_hangup == 8);
     std.debug.assert(token_waker == 0xffff_ffff_ffff_ffff);
     std.debug.assert(datagram_truncated == 1);
+    // The flags are a u16 beside the segment size, which a segmented send's u16 cmsg carries.
+    std.debug.assert(datagram_truncated <= std.math.maxInt(u16));
+    std.debug.assert(coalesced_max <= std.math.maxInt(u16) and segments_max == 64);
     std.debug.assert(events_max == 1024 and batch_max == 256);
     std.debug.assert(@backingInt(Option.reuse_address) == 1 and @backingInt(Option.reuse_port) == 2);
     std.debug.assert(@backingInt(Option.recv_buffer) == 3 and @backingInt(Option.send_buffer) == 4);

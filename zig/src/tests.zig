@@ -245,7 +245,7 @@ test "a datagram larger than the buffer is reported truncated" {
     try testing.expectEqual(10, lib.udp_send_to(a.fd, "0123456789", &b.address));
     try testing.expectEqual(4, lib.udp_recv_from(b.fd, &buffer, &datagram));
     try testing.expectEqualStrings("0123", &buffer);
-    try testing.expectEqual(abi.datagram_truncated, datagram.flags);
+    try testing.expectEqual(abi.datagram_truncated, @as(u32, datagram.flags));
 }
 
 test "a batch of 64 datagrams makes the round trip with bytes and peers intact" {
@@ -311,7 +311,7 @@ test "a batch reports truncation per datagram" {
         received += @intCast(rc);
     }
     try testing.expectEqual(@as(u32, 0), meta[0].flags);
-    try testing.expectEqual(abi.datagram_truncated, meta[1].flags);
+    try testing.expectEqual(abi.datagram_truncated, @as(u32, meta[1].flags));
     try testing.expectEqualStrings("too ", buffer[4..8]);
 }
 
@@ -331,6 +331,11 @@ test "a batch send stops before a datagram it cannot send, and reports that one 
     try testing.expectEqual(neg(.AFNOSUPPORT), lib.udp_send_batch(a.fd, buffer[8..], 8, meta[1..]));
     meta[2].len = 9;
     try testing.expectEqual(neg(.INVAL), lib.udp_send_batch(a.fd, buffer[16..], 8, meta[2..]));
+}
+
+fn sleepMs(ms: u32) void {
+    const duration = os.timespec{ .sec = @intCast(ms / 1000), .nsec = @intCast((ms % 1000) * std.time.ns_per_ms) };
+    _ = os.nanosleep(&duration, null);
 }
 
 /// Receives entries on `fd` until they hold `datagrams` datagrams, into slots of `slot` bytes.

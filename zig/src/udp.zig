@@ -65,7 +65,7 @@ fn fromSockAddr(source: *const SockAddr) abi.Address {
 }
 
 fn truncation(msg_flags: anytype) u16 {
-    return if (msg_flags & sys.MSG.TRUNC != 0) abi.datagram_truncated else 0;
+    return if (msg_flags & sys.MSG.TRUNC != 0) @intCast(abi.datagram_truncated) else 0;
 }
 
 /// A new non-blocking, close-on-exec UDP socket for IPv4 (`family` 4) or IPv6 (6).
