@@ -108,7 +108,10 @@ function drawTables(snapshot) {
     "driver ", el("b", {}, [snapshot.driver]), " · backend ", el("b", {}, [snapshot.backend]),
     " · timers ", el("b", { id: "timer-count" }, [timers.count]),
     " · next deadline ", el("b", {}, [timers.nextInMs === null ? "none" : "in " + ms(timers.nextInMs)]),
-    " · tasks ", el("b", {}, [snapshot.tasks.filter((task) => task.state !== "done").length]));
+    " · tasks ", el("b", { id: "tasks-alive" }, [snapshot.tasksAlive]),
+    " · registrations ", el("b", {}, [snapshot.registrations]),
+    snapshot.tasksAlive > snapshot.tasks.filter((task) => task.state !== "done").length ||
+      snapshot.registrations > snapshot.reactor.length ? " (the first 500 of each are listed)" : "");
   const warnings = document.getElementById("warnings");
   // The advice once per kind of warning, under its first one.
   const advised = new Set();

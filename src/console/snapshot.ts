@@ -15,6 +15,15 @@ import { LONG_POLL_MS, type ActivityTracker } from "./tracker.ts";
 /** A task needs at least this many polls before its self-wakes are judged. */
 const SELF_WAKE_POLLS_MIN = 10;
 
+/**
+ * The most tasks and registrations a snapshot lists (and judges for warnings): a runtime with a
+ * million sleeping tasks must not make each snapshot, or the page, that large.
+ */
+export const SNAPSHOT_ROWS_MAX = 500;
+
+/** How many forgotten tasks the tracker may hold before a snapshot walks every task to prune. */
+const PRUNE_SLACK = 10_000;
+
 /** One row of the task table. */
 export interface TaskView {
   readonly id: number;
@@ -58,8 +67,14 @@ export interface ConsoleSnapshot {
   readonly backend: string;
   /** Events per step (index 1 to 11) since the console was attached. */
   readonly steps: readonly number[];
+  /** The first {@link SNAPSHOT_ROWS_MAX} tasks alive, then the latest finished ones. */
   readonly tasks: readonly TaskView[];
+  /** How many tasks are alive, listed or not. */
+  readonly tasksAlive: number;
+  /** The first {@link SNAPSHOT_ROWS_MAX} registrations. */
   readonly reactor: readonly RegistrationView[];
+  /** How many registrations there are, listed or not. */
+  readonly registrations: number;
   readonly timers: { readonly count: number; readonly nextInMs: number | null };
   /** The app's counters (for the echo: datagrams and bytes in and out, drops by reason). */
   readonly metrics: Readonly<Record<string, number>> | null;
@@ -126,9 +141,9 @@ export function takeSnapshot(
   metrics: Readonly<Record<string, number>> | null,
 ): ConsoleSnapshot {
   const at = now();
-  const alive = runtime.executor.snapshot();
+  const alive = runtime.executor.snapshot(SNAPSHOT_ROWS_MAX);
   const owners = new Map<Waker, number>(alive.map((task) => [task.waker, task.id]));
-  const reactor = runtime.reactor.snapshot().map((entry) => ({
+  const reactor = runtime.reactor.snapshot(SNAPSHOT_ROWS_MAX).map((entry) => ({
     token: entry.token,
     fd: entry.fd,
     owner: describeOwner(entry.owner),
@@ -139,7 +154,13 @@ export function takeSnapshot(
     ...reactor.flatMap((entry) => [...entry.read.tasks, ...entry.write.tasks]),
     ...runtime.reactor.remoteWakers().map((waker) => owners.get(waker) ?? 0),
   ]);
-  tracker.prune(new Set(alive.map((task) => task.id)));
+  // Tasks cancelled leave no trace event: forget them, by the whole list when rows are left out
+  // (only once enough have piled up, so that a huge runtime is not walked at each snapshot).
+  const listed = alive.length === runtime.executor.alive;
+  if (listed || tracker.size > runtime.executor.alive + PRUNE_SLACK) {
+    const all = listed ? alive : runtime.executor.snapshot();
+    tracker.prune(new Set(all.map((task) => task.id)));
+  }
   const warnings: WarningView[] = [];
   const tasks: TaskView[] = alive.map((task) => {
     const activity = tracker.task(task.id);
@@ -178,7 +199,9 @@ export function takeSnapshot(
     backend: runtime.backend,
     steps: [...tracker.steps],
     tasks,
+    tasksAlive: runtime.executor.alive,
     reactor,
+    registrations: runtime.reactor.registrations,
     timers: { count: runtime.timers.size, nextInMs },
     metrics,
     warnings,

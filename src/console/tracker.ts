@@ -99,6 +99,11 @@ export class ActivityTracker {
     }
   };
 
+  /** How many tasks the tracker holds (alive, recently finished, or gone without a trace). */
+  get size(): number {
+    return this.#tasks.size;
+  }
+
   /** The activity of task `id`, if the tracker has seen it. */
   task(id: number): TaskActivity | undefined {
     return this.#tasks.get(id);

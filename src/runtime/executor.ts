@@ -134,17 +134,17 @@ export class Executor {
   }
 
   /**
-   * The tasks alive now, in the order they were spawned: a read-only view for a viewer such as
-   * the console, which calls it between polls.
+   * The tasks alive now (the first `limit` of them), in the order they were spawned: a
+   * read-only view for a viewer such as the console, which calls it between polls.
    *
    * @example
    * ```ts
    * for (const task of runtime.executor.snapshot()) console.log(task.id, task.name, task.state, task.polls);
    * ```
    */
-  snapshot(): TaskSnapshot[] {
+  snapshot(limit = Number.POSITIVE_INFINITY): TaskSnapshot[] {
     const tasks: TaskSnapshot[] = [];
-    for (let task = this.#aliveHead; task !== null; task = task.aliveNext) {
+    for (let task = this.#aliveHead; task !== null && tasks.length < limit; task = task.aliveNext) {
       // The task is its own waker; reading `task.waker` would count as taking it.
       tasks.push({
         id: task.id,

@@ -169,22 +169,27 @@ export class Reactor {
   }
 
   /**
-   * Every registration and the status of each of its directions, in token order: a read-only
-   * view for a viewer such as the console, which calls it between polls.
+   * Every registration (the first `limit` of them) and the status of each of its directions, in
+   * token order: a read-only view for a viewer such as the console, which calls it between polls.
    *
    * @example
    * ```ts
    * for (const entry of runtime.reactor.snapshot()) console.log(entry.token, entry.fd, entry.read.status);
    * ```
    */
-  snapshot(): RegistrationSnapshot[] {
-    return [...this.#sources.values()].map((registration) => ({
-      token: registration.token,
-      fd: registration.fd,
-      owner: registration.owner,
-      read: statusSnapshot(registration.statuses[READ]),
-      write: statusSnapshot(registration.statuses[WRITE]),
-    }));
+  snapshot(limit = Number.POSITIVE_INFINITY): RegistrationSnapshot[] {
+    const entries: RegistrationSnapshot[] = [];
+    for (const registration of this.#sources.values()) {
+      if (entries.length >= limit) break;
+      entries.push({
+        token: registration.token,
+        fd: registration.fd,
+        owner: registration.owner,
+        read: statusSnapshot(registration.statuses[READ]),
+        write: statusSnapshot(registration.statuses[WRITE]),
+      });
+    }
+    return entries;
   }
 
   /** The wakers waiting for a remote wake (`remoteCondition`), for the same viewers. */

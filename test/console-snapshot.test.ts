@@ -1,0 +1,72 @@
+// The console's snapshot, without a browser: what it lists, what it warns about, and its bound.
+import { expect, test } from "bun:test";
+import { SNAPSHOT_ROWS_MAX, takeSnapshot } from "../src/console/snapshot.ts";
+import { ActivityTracker } from "../src/console/tracker.ts";
+import { PENDING, pollFn } from "../src/runtime/future.ts";
+import { Runtime } from "../src/runtime/runtime.ts";
+import { sleep } from "../src/runtime/timers.ts";
+import { UdpSocket } from "../src/net/udp-socket.ts";
+
+function trackedRuntime(): { runtime: Runtime; tracker: ActivityTracker } {
+  const tracker = new ActivityTracker();
+  return { runtime: new Runtime({ trace: tracker.hook }), tracker };
+}
+
+test("A snapshot lists at most SNAPSHOT_ROWS_MAX tasks and says how many are alive", () => {
+  const { runtime, tracker } = trackedRuntime();
+  using _ = runtime;
+  const count = SNAPSHOT_ROWS_MAX + 100;
+  for (let index = 0; index < count; index++) runtime.spawn(sleep(60_000), { name: `sleeper ${index}` });
+  runtime.enter(() => runtime.executor.runReady()); // each sets its timer and waits
+
+  const view = takeSnapshot(runtime, tracker, null);
+  expect(view.tasks.length).toBe(SNAPSHOT_ROWS_MAX);
+  expect(view.tasksAlive).toBe(count);
+  expect(view.tasks[0]).toMatchObject({ name: "sleeper 0", state: "idle", polls: 1, lastWake: null });
+  expect(view.timers.count).toBe(count);
+  // Waiting on a timer took the waker: no lost wake.
+  expect(view.warnings).toEqual([]);
+});
+
+test("A task pending with its waker stored nowhere is a lost wake; one awaiting a socket is not", () => {
+  const { runtime, tracker } = trackedRuntime();
+  using _ = runtime;
+  using socket = UdpSocket.bind("127.0.0.1:0");
+  const forgotten = runtime.spawn(
+    pollFn(() => PENDING),
+    { name: "forgotten" },
+  );
+  const reader = runtime.spawn(socket.recvFrom(new Uint8Array(16)), { name: "reader" });
+  runtime.enter(() => runtime.executor.runReady());
+
+  const view = takeSnapshot(runtime, tracker, null);
+  expect(view.warnings).toEqual([
+    {
+      kind: "lost-wake",
+      task: forgotten.id,
+      message: `task ${forgotten.id} (forgotten) is pending, but its last poll stored its waker nowhere: nothing can wake it`,
+    },
+  ]);
+  const entry = view.reactor.find((registration) => registration.owner === `UdpSocket 127.0.0.1:${socket.localAddress.port}`);
+  expect(entry?.read).toEqual({ status: "awaited", tasks: [reader.id] });
+});
+
+test("A task that wakes itself in most of its polls is warned about once it has had ten", () => {
+  const { runtime, tracker } = trackedRuntime();
+  using _ = runtime;
+  const spinner = runtime.spawn(
+    pollFn((cx) => {
+      cx.waker.wake();
+      return PENDING;
+    }),
+    { name: "spinner" },
+  );
+  runtime.enter(() => {
+    for (let turn = 0; turn < 9; turn++) runtime.executor.runReady();
+  });
+  expect(takeSnapshot(runtime, tracker, null).warnings).toEqual([]);
+  runtime.enter(() => runtime.executor.runReady());
+  const view = takeSnapshot(runtime, tracker, null);
+  expect(view.tasks[0]).toMatchObject({ id: spinner.id, polls: 10, selfWakes: 10, lastWake: "itself" });
+  expect(view.warnings.map((warning) => warning.kind)).toEqual(["self-wake"]);
+});
