@@ -10,8 +10,11 @@ const STYLE = `
 body { font: 13px/1.4 system-ui, sans-serif; margin: 16px; background: #0f1419; color: #d7dde4; }
 h1 { font-size: 18px; margin: 0 0 4px; } h2 { font-size: 14px; margin: 18px 0 6px; color: #9fb3c8; }
 #meta { color: #8a99a8; } #meta b { color: #d7dde4; }
-.flow { display: grid; grid-template-columns: repeat(6, 1fr); gap: 8px; }
-.step { border: 1px solid #2b3a4a; border-radius: 6px; padding: 6px 8px; background: #16202a; transition: background 0.2s; }
+.flow { display: grid; grid-template-columns: repeat(6, 1fr); gap: 8px 12px; }
+.step { border: 1px solid #2b3a4a; border-radius: 6px; padding: 6px 8px; background: #16202a; transition: background 0.2s;
+  position: relative; }
+.step::after { content: "→"; position: absolute; right: -9px; top: 38%; color: #6cb6ff; font-weight: bold; }
+.step:nth-child(6)::after { content: "↵"; } .step:last-child::after { content: "↺ 4"; right: -30px; }
 .step .n { font-weight: bold; color: #6cb6ff; } .step .d { color: #8a99a8; font-size: 11px; min-height: 30px; }
 .step .r { font-variant-numeric: tabular-nums; font-weight: bold; }
 .step.fired { border-color: #6cb6ff; }
