@@ -4,7 +4,9 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { DatagramBatch } from "../../src/net/datagram-batch.ts";
 import { UdpSocket } from "../../src/net/udp-socket.ts";
+import { REFUSED_PORTS } from "../../src/echo/guard.ts";
 import { Layout } from "../../src/sys/abi.ts";
+import { SystemError } from "../../src/sys/errors.ts";
 import { ensureBuilt, type RunningServer, startServer } from "./server.ts";
 
 const linux = process.platform === "linux";
@@ -27,8 +29,8 @@ class Client {
   readonly #number: number;
   #sequence = 0;
 
-  constructor(host: string, offload: boolean, number: number) {
-    this.socket = UdpSocket.bind({ host, port: 0 }, { offload, recvBufferBytes: 1 << 20 });
+  constructor(host: string, offload: boolean, number: number, port = 0) {
+    this.socket = UdpSocket.bind({ host, port }, { offload, recvBufferBytes: 1 << 20 });
     this.#number = number;
   }
 
@@ -171,6 +173,34 @@ describe.skipIf(!linux)("udp-echo applies its checks to each datagram of a burst
     expect(echoes).toEqual([...client.sent.slice(0, 16), client.sent[18]!]);
     const { stdout } = await server.stop("SIGTERM");
     expect(stdout).toContain("drops oversized 2,");
+  });
+
+  test("a burst from a refused port is dropped whole, and counted datagram by datagram", async () => {
+    await using server = await startServer(["--port", "0"]);
+    // A client on a port the reflection guard refuses (above 1024, so that binding needs no
+    // privilege; the first of them that is free here).
+    const ports = REFUSED_PORTS.filter((port) => port > 1024);
+    let client: Client | null = null;
+    for (const port of ports) {
+      try {
+        client = new Client("127.0.0.1", true, 10, port);
+        break;
+      } catch (error) {
+        if (!(error instanceof SystemError && error.code === "EADDRINUSE")) throw error;
+      }
+    }
+    if (client === null) throw new Error(`every refused port above 1024 is in use here: ${ports.join(", ")}`);
+    using refused = client;
+    refused.sendBurst({ segment: 100, count: 16, last: 30 }, { host: "127.0.0.1", port: server.port });
+    // A datagram from an ordinary client, sent after the burst, comes back: by then the server
+    // has met the burst (one receive queue, in order of arrival).
+    using ordinary = new Client("127.0.0.1", false, 11);
+    ordinary.sendBurst({ segment: 0, count: 1, last: 10 }, { host: "127.0.0.1", port: server.port });
+    expect(ordinary.receiveEchoes()).toEqual(ordinary.sent);
+    expect(refused.receiveEchoes(0, 100)).toEqual([]);
+    const { stdout } = await server.stop("SIGTERM");
+    expect(stdout).toContain("totals: in 17 datagrams 1540 bytes, out 1 datagrams 10 bytes");
+    expect(stdout).toContain("refused 16,");
   });
 
   test("--workers 2 echoes bursts too: each worker's socket has offload on", async () => {
