@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
 import { DatagramBatch } from "../src/net/datagram-batch.ts";
 import { SocketClosedError, UdpSocket } from "../src/net/udp-socket.ts";
 import type { Async } from "../src/runtime/future.ts";
@@ -278,5 +279,39 @@ describe.each(drivers)("readiness futures (%s driver)", (driver) => {
     const report = runtime.blockOn(client.sendBatch(batch, 3));
     expect({ ...report }).toEqual({ next: 3, sent: 2, datagrams: 2, bytes: 2, refused: 1, refusedDatagrams: 1, stalled: null });
     expect(batch.refusal(1)).not.toBeNull();
+  });
+});
+
+describe("bad values at the socket's edge, refused before a descriptor is opened or a slot touched", () => {
+  const openDescriptors = () => readdirSync(existsSync("/proc/self/fd") ? "/proc/self/fd" : "/dev/fd").length;
+
+  test("bad options of bind are named, and no descriptor is opened for them", () => {
+    const before = openDescriptors();
+    expect(() => UdpSocket.bind("127.0.0.1:0", { reusePort: "yes" as never })).toThrow(
+      'UdpSocket.bind: reusePort "yes" is not true or false',
+    );
+    expect(() => UdpSocket.bind("127.0.0.1:0", { recvBufferBytes: -1 })).toThrow(
+      "UdpSocket.bind: recvBufferBytes -1 is not a whole number of bytes from 1 to 2^31 - 1",
+    );
+    expect(() => UdpSocket.bind("127.0.0.1:0", { sendBufferBytes: 1.5 })).toThrow("sendBufferBytes 1.5");
+    expect(() => UdpSocket.bind({ host: 7 as never, port: 1 })).toThrow("UdpSocket.bind(Object)");
+    expect(openDescriptors()).toBe(before);
+  });
+
+  test("a batch refuses a payload that is not a Uint8Array and a bad peer, and keeps its slot", () => {
+    const batch = new DatagramBatch(2, 8);
+    const peer = { family: 4 as const, host: "127.0.0.1", port: 9000, scopeId: 0 };
+    batch.set(0, new Uint8Array([1, 2]), peer);
+    expect(() => batch.set(0, new Uint16Array(2) as never, peer)).toThrow("DatagramBatch.set: Uint16Array is not a Uint8Array");
+    expect(() => batch.set(0, new Uint8Array(1), { ...peer, port: 70000 })).toThrow("port 70000");
+    expect(() => batch.set(0, new Uint8Array(1), { ...peer, host: 5 as never })).toThrow("host 5 is not an IP address text");
+    expect([batch.size(0), batch.peerPort(0), [...batch.payload(0)]]).toEqual([2, 9000, [1, 2]]);
+  });
+
+  test("a batch operation given something else than a DatagramBatch names it", () => {
+    using socket = UdpSocket.bind("127.0.0.1:0");
+    expect(() => socket.recvBatch({} as never)).toThrow("recvBatch: Object is not a DatagramBatch");
+    expect(() => socket.tryRecvBatch(null as never)).toThrow("tryRecvBatch: null is not a DatagramBatch");
+    expect(() => socket.sendBatch(new Uint8Array(4) as never, 1)).toThrow("sendBatch: Uint8Array is not a DatagramBatch");
   });
 });

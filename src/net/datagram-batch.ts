@@ -321,13 +321,18 @@ export class DatagramBatch {
   /** Fills slot `index` for sending `bytes` to `peer`, as one datagram. */
   set(index: number, bytes: Uint8Array, peer: SocketAddress): void {
     this.#check(index);
+    if (!(bytes instanceof Uint8Array)) {
+      const name = typeof bytes === "object" && bytes !== null ? (bytes as object).constructor.name : String(bytes);
+      throw new TypeError(`DatagramBatch.set: ${name} is not a Uint8Array`);
+    }
     if (bytes.byteLength > this.slotSize) {
       throw new RangeError(`a datagram of ${bytes.byteLength} bytes does not fit a slot of ${this.slotSize}`);
     }
+    // The peer first: a bad one is refused before the slot is touched.
+    encodeAddress(peer, this.#view, index * Layout.datagramSize + Layout.datagramAddressOffset);
     this.payloads.set(bytes, index * this.slotSize);
     this.#words[index * ENTRY_WORDS] = bytes.byteLength;
     this.#words[index * ENTRY_WORDS + 1] = 0;
-    encodeAddress(peer, this.#view, index * Layout.datagramSize + Layout.datagramAddressOffset);
   }
 
   /** Moves datagram `from` (payload and entry) to slot `to`, to close gaps left by drops. */

@@ -39,7 +39,7 @@ import type { Future } from "../runtime/future.ts";
 import { type IoSource, IoFuture } from "../runtime/io-future.ts";
 import { LazyRegistration, READ, type Registration, WRITE } from "../runtime/reactor.ts";
 import { errnoName } from "../sys/errors.ts";
-import { type BatchSendReport, COALESCED_BYTES_MAX, type DatagramBatch } from "./datagram-batch.ts";
+import { type BatchSendReport, COALESCED_BYTES_MAX, DatagramBatch } from "./datagram-batch.ts";
 
 /** Where to bind: `"127.0.0.1:7777"`, `"[::1]:0"`, or a host and port. */
 export type BindAddress = string | { readonly host: string; readonly port: number };
@@ -143,7 +143,32 @@ function checkBytes(bytes: unknown, call: string): Uint8Array {
   throw new TypeError(`${call}: ${describeValue(bytes)} is not a Uint8Array (pass new Uint8Array(buffer) to use its bytes)`);
 }
 
+/** Refuses bad socket options before a descriptor is opened for them. */
+function checkSocketOptions(options: UdpSocketOptions): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`UdpSocket.bind: options ${describeValue(options)} are not an object`);
+  }
+  for (const name of ["reuseAddress", "reusePort", "ipv6Only"] as const) {
+    const value: unknown = options[name];
+    if (value !== undefined && typeof value !== "boolean") {
+      throw new TypeError(`UdpSocket.bind: ${name} ${describeValue(value)} is not true or false`);
+    }
+  }
+  for (const name of ["recvBufferBytes", "sendBufferBytes"] as const) {
+    const value: unknown = options[name];
+    if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 0x7fff_ffff)) {
+      throw new RangeError(`UdpSocket.bind: ${name} ${describeValue(value)} is not a whole number of bytes from 1 to 2^31 - 1`);
+    }
+  }
+}
+
+function checkBatch(batch: unknown, call: string): DatagramBatch {
+  if (batch instanceof DatagramBatch) return batch;
+  throw new TypeError(`${call}: ${describeValue(batch)} is not a DatagramBatch`);
+}
+
 function checkBatchRange(batch: DatagramBatch, end: number, start: number, call: string): void {
+  checkBatch(batch, call);
   if (!Number.isInteger(end) || end < 0 || end > batch.capacity) {
     throw new RangeError(`${call}: end ${end} is not a whole number from 0 to the batch capacity ${batch.capacity}`);
   }
@@ -208,6 +233,7 @@ export class UdpSocket implements IoSource {
    */
   static bind(address: BindAddress, options: UdpSocketOptions = {}): UdpSocket {
     const target = toSocketAddress(address, "UdpSocket.bind");
+    checkSocketOptions(options);
     const fd = udpOpen(target.family);
     try {
       const flags: [SocketOption, boolean | undefined][] = [
@@ -327,7 +353,7 @@ export class UdpSocket implements IoSource {
    * bytes, or a burst would lose its tail (a RangeError says so).
    */
   tryRecvBatch(batch: DatagramBatch): TryResult<number> {
-    const count = receiveBatchNow(this, batch);
+    const count = receiveBatchNow(this, checkBatch(batch, "tryRecvBatch"));
     return count === WOULD_BLOCK ? WOULD_BLOCK_RESULT : batch.receivedResult(count);
   }
 
@@ -337,7 +363,7 @@ export class UdpSocket implements IoSource {
    * make it once.
    */
   recvBatch(batch: DatagramBatch): Future<number> {
-    return new RecvBatch(this, batch);
+    return new RecvBatch(this, checkBatch(batch, "recvBatch"));
   }
 
   /**

@@ -83,6 +83,7 @@ function parseIPv6(text: string, out: Uint8Array): { scopeId: number } | null {
  * throws an {@link AddressError} naming the value.
  */
 export function parseHost(host: string): { family: 4 | 6; bytes: Uint8Array; scopeId: number } {
+  if (typeof host !== "string") throw new AddressError(`host ${String(host)} is not an IP address text such as "127.0.0.1"`);
   const bytes = new Uint8Array(16);
   if (parseIPv4(host, bytes, 0)) return { family: 4, bytes, scopeId: 0 };
   const v6 = host.includes(":") ? parseIPv6(host, bytes) : null;
@@ -152,6 +153,7 @@ export function socketAddress(host: string, port: number): SocketAddress {
  * ```
  */
 export function parseSocketAddress(text: string): SocketAddress {
+  if (typeof text !== "string") throw new AddressError(`${String(text)} is not an address:port text such as 127.0.0.1:7777`);
   const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
   if (match === null) throw new AddressError(`"${text}" is not an address:port pair such as 127.0.0.1:7777 or [::1]:7777`);
   return socketAddress(match[1]!, Number(match[2]));
@@ -164,9 +166,11 @@ export function formatSocketAddress(address: SocketAddress): string {
 
 /** Writes `address` in the library's form at `offset` of `view` (24 bytes). */
 export function encodeAddress(address: SocketAddress, view: DataView, offset: number): void {
+  // Both checked before anything is written.
   const parsed = parseHost(address.host);
+  const port = checkPort(address.port);
   view.setUint16(offset + Layout.addressFamilyOffset, parsed.family, true);
-  view.setUint16(offset + Layout.addressPortOffset, checkPort(address.port), true);
+  view.setUint16(offset + Layout.addressPortOffset, port, true);
   view.setUint32(offset + Layout.addressScopeIdOffset, address.scopeId || parsed.scopeId, true);
   new Uint8Array(view.buffer, view.byteOffset + offset + Layout.addressBytesOffset, 16).set(parsed.bytes);
 }
