@@ -25,6 +25,8 @@ describe("Runtime options", () => {
     }
     expect(() => new Runtime({ driver: "thread", eventCapacity: 1.5 })).toThrow("eventCapacity 1.5");
     expect(() => new Runtime({ eventCapacity: 4096 })).toThrow("eventCapacity 4096");
+    expect(() => new Runtime({ trace: "yes" as never })).toThrow("Runtime option trace yes is not a function");
+    expect(() => new Runtime({ onUnjoinedError: 1 as never })).toThrow("Runtime option onUnjoinedError 1 is not a function");
     expect(openDescriptors()).toBe(before);
   });
 });

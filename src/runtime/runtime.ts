@@ -109,6 +109,12 @@ export class Runtime implements RuntimeCore {
     );
     // Checked before the poller is opened: a bad value must not cost descriptors.
     const capacity = checkEventCapacity(options.eventCapacity ?? 256);
+    for (const name of ["trace", "onUnjoinedError"] as const) {
+      const hook: unknown = options[name];
+      if (hook !== undefined && hook !== null && typeof hook !== "function") {
+        throw new TypeError(`Runtime option ${name} ${String(hook)} is not a function`);
+      }
+    }
     this.#driverName = driverName;
     this.trace = options.trace ?? null;
     this.#poller = options.poller === undefined ? Poller.open() : Poller.borrow(options.poller);
