@@ -33,6 +33,8 @@ export { DeadlockError, reportUnjoinedError, type SpawnOptions, type UnjoinedErr
 export { type Async, type Awaitable, Future, isAsync, PENDING, type Poll, pollFn, ready, yieldNow } from "./runtime/future.ts";
 export { JoinHandle } from "./runtime/join-handle.ts";
 export { fromPromise } from "./runtime/promise.ts";
+// Thrown to apps too: a socket used from a second runtime, or after it was closed.
+export { RegistrationError } from "./runtime/reactor.ts";
 export { remoteCondition } from "./runtime/remote.ts";
 export { Runtime, RuntimeError, type RuntimeOptions, spawn } from "./runtime/runtime.ts";
 export { type Outcome, TaskCancelledError } from "./runtime/task.ts";

@@ -219,7 +219,7 @@ export class Runtime implements RuntimeCore {
    * ```ts
    * using runtime = new Runtime();
    * runtime.spawn(work());
-   * while (runtime.executor.alive > 0) {
+   * while (runtime.tasksAlive > 0) {
    *   const waitMs = runtime.turn();
    *   if (waitMs > 0) Bun.sleepSync(Math.min(waitMs, 1)); // the app's own work goes here
    * }
