@@ -58,3 +58,4 @@ export { TRACE_FILE_MAX_EVENTS, TraceFile, type TraceFileOptions } from "./conso
 export { combineHooks } from "./console/tracker.ts";
 export { AddressError, formatSocketAddress, parseSocketAddress, type SocketAddress, socketAddress } from "./sys/address.ts";
 export { errnoName, SystemError } from "./sys/errors.ts";
+export type { PollerHandle } from "./sys/poller.ts";

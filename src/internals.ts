@@ -12,6 +12,8 @@
  *   timers and the driver interface a runtime is made of (`cx.runtime` is a `RuntimeCore`).
  * - `AsyncFuture`, `toFuture`, `noopWaker`: driving a generator as a future, and polling a
  *   future by hand (in a test, or a driver of your own).
+ * - `Poller`, `PollerHandle`, `pollerBackend`: the OS poller itself, e.g. to open a worker
+ *   thread's poller on the main thread (`RuntimeOptions.poller`) and wake it from there.
  *
  * These are less stable than the main entry: they follow the runtime's design, not an app's.
  *
@@ -57,3 +59,4 @@ export { TimerQueue } from "./runtime/timers.ts";
 export { FIRED, Timer, type TimerEntry, TimerWheel, UNARMED } from "./runtime/timer-wheel.ts";
 export type { Traced } from "./runtime/trace.ts";
 export { noopWaker } from "./runtime/waker.ts";
+export { Poller, type PollerHandle, pollerBackend } from "./sys/poller.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseHost } from "../sys/address.ts";
+import { socketAddress } from "../index.ts";
 
 /** Everything the server needs to know, checked. */
 export interface EchoConfig {
@@ -108,7 +108,7 @@ function seconds(flag: string, text: string): number {
 
 function host(text: string): string {
   try {
-    parseHost(text);
+    socketAddress(text, 0);
     return text;
   } catch {
     throw new UsageError(`invalid value for --host: "${text}" is not an IPv4 or IPv6 address`);
@@ -123,7 +123,7 @@ function consoleAddress(text: string): { host: string; port: number } {
   }
   const hostText = match[1] ?? match[2] ?? "127.0.0.1";
   try {
-    parseHost(hostText);
+    socketAddress(hostText, 0);
   } catch {
     throw new UsageError(`invalid value for --console: "${hostText}" is not an IPv4 or IPv6 address`);
   }

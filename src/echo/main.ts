@@ -17,6 +17,7 @@ import {
   select,
   serveConsole,
   SignalWatch,
+  socketAddress,
   SystemError,
   sleep,
   spawn,
@@ -26,9 +27,8 @@ import {
   UdpSocket,
 } from "../index.ts";
 // Worker threads and their pollers: the process's hosting, below the app-facing API.
-import { parseHost } from "../sys/address.ts";
+import { Poller, pollerBackend } from "../internals.ts";
 import { workerModuleUrl } from "../sys/locations.ts";
-import { Poller, pollerBackend } from "../sys/poller.ts";
 import { type EchoConfig, parseCommandLine, USAGE, UsageError } from "./config.ts";
 import { err, out } from "./output.ts";
 import { policyFor, serveEcho } from "./service.ts";
@@ -49,8 +49,8 @@ function usageError(message: string): never {
 }
 
 function isLoopback(host: string): boolean {
-  const { family, bytes } = parseHost(host);
-  return family === 4 ? bytes[0] === 127 : bytes.every((byte, index) => byte === (index === 15 ? 1 : 0));
+  const canonical = socketAddress(host, 0); // IPv6 in its one canonical form
+  return canonical.family === 4 ? canonical.host.startsWith("127.") : canonical.host === "::1";
 }
 
 /** `offload on`, or `offload off: WHY`, as the ready line puts it. */

@@ -6,7 +6,7 @@
  */
 import { workerData } from "node:worker_threads";
 import { remoteCondition, Runtime, UdpSocket } from "../index.ts";
-import { Poller, type PollerHandle } from "../sys/poller.ts";
+import { Poller, type PollerHandle } from "../internals.ts";
 import type { EchoConfig } from "./config.ts";
 import { err, out } from "./output.ts";
 import { policyFor, serveEcho } from "./service.ts";
