@@ -196,7 +196,7 @@ describe("the console of an embedded runtime, in Chromium", () => {
     }
   }, 30_000);
 
-  test("refuses a viewer past the limit with 503 and a message, and any write with 405", async () => {
+  test("refuses a viewer past the limit with 503 and a message, which the page shows, and any write with 405", async () => {
     await using runtime = new Runtime({ driver: "embedded" });
     using console = serveConsole(runtime, { port: 0, maxViewers: 1 });
     const first = await fetch(`${console.url}events`);
@@ -209,6 +209,18 @@ describe("the console of an embedded runtime, in Chromium", () => {
     expect(await second.text()).toContain("too many viewers (the limit is 1)");
     const write = await fetch(console.url, { method: "POST", body: "x" });
     expect(write.status).toBe(405);
+
+    // A page opened past the limit says it was refused, instead of waiting for updates.
+    const page = await browser.newPage();
+    try {
+      await page.goto(console.url);
+      await page.waitForFunction(
+        () => [...document.querySelectorAll("#status")].some((status) => status.textContent!.startsWith("refused by the server")),
+        { timeout: 5000 },
+      );
+    } finally {
+      await page.close();
+    }
     await reader.cancel();
   }, 20_000);
 });

@@ -52,7 +52,15 @@ const START_MS = 5000;
 /** Seconds of app counters kept for the chart. */
 const HISTORY_SECONDS = 60;
 
-/** Whether `host` is a loopback address (127.0.0.0/8 or ::1). */
+/**
+ * Whether `host` is a loopback address (127.0.0.0/8 or ::1).
+ *
+ * @example
+ * ```ts
+ * isLoopbackHost("127.0.0.2"); // true
+ * isLoopbackHost("0.0.0.0"); // false: every interface
+ * ```
+ */
 export function isLoopbackHost(host: string): boolean {
   const { family, bytes } = parseHost(host);
   return family === 4 ? bytes[0] === 127 : bytes.every((byte, index) => byte === (index === 15 ? 1 : 0));

@@ -178,7 +178,15 @@ function connect() {
   const status = document.getElementById("status");
   const events = new EventSource("/events");
   events.onopen = () => { status.textContent = "live"; status.className = ""; };
-  events.onerror = () => { status.textContent = "disconnected: retrying"; status.className = "down"; };
+  events.onerror = () => {
+    status.className = "down";
+    // Closed for good: the server answered with an error, such as 503 when too many pages watch.
+    if (events.readyState === EventSource.CLOSED) {
+      status.textContent = "refused by the server (too many viewers?): reload to try again";
+    } else {
+      status.textContent = "disconnected: retrying";
+    }
+  };
   events.onmessage = (message) => {
     const snapshot = JSON.parse(message.data);
     if (snapshot === null) return;
