@@ -128,6 +128,31 @@ describe("the offload option of a UDP socket", () => {
     expect(() => socket.sendBatch(batch, 1)).toThrow("offload is off (not requested)");
   });
 
+  test.skipIf(!linux)("a single receive on a socket with offload says where a coalesced burst's datagrams end", () => {
+    using receiver = UdpSocket.bind("127.0.0.1:0", { offload: true });
+    using plain = UdpSocket.bind("127.0.0.1:0");
+    using sender = UdpSocket.bind("127.0.0.1:0", { offload: true });
+    const batch = new DatagramBatch(2, 4096);
+    setBurst(batch, 0, { segment: 100, count: 6, last: 37, port: receiver.localAddress.port });
+    setBurst(batch, 1, { segment: 100, count: 6, last: 37, port: plain.localAddress.port });
+    expect(sender.trySendBatch(batch, 2)).toMatchObject({ state: "ok", value: { next: 2, datagrams: 12 } });
+    const buffer = new Uint8Array(Layout.coalescedMax);
+    const until = (socket: UdpSocket) => {
+      const deadline = performance.now() + 2000;
+      for (;;) {
+        const result = socket.tryRecvFrom(buffer);
+        if (result.state === "ok") return result.value;
+        if (performance.now() > deadline) throw new Error("nothing arrived within 2 s");
+      }
+    };
+    // With offload: the six datagrams in one receive, and their segment size.
+    const burst = until(receiver);
+    expect([burst.bytes.length, burst.segmentSize]).toEqual([537, 100]);
+    // Without: one datagram per receive, its segment size its length.
+    const first = until(plain);
+    expect([first.bytes.length, first.segmentSize, first.bytes[0]]).toEqual([100, 100, 1]);
+  });
+
   test.skipIf(!linux)("taking over a descriptor asks for offload again and learns that it is on", () => {
     const original = UdpSocket.bind("127.0.0.1:0", { offload: true });
     using taken = UdpSocket.fromDescriptor(original.release(), { offload: true });

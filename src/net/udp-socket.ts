@@ -89,6 +89,13 @@ export interface Received {
   readonly peer: SocketAddress;
   /** Whether the datagram was larger than the buffer and lost its tail. */
   readonly truncated: boolean;
+  /**
+   * The bytes of each datagram in `bytes` but the last, which may be shorter. Without offload
+   * it is always `bytes.length`: one datagram. With offload on, the kernel may coalesce a
+   * burst even for a single receive, and this says where its datagrams end (as for a batch
+   * entry, see `DatagramBatch`).
+   */
+  readonly segmentSize: number;
 }
 
 /**
@@ -317,6 +324,7 @@ export class UdpSocket implements IoSource {
       bytes: buffer.subarray(0, length),
       peer: decodeAddress(view, Layout.datagramAddressOffset),
       truncated: (view.getUint32(Layout.datagramFlagsOffset, true) & 1) !== 0,
+      segmentSize: view.getUint16(Layout.datagramSegmentSizeOffset, true) || length,
     };
   }
 

@@ -134,10 +134,23 @@ pub fn recvFrom(fd: sys.fd_t, buffer: []u8, datagram: *abi.Datagram) sys.RecvErr
     message.namelen = @sizeOf(SockAddr);
     message.iov = &iov;
     message.iovlen = 1;
+    // With offload on, even a single receive may return several datagrams coalesced.
+    var control: offload.Control align(offload.control_align) = undefined;
+    if (offload.supported) {
+        message.control = &control;
+        message.controllen = offload.control_size;
+    }
     const len = try sys.recvmsg(fd, &message, 0);
     // Without MSG_TRUNC in the call's flags, the kernel never reports more than it stored.
     assert(len <= buffer.len);
-    datagram.* = .{ .len = @intCast(len), .flags = truncation(message.flags), .address = fromSockAddr(&storage) };
+    const control_len = if (offload.supported) message.controllen else 0;
+    assert(control_len <= offload.control_size);
+    datagram.* = .{
+        .len = @intCast(len),
+        .flags = truncation(message.flags),
+        .segment_size = offload.receivedSegmentSize(control[0..control_len], len),
+        .address = fromSockAddr(&storage),
+    };
     return len;
 }
 
