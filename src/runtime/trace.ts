@@ -15,7 +15,8 @@
  * | 7    | `pending`      | the executor sees pending and parks the task      |
  * | 8    | `os-event`     | the driver's wait returns an OS event             |
  * | 9    | `happened`     | the reactor sets the status to happened           |
- * | 10   | `wake`         | the waker puts the task back on the queue         |
+ * | 10   | `wake`         | the waker puts the task back on the queue; the    |
+ * |      |                | detail says what woke it (`WakeCause`)            |
  * | 11   | `re-poll`, `ready` | the executor polls the task again; it completes |
  *
  * @module
