@@ -5,11 +5,12 @@
  * @module
  */
 import type { Fd } from "../sys/poller.ts";
-import { signalsClose, signalsOpen, signalsTake, type WatchedSignal } from "../sys/signals.ts";
+import { signalsClose, signalsOpen, signalsTake, WATCHED_SIGNALS, type WatchedSignal } from "../sys/signals.ts";
 import type { Context } from "../runtime/context.ts";
 import type { Future } from "../runtime/future.ts";
-import { type IoSource, IoFuture, WOULD_BLOCK } from "../runtime/io-future.ts";
+import { type IoSource, IoFuture, WOULD_BLOCK, type WouldBlock } from "../runtime/io-future.ts";
 import { LazyRegistration, READ, type Registration } from "../runtime/reactor.ts";
+import type { TryResult } from "./udp-socket.ts";
 
 export type { WatchedSignal };
 
@@ -36,8 +37,19 @@ export class SignalWatch implements IoSource {
     this.#fd = fd;
   }
 
-  /** Starts watching `signals` (`"SIGINT"`, `"SIGTERM"`, …). */
+  /**
+   * Starts watching `signals` (`"SIGINT"`, `"SIGTERM"`, …). A name that is not one of them is
+   * refused, named, before any handler changes.
+   */
   static open(signals: readonly WatchedSignal[]): SignalWatch {
+    if (!Array.isArray(signals) || signals.length === 0) {
+      throw new TypeError(`SignalWatch.open: ${String(signals)} is not a list of signal names such as ["SIGINT"]`);
+    }
+    for (const name of signals as readonly unknown[]) {
+      if (!WATCHED_SIGNALS.includes(name as WatchedSignal)) {
+        throw new RangeError(`SignalWatch.open: ${JSON.stringify(name)} is not one of ${WATCHED_SIGNALS.join(", ")}`);
+      }
+    }
     return new SignalWatch(signalsOpen(signals));
   }
 
@@ -47,16 +59,21 @@ export class SignalWatch implements IoSource {
     return this.#registration.get(cx.runtime.reactor, this.#fd, this);
   }
 
-  /** The next signal received, if one came since the last call. */
-  tryNext(): WatchedSignal | null {
+  /** The next signal received, if one came since the last call; would-block if none did. */
+  tryNext(): TryResult<WatchedSignal> {
+    const signal = this.#nextNow();
+    return signal === WOULD_BLOCK ? { state: "would-block" } : { state: "ok", value: signal };
+  }
+
+  #nextNow(): WatchedSignal | WouldBlock {
     if (this.#closed) throw new Error("Cannot read signals: the watch is closed");
     if (this.#pending.length === 0) this.#pending.push(...signalsTake(this.#fd));
-    return this.#pending.shift() ?? null;
+    return this.#pending.shift() ?? WOULD_BLOCK;
   }
 
   /** Waits for the next signal. */
   next(): Future<WatchedSignal> {
-    return new NextSignal(this);
+    return new NextSignal(this, () => this.#nextNow());
   }
 
   /** Stops watching: previous handlers come back. Closing twice does nothing. */
@@ -73,15 +90,15 @@ export class SignalWatch implements IoSource {
 }
 
 class NextSignal extends IoFuture<WatchedSignal> {
-  readonly #watch: SignalWatch;
+  readonly #next: () => WatchedSignal | WouldBlock;
 
-  constructor(watch: SignalWatch) {
+  constructor(watch: SignalWatch, next: () => WatchedSignal | WouldBlock) {
     super(watch, READ);
-    this.#watch = watch;
+    this.#next = next;
   }
 
-  protected attempt(): WatchedSignal | typeof WOULD_BLOCK {
-    return this.#watch.tryNext() ?? WOULD_BLOCK;
+  protected attempt(): WatchedSignal | WouldBlock {
+    return this.#next();
   }
 
   protected describe(): string {

@@ -12,6 +12,17 @@ import type { Fd } from "./poller.ts";
 /** The signals that can be watched. */
 export type WatchedSignal = "SIGHUP" | "SIGINT" | "SIGQUIT" | "SIGUSR1" | "SIGUSR2" | "SIGTERM" | "SIGWINCH";
 
+/** Every {@link WatchedSignal}, to check names given at run time. */
+export const WATCHED_SIGNALS: readonly WatchedSignal[] = [
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGTERM",
+  "SIGWINCH",
+];
+
 const byNumber = new Map<number, WatchedSignal>();
 
 /**
