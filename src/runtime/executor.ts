@@ -162,8 +162,9 @@ export class Executor {
    * Step 1: makes a task of `awaitable` and puts it on the run queue. Works from outside the
    * runtime and from inside a task alike.
    */
-  spawn<T>(awaitable: Awaitable<T>, options: SpawnOptions = {}): JoinHandle<T> {
-    const task = new Task(toFuture(awaitable), options.name, this.#runtime);
+  spawn<T>(awaitable: Awaitable<T>, options?: SpawnOptions): JoinHandle<T> {
+    // (No `= {}` default: that would be an object per spawn.)
+    const task = new Task(toFuture(awaitable), options?.name, this.#runtime);
     this.#addAlive(task as Task<unknown>);
     this.#queue.push(task as Task<unknown>);
     this.onActivity?.();

@@ -29,6 +29,18 @@ import type { Context } from "./context.ts";
 const handedOver: { done: false; value: Future<unknown> | null } = { done: false, value: null };
 const resumed: { done: true; value: unknown } = { done: true, value: undefined };
 
+/** `yield*`'s first result: hands `future` to the executor (shared; see {@link handedOver}). */
+export function handOver(future: Future<unknown>): IteratorYieldResult<Future<unknown>> {
+  handedOver.value = future;
+  return handedOver as IteratorYieldResult<Future<unknown>>;
+}
+
+/** `yield*`'s last result: the value the executor resumed the awaiting generator with (shared). */
+export function resumeWith<T>(value: unknown): IteratorReturnResult<T> {
+  resumed.value = value;
+  return resumed as IteratorReturnResult<T>;
+}
+
 /** Returned by {@link Future.poll} when the value is not ready: Rust's `Poll::Pending`. */
 export const PENDING: unique symbol = Symbol("Pending");
 
@@ -103,12 +115,10 @@ export abstract class Future<T> {
   next(value?: unknown): IteratorResult<Future<unknown>, T> {
     if (this.#awaitStage === 0) {
       this.#awaitStage = 1;
-      handedOver.value = this;
-      return handedOver as IteratorYieldResult<Future<unknown>>;
+      return handOver(this);
     }
     this.#awaitStage = 0;
-    resumed.value = value;
-    return resumed as IteratorReturnResult<T>;
+    return resumeWith<T>(value);
   }
 
   /** The iterator protocol: an error the executor throws at the await point. Not for direct use. */

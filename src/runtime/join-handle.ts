@@ -4,7 +4,7 @@
  * @module
  */
 import type { Context } from "./context.ts";
-import { Future, PENDING, type Poll } from "./future.ts";
+import { Future, handOver, PENDING, type Poll, resumeWith } from "./future.ts";
 import { type Outcome, type Task, TaskCancelledError } from "./task.ts";
 
 /** Cancels tasks: the executor. */
@@ -103,8 +103,8 @@ export class JoinHandle<T> extends Future<T> {
    * Many tasks may join one task, through the same handle: each await gets an iterator of its
    * own (other futures are awaited by one task at a time).
    */
-  override *[Symbol.iterator](): Generator<Future<unknown>, T, unknown> {
-    return (yield this) as T;
+  override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    return new JoinAwait(this);
   }
 
   poll(cx: Context): Poll<T> {
@@ -141,5 +141,32 @@ function unwrap<T>(outcome: Outcome<T>, task: Task<T>): T {
       throw outcome.error;
     case "cancelled":
       throw new TaskCancelledError(task.id, task.name);
+  }
+}
+
+/**
+ * One await of a join handle (`yield* handle`): hands the handle to the executor, then returns
+ * the value the task was resumed with. A small object instead of a generator per join.
+ */
+class JoinAwait<T> implements Iterator<Future<unknown>, T, unknown> {
+  #handle: JoinHandle<T> | null;
+
+  constructor(handle: JoinHandle<T>) {
+    this.#handle = handle;
+  }
+
+  next(value?: unknown): IteratorResult<Future<unknown>, T> {
+    const handle = this.#handle;
+    if (handle === null) return resumeWith<T>(value);
+    this.#handle = null;
+    return handOver(handle);
+  }
+
+  throw(error?: unknown): never {
+    throw error;
+  }
+
+  return(value?: unknown): IteratorResult<Future<unknown>, T> {
+    return { done: true, value: value as T };
   }
 }
