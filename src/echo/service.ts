@@ -25,8 +25,6 @@ export const QUEUE_CAPACITY = 256;
 export const DRAIN_MS = 500;
 /** Restarts of a failing echo loop allowed per second. */
 export const RESTARTS_PER_SECOND_MAX = 5;
-/** Seconds between full garbage collections (see {@link collectGarbage}). */
-export const GC_SECONDS = 10;
 
 /**
  * The checks and counters of an echo service, from the command line's config; `offload` says
@@ -63,21 +61,6 @@ function* sampleTasks(stats: EchoStats, seconds: number): Async<never> {
 }
 
 /**
- * Runs a full garbage collection every {@link GC_SECONDS}. The echo's hot path allocates
- * almost nothing, but what little survives the young-generation collections waits for a full
- * one, which JavaScriptCore puts off while memory is plentiful: a server under a long flood
- * would then see its resident memory creep up for minutes. A full collection of this heap takes
- * about a millisecond (measured: 0.5–4.5 ms), so doing it on a schedule keeps memory flat for
- * next to nothing.
- */
-function* collectGarbage(): Async<never> {
-  for (;;) {
-    yield* sleep(GC_SECONDS * 1000);
-    Bun.gc(true);
-  }
-}
-
-/**
  * Echoes on `socket` until `options.stop` is ready, then stops receiving and sends what is
  * queued (for at most {@link DRAIN_MS}). Throws if the reader fails more often than it may be
  * restarted.
@@ -97,7 +80,6 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
   );
   const sampler =
     options.sampleSeconds === null ? null : spawn(sampleTasks(stats, options.sampleSeconds), { name: "stats sampler" });
-  const collector = spawn(collectGarbage(), { name: "garbage collector" });
   try {
     // The reader only ends by failing too often; the stop ends it otherwise. (A select only
     // detaches from a losing task: stopping it is said here.)
@@ -114,7 +96,6 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
     reader.cancel();
     writer.cancel();
     sampler?.cancel();
-    collector.cancel();
     stats.counters[Counter.tasksAlive] = 0;
   }
 }
