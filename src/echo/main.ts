@@ -69,8 +69,15 @@ function readyLine(socket: UdpSocket, config: EchoConfig): string {
 
 /** Whether this machine allows offload, as `--version` says it: asked of a socket made for the question. */
 function offloadHere(): string {
-  using probe = UdpSocket.bind("127.0.0.1:0", { offload: true });
-  return probe.offload.state === "on" ? "offload available" : `offload unavailable: ${probe.offload.reason}`;
+  let probe: UdpSocket;
+  try {
+    probe = UdpSocket.bind("127.0.0.1:0", { offload: true });
+  } catch (error) {
+    // --version must answer even where no socket can be made (a sandbox without a network).
+    return `offload unknown: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  using socket = probe;
+  return socket.offload.state === "on" ? "offload available" : `offload unavailable: ${socket.offload.reason}`;
 }
 
 /** Prints a stats line every `seconds`, of the counters `read` returns. */
