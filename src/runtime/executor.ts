@@ -337,6 +337,7 @@ export class Executor {
     timers.fireDue(now());
     const timeoutMs = this.#queue.length > 0 ? 0 : timers.timeoutMs(now(), limitMs);
     if (timeoutMs < 0 && this.#runtime.reactor.waiters === 0) {
+      this.#waking = "outside the runtime";
       throw new DeadlockError(
         `${this.#aliveCount} task(s) wait, but no task is ready, no timer is set and no I/O is awaited: nothing can wake them`,
       );
