@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import type { Context } from "../src/runtime/context.ts";
-import { DeadlockError } from "../src/runtime/executor.ts";
+import { DeadlockError, OS_CHECK_POLLS } from "../src/runtime/executor.ts";
 import { type Async, Future, PENDING, type Poll, pollFn, yieldNow } from "../src/runtime/future.ts";
 import type { JoinHandle } from "../src/runtime/join-handle.ts";
 import { Runtime, RuntimeError, spawn } from "../src/runtime/runtime.ts";
 import { TaskCancelledError } from "../src/runtime/task.ts";
 import type { Waker } from "../src/runtime/waker.ts";
+import { UdpSocket } from "../src/net/udp-socket.ts";
 import { drivers, quietRuntime, tracedRuntime } from "./helpers.ts";
 
 /** A future that stays pending until `open()`, keeping the waker it was polled with. */
@@ -342,5 +343,41 @@ describe.each(drivers)("Executor (%s driver)", (driver) => {
     runtime.close();
     expect(() => runtime.spawn(new Gate())).toThrow(RuntimeError);
     expect(() => runtime.run()).toThrow("Cannot run: the runtime is closed");
+  });
+});
+
+describe("the executor's checks of the OS (inline driver, where an event is seen at the first check)", () => {
+  test("a task that keeps waking itself does not starve I/O: the OS is checked at least every OS_CHECK_POLLS polls", () => {
+    using runtime = new Runtime({ driver: "inline" });
+    using server = UdpSocket.bind("127.0.0.1:0");
+    using client = UdpSocket.bind("127.0.0.1:0");
+    let busyPolls = 0;
+    let received = false;
+    const busy = runtime.spawn(
+      (function* (): Async<never> {
+        for (;;) {
+          busyPolls++;
+          yield* yieldNow();
+        }
+      })(),
+    );
+    runtime.spawn(
+      (function* (): Async<void> {
+        yield* server.recvFrom(new Uint8Array(16));
+        received = true;
+      })(),
+    );
+    // Both run once: the receiver now waits for the socket, the busy task is always ready.
+    runtime.executor.runReady();
+    busyPolls = 0;
+    client.trySendTo(new Uint8Array([1]), server.localAddress);
+    while (!received && busyPolls < 10 * OS_CHECK_POLLS) {
+      runtime.executor.runReady();
+      runtime.executor.park(-1);
+    }
+    expect(received).toBe(true);
+    // At most one interval of polls passes before the OS is asked, then one more to run the receiver.
+    expect(busyPolls).toBeLessThanOrEqual(OS_CHECK_POLLS + 1);
+    busy.cancel();
   });
 });

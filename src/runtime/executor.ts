@@ -65,6 +65,12 @@ export function checkTurnBudget(turnBudgetMs: number): number {
   return turnBudgetMs;
 }
 
+/**
+ * While tasks are ready, how many polls may run between two checks of the OS (tokio's
+ * `event_interval` is 61): a turn with few ready tasks then does not pay a system call.
+ */
+export const OS_CHECK_POLLS = 61;
+
 /** Thrown by `blockOn` when its task waits but nothing could ever wake it. */
 export class DeadlockError extends Error {
   override readonly name = "DeadlockError";
@@ -105,6 +111,8 @@ export class Executor {
   #aliveHead: Task<unknown> | null = null;
   #aliveTail: Task<unknown> | null = null;
   #aliveCount = 0;
+  /** Polls since the driver last checked the OS (see {@link OS_CHECK_POLLS}). */
+  #pollsSinceOsCheck = 0;
   #failed: Task<unknown>[] = [];
   /** What is waking tasks now, for the `wake` trace event (set per turn, not per poll). */
   #waking: WakeCause = "outside the runtime";
@@ -280,6 +288,7 @@ export class Executor {
       this.#pollTask(task);
     }
     this.#waking = "outside the runtime";
+    this.#pollsSinceOsCheck += index;
     this.#reportUnjoinedFailures();
     return index;
   }
@@ -328,13 +337,21 @@ export class Executor {
 
   /**
    * Fires due timers, then waits for the OS in the driver (steps 8 and 9) for at most
-   * `limitMs` (negative: until something happens), or only checks it if tasks are ready.
-   * Throws {@link DeadlockError} rather than wait forever when nothing could end the wait.
+   * `limitMs` (negative: until something happens), or only checks it if tasks are ready
+   * (and then only once per {@link OS_CHECK_POLLS} polls). Throws {@link DeadlockError} rather than wait forever when nothing could end the wait.
    */
   park(limitMs: number): void {
     const timers = this.#runtime.timers;
     this.#waking = "timer";
     timers.fireDue(now());
+    if (this.#queue.length > 0 && this.#pollsSinceOsCheck < OS_CHECK_POLLS) {
+      // Tasks are ready and the OS was checked a moment ago: check it again once this many
+      // polls have run (tokio's event_interval), so that two tasks waking each other do not
+      // pay a system call per wake, and I/O still waits at most OS_CHECK_POLLS polls.
+      this.#waking = "outside the runtime";
+      return;
+    }
+    this.#pollsSinceOsCheck = 0;
     const timeoutMs = this.#queue.length > 0 ? 0 : timers.timeoutMs(now(), limitMs);
     if (timeoutMs < 0 && this.#runtime.reactor.waiters === 0) {
       this.#waking = "outside the runtime";
