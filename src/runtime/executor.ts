@@ -338,7 +338,8 @@ export class Executor {
   /**
    * Fires due timers, then waits for the OS in the driver (steps 8 and 9) for at most
    * `limitMs` (negative: until something happens), or only checks it if tasks are ready
-   * (and then only once per {@link OS_CHECK_POLLS} polls). Throws {@link DeadlockError} rather than wait forever when nothing could end the wait.
+   * (and then only once per {@link OS_CHECK_POLLS} polls). Throws {@link DeadlockError}
+   * rather than wait forever when nothing could end the wait.
    */
   park(limitMs: number): void {
     const timers = this.#runtime.timers;
