@@ -7,53 +7,31 @@
  * Read-only: `GET /` (the page), `GET /events` (the stream), `GET /snapshot` (the latest
  * snapshot, for scripts); any other method is refused with 405. At most `maxViewers` streams
  * at once; one more is refused with 503 and a message that says why. A viewer that reads too
- * slowly misses snapshots instead of making this thread buffer them.
+ * slowly misses snapshots instead of making this thread buffer them (`viewers.ts`).
  *
  * @module
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { CONSOLE_PAGE } from "./page.ts";
 import { type ConsoleServerData, ServerState, STATUS_BYTES } from "./protocol.ts";
-
-/** A viewer whose stream holds more than this many unsent bytes misses snapshots. */
-const VIEWER_BUFFER_BYTES = 1 << 20;
+import { Viewers } from "./viewers.ts";
 
 const encoder = new TextEncoder();
 
 function main(data: ConsoleServerData): void {
   const status = new Int32Array(data.status, 0, 3);
-  const viewers = new Set<ReadableStreamDefaultController<Uint8Array>>();
-  let latest = "null";
+  const viewers = new Viewers(data.maxViewers);
 
-  parentPort!.on("message", (snapshot: string) => {
-    latest = snapshot;
-    const frame = encoder.encode(`data: ${snapshot}\n\n`);
-    for (const viewer of viewers) {
-      if ((viewer.desiredSize ?? 0) > -VIEWER_BUFFER_BYTES) viewer.enqueue(frame);
-    }
-  });
+  parentPort!.on("message", (snapshot: string) => viewers.publish(snapshot));
 
   function stream(): Response {
-    if (viewers.size >= data.maxViewers) {
+    const body = viewers.open();
+    if (body === null) {
       return new Response(
         `console: too many viewers (the limit is ${data.maxViewers}); close another console page and reload\n`,
         { status: 503, headers: { "content-type": "text/plain; charset=utf-8", "retry-after": "5" } },
       );
     }
-    let self: ReadableStreamDefaultController<Uint8Array> | null = null;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        start(controller) {
-          self = controller;
-          viewers.add(controller);
-          controller.enqueue(encoder.encode(`retry: 2000\ndata: ${latest}\n\n`));
-        },
-        cancel() {
-          if (self !== null) viewers.delete(self);
-        },
-      },
-      { highWaterMark: 0 },
-    );
     return new Response(body, {
       headers: { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" },
     });
@@ -74,7 +52,7 @@ function main(data: ConsoleServerData): void {
           case "/events":
             return stream();
           case "/snapshot":
-            return new Response(latest, { headers: { "content-type": "application/json", "cache-control": "no-store" } });
+            return new Response(viewers.latest, { headers: { "content-type": "application/json", "cache-control": "no-store" } });
           default:
             return new Response("console: not found\n", { status: 404 });
         }
