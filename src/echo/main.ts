@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { writeFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import packageJson from "../../package.json" with { type: "json" };
 import {
@@ -140,10 +141,33 @@ function openConsole(config: EchoConfig, runtime: Runtime, stats: EchoStats): Co
   return handle;
 }
 
+/** `Cannot write the trace file trace.json: no such file or directory (ENOENT)`. */
+function traceFileError(path: string, error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  const reason = code === undefined ? message : `${message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "")} (${code})`;
+  return `udp-echo: Cannot write the trace file ${path}: ${reason}`;
+}
+
+/**
+ * `--trace-file`: the file is made now, empty, so that a path that cannot be written ends the
+ * server before it starts, not at exit with the whole trace lost.
+ */
+function openTraceFile(path: string | null): TraceFile | null {
+  if (path === null) return null;
+  writeFileSync(path, "");
+  return new TraceFile(path);
+}
+
 /** `--workers 1`: the echo service runs on the main thread's runtime. */
 function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWatch): number {
   const printer = config.trace ? new TracePrinter(out) : null;
-  const traceFile = config.traceFile === null ? null : new TraceFile(config.traceFile);
+  let traceFile: TraceFile | null;
+  try {
+    traceFile = openTraceFile(config.traceFile);
+  } catch (error) {
+    err(traceFileError(config.traceFile!, error));
+    return 1;
+  }
   const runtime = new Runtime({ driver: config.reactor, trace: combineHooks(printer?.hook, traceFile?.hook) });
   const stats = new EchoStats();
   let liveConsole: ConsoleHandle | null;
@@ -187,7 +211,12 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
   if (printer !== null) out(printer.summary());
   liveConsole?.close();
   runtime.close();
-  if (traceFile !== null) out(traceFile.write());
+  try {
+    if (traceFile !== null) out(traceFile.write());
+  } catch (error) {
+    err(traceFileError(traceFile!.path, error));
+    status = 1;
+  }
   return status;
 }
 

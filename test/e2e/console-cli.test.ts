@@ -42,6 +42,14 @@ describe("udp-echo --console and --trace-file", () => {
     expect(stderr).toStartWith(`udp-echo: Cannot serve the console on 127.0.0.1:${taken}: `);
   });
 
+  test("a trace file that cannot be written ends the server before it starts, in one line", async () => {
+    const path = join(tmpdir(), `udp-echo-no-such-directory-${process.pid}`, "trace.json");
+    const { exitCode, stdout, stderr } = await runServer(["--port", "0", "--trace-file", path]);
+    expect(exitCode).toBe(1);
+    expect(stdout).toBe(""); // no ready line: it never served
+    expect(stderr).toBe(`udp-echo: Cannot write the trace file ${path}: no such file or directory (ENOENT)\n`);
+  });
+
   test("--trace-file writes the trace at exit and says where", async () => {
     const path = join(tmpdir(), `udp-echo-trace-${process.pid}.json`);
     try {
