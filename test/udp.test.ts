@@ -292,6 +292,10 @@ describe("bad values at the socket's edge, refused before a descriptor is opened
     expect(() => UdpSocket.bind("127.0.0.1:0", { reusePort: "yes" as never })).toThrow(
       'UdpSocket.bind: reusePort "yes" is not true or false',
     );
+    // Not taken as "no": a caller who wrote { offload: "on" } wants it.
+    expect(() => UdpSocket.bind("127.0.0.1:0", { offload: "on" as never })).toThrow(
+      'UdpSocket.bind: offload "on" is not true or false',
+    );
     expect(() => UdpSocket.bind("127.0.0.1:0", { recvBufferBytes: -1 })).toThrow(
       "UdpSocket.bind: recvBufferBytes -1 is not a whole number of bytes from 1 to 2^31 - 1",
     );

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Layout } from "../sys/abi.ts";
+import { DATAGRAM_TRUNCATED, Layout } from "../sys/abi.ts";
 import { asFd, type Fd } from "../sys/poller.ts";
 import {
   AddressError,
@@ -155,7 +155,7 @@ function checkSocketOptions(options: UdpSocketOptions): void {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`UdpSocket.bind: options ${describeValue(options)} are not an object`);
   }
-  for (const name of ["reuseAddress", "reusePort", "ipv6Only"] as const) {
+  for (const name of ["reuseAddress", "reusePort", "ipv6Only", "offload"] as const) {
     const value: unknown = options[name];
     if (value !== undefined && typeof value !== "boolean") {
       throw new TypeError(`UdpSocket.bind: ${name} ${describeValue(value)} is not true or false`);
@@ -323,7 +323,7 @@ export class UdpSocket implements IoSource {
     return {
       bytes: buffer.subarray(0, length),
       peer: decodeAddress(view, Layout.datagramAddressOffset),
-      truncated: (view.getUint32(Layout.datagramFlagsOffset, true) & 1) !== 0,
+      truncated: (view.getUint16(Layout.datagramFlagsOffset, true) & DATAGRAM_TRUNCATED) !== 0,
       segmentSize: view.getUint16(Layout.datagramSegmentSizeOffset, true) || length,
     };
   }
