@@ -92,6 +92,11 @@ export abstract class Future<T> {
    */
   #awaitStage = 0;
 
+  /** Whether a task is awaiting this future now (handed over, not yet resumed). */
+  protected get awaited(): boolean {
+    return this.#awaitStage !== 0;
+  }
+
   /**
    * Lets a generator await this future with `yield*`. A future is awaited by one task at a
    * time, as in Rust, where a future has one owner: awaiting it from a second task while the

@@ -100,11 +100,13 @@ export class JoinHandle<T> extends Future<T> {
   }
 
   /**
-   * Many tasks may join one task, through the same handle: each await gets an iterator of its
-   * own (other futures are awaited by one task at a time).
+   * Many tasks may join one task, through the same handle (other futures are awaited by one
+   * task at a time).
    */
   override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    return new JoinAwait(this);
+    // The first joiner awaits the handle itself, allocating nothing; one that comes while it
+    // waits gets an iterator of its own.
+    return this.awaited ? new JoinAwait(this) : super[Symbol.iterator]();
   }
 
   poll(cx: Context): Poll<T> {

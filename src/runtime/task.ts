@@ -45,6 +45,9 @@ export class TaskCancelledError extends Error {
 
 let nextTaskId = 1;
 
+/** The outcome of every task that ended with `undefined` (outcomes are never changed). */
+const OK_UNDEFINED: Outcome<undefined> = Object.freeze({ state: "ok", value: undefined });
+
 /**
  * One spawned future and its state. The executor makes every state change.
  *
@@ -115,7 +118,8 @@ export class Task<T> extends Context implements Waker {
       return true;
     }
     if (value === PENDING) return false;
-    this.outcome = { state: "ok", value };
+    // Most tasks end with no value: they share one outcome instead of leaving one each.
+    this.outcome = value === undefined ? (OK_UNDEFINED as Outcome<T>) : { state: "ok", value };
     return true;
   }
 
