@@ -56,6 +56,13 @@ export {
 export { type ConsoleHandle, type ConsoleOptions, serveConsole } from "./console/console.ts";
 export { TRACE_FILE_MAX_EVENTS, TraceFile, type TraceFileOptions } from "./console/trace-file.ts";
 export { combineHooks } from "./console/tracker.ts";
-export { AddressError, formatSocketAddress, parseSocketAddress, type SocketAddress, socketAddress } from "./sys/address.ts";
+export {
+  AddressError,
+  formatSocketAddress,
+  isLoopbackHost,
+  parseSocketAddress,
+  type SocketAddress,
+  socketAddress,
+} from "./sys/address.ts";
 export { errnoName, SystemError } from "./sys/errors.ts";
 export type { PollerHandle } from "./sys/poller.ts";

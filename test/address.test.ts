@@ -4,6 +4,7 @@ import {
   decodeAddress,
   encodeAddress,
   formatSocketAddress,
+  isLoopbackHost,
   parseSocketAddress,
   socketAddress,
 } from "../src/sys/address.ts";
@@ -43,6 +44,15 @@ describe("socket addresses", () => {
 
   test.each([[-1], [65536], [1.5], [Number.NaN]])("port %p is refused", (port) => {
     expect(() => socketAddress("127.0.0.1", port)).toThrow(`port ${port} is not a whole number from 0 to 65535`);
+  });
+
+  test("loopback is 127.0.0.0/8 and ::1 in any spelling; every other address is not", () => {
+    for (const host of ["127.0.0.1", "127.255.0.9", "::1", "0:0:0:0:0:0:0:1"])
+      expect([host, isLoopbackHost(host)]).toEqual([host, true]);
+    for (const host of ["0.0.0.0", "128.0.0.1", "::", "::2", "::ffff:127.0.0.1", "192.0.2.1"]) {
+      expect([host, isLoopbackHost(host)]).toEqual([host, false]);
+    }
+    expect(() => isLoopbackHost("localhost")).toThrow('"localhost"');
   });
 
   test("an address survives the 24-byte form the library uses", () => {

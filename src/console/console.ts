@@ -10,7 +10,7 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { parseHost } from "../sys/address.ts";
+import { isLoopbackHost } from "../sys/address.ts";
 import { workerModuleUrl } from "../sys/locations.ts";
 import type { Async } from "../runtime/future.ts";
 import type { JoinHandle } from "../runtime/join-handle.ts";
@@ -51,20 +51,6 @@ const START_MS = 5000;
 
 /** Seconds of app counters kept for the chart. */
 const HISTORY_SECONDS = 60;
-
-/**
- * Whether `host` is a loopback address (127.0.0.0/8 or ::1).
- *
- * @example
- * ```ts
- * isLoopbackHost("127.0.0.2"); // true
- * isLoopbackHost("0.0.0.0"); // false: every interface
- * ```
- */
-export function isLoopbackHost(host: string): boolean {
-  const { family, bytes } = parseHost(host);
-  return family === 4 ? bytes[0] === 127 : bytes.every((byte, index) => byte === (index === 15 ? 1 : 0));
-}
 
 function checkRange(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {

@@ -12,13 +12,13 @@ import {
   combineHooks,
   type ConsoleHandle,
   formatSocketAddress,
+  isLoopbackHost,
   now,
   remoteCondition,
   Runtime,
   select,
   serveConsole,
   SignalWatch,
-  socketAddress,
   SystemError,
   sleep,
   spawn,
@@ -47,11 +47,6 @@ function usageError(message: string): never {
   err(`udp-echo: ${message}`);
   err("Try 'udp-echo --help' for the options.");
   process.exit(2);
-}
-
-function isLoopback(host: string): boolean {
-  const canonical = socketAddress(host, 0); // IPv6 in its one canonical form
-  return canonical.family === 4 ? canonical.host.startsWith("127.") : canonical.host === "::1";
 }
 
 /** `offload on`, or `offload off: WHY`, as the ready line puts it. */
@@ -315,7 +310,7 @@ function main(args: readonly string[]): number {
     err(`udp-echo: ${error.message}`);
     return 1;
   }
-  if (!isLoopback(config.host) && config.rateLimit === null) {
+  if (!isLoopbackHost(config.host) && config.rateLimit === null) {
     err(
       `udp-echo: warning: listening on ${config.host} without --rate-limit: anyone who can reach it can make it send ` +
         "datagrams to a forged source address (reflection). Set --rate-limit PPS to cap each source.",

@@ -159,6 +159,21 @@ export function parseSocketAddress(text: string): SocketAddress {
   return socketAddress(match[1]!, Number(match[2]));
 }
 
+/**
+ * Whether `host` is a loopback address (127.0.0.0/8 or ::1): reachable from this machine only.
+ * Throws an {@link AddressError} for a text that is not an IP address.
+ *
+ * @example
+ * ```ts
+ * isLoopbackHost("127.0.0.2"); // true
+ * isLoopbackHost("0.0.0.0"); // false: every interface
+ * ```
+ */
+export function isLoopbackHost(host: string): boolean {
+  const { family, bytes } = parseHost(host);
+  return family === 4 ? bytes[0] === 127 : bytes.every((byte, index) => byte === (index === 15 ? 1 : 0));
+}
+
 /** `127.0.0.1:7777`, or `[::1]:7777` for IPv6. */
 export function formatSocketAddress(address: SocketAddress): string {
   return address.family === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
