@@ -9,19 +9,11 @@ import { check, Errno } from "./errors.ts";
 import { native } from "./ffi.ts";
 import type { Fd } from "./poller.ts";
 
-/** The signals that can be watched. */
-export type WatchedSignal = "SIGHUP" | "SIGINT" | "SIGQUIT" | "SIGUSR1" | "SIGUSR2" | "SIGTERM" | "SIGWINCH";
+/** The signals that can be watched, to check names given at run time. */
+export const WATCHED_SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGWINCH"] as const;
 
-/** Every {@link WatchedSignal}, to check names given at run time. */
-export const WATCHED_SIGNALS: readonly WatchedSignal[] = [
-  "SIGHUP",
-  "SIGINT",
-  "SIGQUIT",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGTERM",
-  "SIGWINCH",
-];
+/** A signal that can be watched: one of {@link WATCHED_SIGNALS}. */
+export type WatchedSignal = (typeof WATCHED_SIGNALS)[number];
 
 const byNumber = new Map<number, WatchedSignal>();
 
