@@ -1,5 +1,6 @@
 // The console's snapshot, without a browser: what it lists, what it warns about, and its bound.
 import { expect, test } from "bun:test";
+import { serveConsole } from "../src/console/console.ts";
 import { SNAPSHOT_ROWS_MAX, takeSnapshot } from "../src/console/snapshot.ts";
 import { ActivityTracker } from "../src/console/tracker.ts";
 import { PENDING, pollFn } from "../src/runtime/future.ts";
@@ -69,4 +70,10 @@ test("A task that wakes itself in most of its polls is warned about once it has 
   const view = takeSnapshot(runtime, tracker, null);
   expect(view.tasks[0]).toMatchObject({ id: spinner.id, polls: 10, selfWakes: 10, lastWake: "itself" });
   expect(view.warnings.map((warning) => warning.kind)).toEqual(["self-wake"]);
+});
+
+test("serveConsole refuses a closed runtime, naming why, before its server thread starts listening", () => {
+  const runtime = new Runtime();
+  runtime.close();
+  expect(() => serveConsole(runtime, { port: 0 })).toThrow("Cannot serve the console: the runtime is closed");
 });

@@ -13,8 +13,7 @@ import { Worker } from "node:worker_threads";
 import { isLoopbackHost } from "../sys/address.ts";
 import { workerModuleUrl } from "../sys/locations.ts";
 import type { Async } from "../runtime/future.ts";
-import type { JoinHandle } from "../runtime/join-handle.ts";
-import type { Runtime } from "../runtime/runtime.ts";
+import { type Runtime, RuntimeError } from "../runtime/runtime.ts";
 import { now, sleep } from "../runtime/timers.ts";
 import type { TraceHook } from "../runtime/trace.ts";
 import { type ConsoleServerData, STATUS_BYTES, ServerState } from "./protocol.ts";
@@ -131,6 +130,8 @@ function* publish(
  * ```
  */
 export function serveConsole(runtime: Runtime, options: ConsoleOptions): ConsoleHandle {
+  // Refused before the server thread starts: it would otherwise keep listening, with no task to feed it.
+  if (runtime.closed) throw new RuntimeError("Cannot serve the console: the runtime is closed");
   const host = options.host ?? "127.0.0.1";
   if (!isLoopbackHost(host)) {
     (options.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(
@@ -146,15 +147,14 @@ export function serveConsole(runtime: Runtime, options: ConsoleOptions): Console
   const hook: TraceHook = combineHooks(previous, tracker.hook)!;
   runtime.trace = hook;
   const history = options.metrics === undefined ? null : new MetricsHistory(options.metrics);
-  let publisher: JoinHandle<never> | null = null;
   const post = (snapshot: object): void => worker.postMessage(JSON.stringify(snapshot));
-  publisher = runtime.spawn(publish(runtime, tracker, history, post, intervalMs), { name: "console publisher" });
+  const publisher = runtime.spawn(publish(runtime, tracker, history, post, intervalMs), { name: "console publisher" });
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${boundPort}/`;
   let closed = false;
   const close = (): void => {
     if (closed) return;
     closed = true;
-    publisher?.cancel();
+    publisher.cancel();
     if (runtime.trace === hook) runtime.trace = previous;
     void worker.terminate();
   };
