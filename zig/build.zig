@@ -30,11 +30,15 @@ pub fn build(b: *std.Build) void {
     // any machine of the same OS and architecture, not just on the one that built it.
     const target = b.standardTargetOptions(.{ .default_target = .{ .cpu_model = .baseline } });
     const optimize = b.option(std.builtin.Optimize, "optimize", "Optimization mode of the library (default: fast)") orelse .fast;
+    // Compiled out unless asked for: the chaos test's library (`src/fault.zig`).
+    const options = b.addOptions();
+    options.addOption(bool, "fault_injection", b.option(bool, "fault-injection", "Inject system-call faults on request (chaos test)") orelse false);
+    const build_options = options.createModule();
 
-    installLibrary(b, b.getInstallStep(), target, optimize);
+    installLibrary(b, b.getInstallStep(), target, optimize, build_options);
 
     const cross = b.step("cross", "Build the library for every shipped platform, and the tests for the BSDs");
-    for (shipped) |entry| installLibrary(b, cross, b.resolveTargetQuery(entry.query), optimize);
+    for (shipped) |entry| installLibrary(b, cross, b.resolveTargetQuery(entry.query), optimize, build_options);
     // The kqueue backend and the libc system-call layer cannot run on a Linux machine: compile
     // (not run) the whole Zig test suite for macOS and FreeBSD, so that the backend suite's
     // kqueue instance and every libc wrapper at least type-check against the contracts.
@@ -44,12 +48,18 @@ pub fn build(b: *std.Build) void {
             .target = b.resolveTargetQuery(query),
             .optimize = .debug,
             .link_libc = true,
+            .imports = &.{.{ .name = "build_options", .module = build_options }},
         }) });
         cross.dependOn(&bsd.step);
     }
 
     const bench = b.step("bench", "Build the benchmark's load generator and reference server");
-    const lib_module = b.createModule(.{ .root_source_file = b.path("src/lib.zig"), .target = target, .optimize = optimize });
+    const lib_module = b.createModule(.{
+        .root_source_file = b.path("src/lib.zig"),
+        .target = target,
+        .optimize = optimize,
+        .imports = &.{.{ .name = "build_options", .module = build_options }},
+    });
     for ([_][]const u8{ "loadgen", "echo-reference" }) |name| {
         const exe = b.addExecutable(.{
             .name = name,
@@ -67,6 +77,7 @@ pub fn build(b: *std.Build) void {
         .root_source_file = b.path("src/tests.zig"),
         .target = target,
         .optimize = .debug,
+        .imports = &.{.{ .name = "build_options", .module = build_options }},
     }) });
     const test_step = b.step("test", "Run the Zig tests");
     test_step.dependOn(&b.addRunArtifact(tests).step);
@@ -87,7 +98,13 @@ fn platformName(target: std.Target) []const u8 {
     return std.fmt.allocPrint(std.heap.page_allocator, "{s}-{s}", .{ os, arch }) catch @panic("out of memory");
 }
 
-fn installLibrary(b: *std.Build, step: *std.Build.Step, target: std.Build.ResolvedTarget, optimize: std.builtin.Optimize) void {
+fn installLibrary(
+    b: *std.Build,
+    step: *std.Build.Step,
+    target: std.Build.ResolvedTarget,
+    optimize: std.builtin.Optimize,
+    build_options: *std.Build.Module,
+) void {
     const lib = b.addLibrary(.{
         .name = "bun_reactor",
         .linkage = .dynamic,
@@ -98,6 +115,7 @@ fn installLibrary(b: *std.Build, step: *std.Build.Step, target: std.Build.Resolv
             .strip = optimize != .debug,
             // libc only where the system calls go through it.
             .link_libc = target.result.os.tag != .linux,
+            .imports = &.{.{ .name = "build_options", .module = build_options }},
         }),
     });
     const install = b.addInstallArtifact(lib, .{

@@ -25,13 +25,16 @@ import type { ReplyQueue } from "./reply-queue.ts";
 import { Counter, type EchoStats } from "./stats.ts";
 
 /** What the echo needs of its socket (its public API): a `UdpSocket`, or a test double. */
-export type EchoSocket = Pick<UdpSocket, "recvBatch" | "trySendBatch" | "writable">;
+export type EchoSocket = Pick<UdpSocket, "recvBatch" | "trySendBatch" | "writable"> & Partial<Pick<UdpSocket, "kernelDrops">>;
 
 /**
  * Errors a receive can report that concern one peer, not the socket: the asynchronous report
  * (an ICMP error) that an earlier reply could not be delivered, because the client left.
  */
 const PEER_ERRORS: ReadonlySet<string> = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET"]);
+
+/** Errors that say the kernel is short of memory for a moment: the call is tried again. */
+const TRANSIENT_ERRORS: ReadonlySet<string> = new Set(["ENOBUFS", "ENOMEM"]);
 
 /** What the reader checks and where it counts. */
 export interface EchoPolicy {
@@ -178,7 +181,14 @@ export function* echoReader(socket: EchoSocket, queue: ReplyQueue, policy: EchoP
     try {
       count = yield* receive;
     } catch (error) {
-      if (!(error instanceof SystemError) || !PEER_ERRORS.has(error.code)) throw error;
+      if (!(error instanceof SystemError)) throw error;
+      if (TRANSIENT_ERRORS.has(error.code)) {
+        // The kernel is short of memory: nothing was taken off the socket; try again shortly.
+        stats.counters[Counter.receiveRetries]!++;
+        yield* sleep(RETRY_FIRST_MS);
+        continue;
+      }
+      if (!PEER_ERRORS.has(error.code)) throw error;
       stats.counters[Counter.droppedSendError]!++;
       continue;
     }

@@ -51,6 +51,32 @@ export interface ServeOptions {
   readonly sampleSeconds: number | null;
 }
 
+/** How often the kernel's count of datagrams it dropped for the socket is read. */
+export const KERNEL_DROPS_MS = 250;
+
+/**
+ * A function that adds to the stats the datagrams the kernel dropped for `socket` since the
+ * last call, counting from when the socket was opened (Linux: its receive buffer was full);
+ * null where the OS keeps no such count.
+ */
+function kernelDropCounter(socket: EchoSocket, stats: EchoStats): (() => void) | null {
+  if ((socket.kernelDrops?.() ?? null) === null) return null;
+  let last = 0; // the kernel's count starts at 0 when the socket is opened
+  return () => {
+    const current = socket.kernelDrops!()!;
+    // The kernel's count wraps at 2^31 (see `UdpSocket.kernelDrops`).
+    stats.counters[Counter.droppedByKernel]! += (current - last + 2 ** 31) % 2 ** 31;
+    last = current;
+  };
+}
+
+function* sampleKernelDrops(update: () => void): Async<never> {
+  for (;;) {
+    yield* sleep(KERNEL_DROPS_MS);
+    update();
+  }
+}
+
 /** Keeps the stats' "tasks alive" up to date. */
 function* sampleTasks(stats: EchoStats, seconds: number): Async<never> {
   const runtime = Runtime.current();
@@ -80,6 +106,9 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
   );
   const sampler =
     options.sampleSeconds === null ? null : spawn(sampleTasks(stats, options.sampleSeconds), { name: "stats sampler" });
+  const updateKernelDrops = kernelDropCounter(socket, stats);
+  updateKernelDrops?.(); // those dropped before the service started (it was slow to start)
+  const dropsSampler = updateKernelDrops === null ? null : spawn(sampleKernelDrops(updateKernelDrops), { name: "kernel drops" });
   try {
     // The reader only ends by failing too often; the stop ends it otherwise. (A select only
     // detaches from a losing task: stopping it is said here.)
@@ -96,6 +125,8 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
     reader.cancel();
     writer.cancel();
     sampler?.cancel();
+    dropsSampler?.cancel();
+    updateKernelDrops?.();
     stats.counters[Counter.tasksAlive] = 0;
   }
 }

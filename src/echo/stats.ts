@@ -31,6 +31,18 @@ export const Counter = {
    * again after a short pause: not drops, the replies still go (or wait in the queue).
    */
   sendRetries: 11,
+  /** Receives that met a transient shortage of kernel memory and were tried again. */
+  receiveRetries: 12,
+  /**
+   * Replies sent whose destination answered with an ICMP error (port or host unreachable),
+   * read from the socket's error queue: counted here instead of `datagramsOut`.
+   */
+  droppedUnreachable: 13,
+  /**
+   * Datagrams the kernel dropped before the server could receive them (its receive buffer was
+   * full). Not part of `datagramsIn`: the server never saw them.
+   */
+  droppedByKernel: 14,
 } as const;
 
 /** The name of a counter, e.g. `"datagramsIn"`. */
@@ -77,7 +89,8 @@ export class EchoStats {
       this.get("droppedRefused") +
       this.get("droppedRateLimited") +
       this.get("droppedSendError") +
-      this.get("droppedOverload")
+      this.get("droppedOverload") +
+      this.get("droppedUnreachable")
     );
   }
 }
@@ -91,12 +104,14 @@ function dropsOf(now: EchoStats, before: EchoStats | null): string {
   const of = (name: CounterName) => now.get(name) - (before?.get(name) ?? 0);
   return (
     `oversized ${of("droppedOversized")}, refused ${of("droppedRefused")}, rate-limited ${of("droppedRateLimited")}, ` +
-    `send-error ${of("droppedSendError")}, overload ${of("droppedOverload")}`
+    `send-error ${of("droppedSendError")}, overload ${of("droppedOverload")}, unreachable ${of("droppedUnreachable")}`
   );
 }
 
+/** Retries, then what the kernel dropped before the server saw it (not part of `in`). */
 function retriesOf(now: EchoStats, before: EchoStats | null): string {
-  return `send-retry ${now.get("sendRetries") - (before?.get("sendRetries") ?? 0)}`;
+  const of = (name: CounterName) => now.get(name) - (before?.get(name) ?? 0);
+  return `send-retry ${of("sendRetries")}, recv-retry ${of("receiveRetries")}, dropped by kernel ${of("droppedByKernel")}`;
 }
 
 /** The `--stats` line: rates over the last interval, drops in it, tasks alive. */

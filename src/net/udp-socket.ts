@@ -24,6 +24,7 @@ import {
   udpBind,
   udpEnableOffload,
   udpGetOption,
+  udpKernelDrops,
   udpLocalAddress,
   udpOpen,
   udpSetOption,
@@ -296,6 +297,24 @@ export class UdpSocket implements IoSource {
   option(option: SocketOption): number {
     this.#ensureOpen("read an option of");
     return udpGetOption(this.#fd, option);
+  }
+
+  /**
+   * How many datagrams the kernel has dropped on their way to this socket since it was opened,
+   * because its receive buffer was full (the program fell behind): Linux's per-socket count,
+   * the one `SO_RXQ_OVFL` reports. It wraps at 2^31: take differences modulo 2^31. Null where
+   * the OS keeps no such count (macOS, FreeBSD).
+   *
+   * @example
+   * ```ts
+   * const before = socket.kernelDrops();
+   * // … later
+   * const dropped = before === null ? 0 : (socket.kernelDrops()! - before + 2 ** 31) % 2 ** 31;
+   * ```
+   */
+  kernelDrops(): number | null {
+    this.#ensureOpen("read the drop count of");
+    return udpKernelDrops(this.#fd);
   }
 
   #ensureOpen(action: string): void {

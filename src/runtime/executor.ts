@@ -392,4 +392,26 @@ export class Executor {
     for (let task = this.#aliveHead; task !== null; task = task.aliveNext) alive.push(task);
     for (const task of alive) this.cancel(task);
   }
+
+  /**
+   * The executor's invariants, checked by the chaos test between turns: no task is both on the
+   * run queue and idle, none is queued twice, and every scheduled task is queued. Returns what
+   * is wrong, empty when all hold. Walks every task: for tests, never for the hot path.
+   */
+  checkInvariants(): string[] {
+    const problems: string[] = [];
+    const queued = new Set<Task<unknown>>();
+    this.#queue.forEach((task) => {
+      if (task.state === TaskState.idle) problems.push(`task ${task.id} (${task.name}) is both queued and idle`);
+      if (task.state !== TaskState.scheduled) return; // cancelled while queued: skipped when taken
+      if (queued.has(task)) problems.push(`task ${task.id} (${task.name}) is queued twice`);
+      queued.add(task);
+    });
+    for (let task = this.#aliveHead; task !== null; task = task.aliveNext) {
+      if (task.state === TaskState.scheduled && !queued.has(task)) {
+        problems.push(`task ${task.id} (${task.name}) is scheduled but not on the run queue: it would never run`);
+      }
+    }
+    return problems;
+  }
 }

@@ -347,4 +347,27 @@ export class Reactor {
       this.#wakingRemote = false;
     }
   }
+
+  /**
+   * The reactor's invariants, checked by the chaos test between turns: the count of waiting
+   * futures equals the entries stored in the statuses, and every stored entry knows it is
+   * stored. Returns what is wrong, empty when all hold. Walks every registration: for tests.
+   */
+  checkInvariants(): string[] {
+    const problems: string[] = [];
+    let stored = 0;
+    for (const registration of this.#sources.values()) {
+      registration.statuses.forEach((status, direction) => {
+        for (const waiter of waitersOf(status)) {
+          stored++;
+          if (!waiter.stored) {
+            problems.push(`token ${registration.token} ${directionNames[direction]}: an entry is kept but not marked stored`);
+          }
+        }
+      });
+    }
+    if (stored !== this.#waiters)
+      problems.push(`the reactor counts ${this.#waiters} waiting futures but stores ${stored} entries`);
+    return problems;
+  }
 }

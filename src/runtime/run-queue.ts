@@ -48,4 +48,9 @@ export class RunQueue<T> {
     this.#items = items;
     this.#head = 0;
   }
+
+  /** Calls `visit` with each item, oldest first (for invariant checks: not a hot path). */
+  forEach(visit: (item: T) => void): void {
+    for (let index = 0; index < this.#length; index++) visit(this.#items[(this.#head + index) & (this.#items.length - 1)]!);
+  }
 }

@@ -87,6 +87,7 @@ export const Errno = {
   EMSGSIZE: constants.errno.EMSGSIZE,
   ENOBUFS: constants.errno.ENOBUFS,
   ENOMEM: constants.errno.ENOMEM,
+  ENOPROTOOPT: constants.errno.ENOPROTOOPT,
 } as const;
 
 /**

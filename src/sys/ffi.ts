@@ -43,10 +43,13 @@ const symbols = {
   br_udp_recv_batch: { args: [i32, buffer, length, u32, buffer, length], returns: i32 },
   br_udp_send_batch: { args: [i32, buffer, length, u32, buffer, length], returns: i32 },
   br_udp_enable_offload: { args: [i32], returns: i32 },
+  br_udp_kernel_drops: { args: [i32], returns: i32 },
   br_close: { args: [i32], returns: i32 },
   br_read: { args: [i32, buffer, length], returns: i32 },
   br_signals_open: { args: [u32], returns: i32 },
   br_signals_close: { args: [i32], returns: i32 },
+  br_fault_configure: { args: [u64, u32], returns: i32 },
+  br_fault_count: { args: [u32, u32], returns: i32 },
 } as const;
 
 /** `memfd_create`'s `MFD_CLOEXEC`: the anonymous file is not inherited by programs we start. */

@@ -144,6 +144,16 @@ export function udpEnableOffload(fd: number): number {
   return rc < 0 ? -rc : 0;
 }
 
+/**
+ * How many datagrams the kernel has dropped for the socket since it was opened (its receive
+ * buffer was full), modulo 2^31; null where the OS keeps no such count (only Linux does).
+ */
+export function udpKernelDrops(fd: number): number | null {
+  const rc = native.br_udp_kernel_drops(fd);
+  if (rc === -Errno.ENOPROTOOPT) return null;
+  return check(rc, "getsockopt", () => `Cannot read the kernel's drop count of descriptor ${fd}`);
+}
+
 /** Closes a descriptor the library created. */
 export function closeDescriptor(fd: number): void {
   check(native.br_close(fd), "close", () => `Cannot close descriptor ${fd}`);

@@ -86,7 +86,8 @@ describe("udp-echo as a process", () => {
     expect(stderr).toBe("");
     expect(stdout).toContain(
       "totals: in 2 datagrams 7 bytes, out 2 datagrams 7 bytes, " +
-        "drops oversized 0, refused 0, rate-limited 0, send-error 0, overload 0, send-retry 0, restarts 0",
+        "drops oversized 0, refused 0, rate-limited 0, send-error 0, overload 0, unreachable 0, " +
+        "send-retry 0, recv-retry 0, dropped by kernel 0, restarts 0",
     );
   });
 
@@ -133,7 +134,8 @@ describe("udp-echo as a process", () => {
     expect(lines[0]).toMatch(
       new RegExp(
         String.raw`^stats: in [\d.]+ datagrams/s [\d.]+ B/s, out [\d.]+ datagrams/s [\d.]+ B/s, ` +
-          String.raw`drops oversized \d+, refused \d+, rate-limited \d+, send-error \d+, overload \d+, send-retry \d+, tasks \d+$`,
+          String.raw`drops oversized \d+, refused \d+, rate-limited \d+, send-error \d+, overload \d+, unreachable \d+, ` +
+            String.raw`send-retry \d+, recv-retry \d+, dropped by kernel \d+, tasks \d+$`,
       ),
     );
   });

@@ -20,6 +20,7 @@
 const std = @import("std");
 const builtin = @import("builtin");
 const abi = @import("abi.zig");
+const fault = @import("fault.zig");
 const sys = @import("sys.zig");
 
 const assert = std.debug.assert;
@@ -78,6 +79,8 @@ pub fn Poller(comptime Backend: type) type {
         /// keeps them queued.
         pub fn wait(poller: abi.Poller, events: []abi.Event, timeout_ms: i32) WaitError!usize {
             if (events.len == 0) return error.InvalidArgument;
+            // A `-Dfault-injection` build may return at once with no event (`fault.zig`).
+            if (fault.enabled and fault.beforeWait()) return 0;
             const capacity = @min(events.len, abi.events_max);
             const count = try Backend.wait(poller, events[0..capacity], timeout_ms);
             assert(count <= capacity);

@@ -15,6 +15,7 @@ const sys = @import("sys.zig");
 const poller = @import("poller.zig");
 const udp = @import("udp.zig");
 const signals = @import("signals.zig");
+const fault = @import("fault.zig");
 
 const assert = std.debug.assert;
 
@@ -289,6 +290,14 @@ pub export fn br_udp_enable_offload(fd: i32) i32 {
     return result(udp.enableOffload(fd));
 }
 
+/// The datagrams the kernel dropped for this socket since it was opened (see `udp.kernelDrops`),
+/// modulo 2^31 so that the count is never mistaken for `-errno`; `-ENOPROTOOPT` where the OS
+/// keeps no such count.
+pub export fn br_udp_kernel_drops(fd: i32) i32 {
+    const drops = udp.kernelDrops(fd) catch |err| return negative(errno(err));
+    return @intCast(drops & std.math.maxInt(i32));
+}
+
 /// Closes a descriptor. The binding passes only descriptors this library created (sockets); the
 /// kernel checks the number, so a bad one is `-EBADF`.
 pub export fn br_close(fd: i32) i32 {
@@ -310,4 +319,21 @@ pub export fn br_signals_close(fd: i32) i32 {
 pub export fn br_read(fd: i32, buffer: ?[*]u8, buffer_len: usize) i32 {
     const out = bytes(buffer, buffer_len) orelse return efault;
     return result(sys.read(fd, out));
+}
+
+/// Starts injecting faults (a `-Dfault-injection` build): `rate_ppm` per million receive, send
+/// and wait calls, chosen by `seed` (see `fault.zig`); rate 0 stops. `-ENOSYS` in a normal
+/// build, which has no fault injection compiled in.
+pub export fn br_fault_configure(seed: u64, rate_ppm: u32) i32 {
+    if (!fault.enabled) return negative(.NOSYS);
+    return result(fault.configure(seed, rate_ppm));
+}
+
+/// How many faults of kind `kind` (`fault.Fault`) were injected at `point` (`fault.Point`)
+/// since `br_fault_configure`, saturated at the largest `i32`; `-EINVAL` for an unknown kind.
+pub export fn br_fault_count(point: u32, kind: u32) i32 {
+    if (!fault.enabled) return negative(.NOSYS);
+    const at = std.enums.fromInt(fault.Point, point) orelse return einval;
+    const what = std.enums.fromInt(fault.Fault, kind) orelse return einval;
+    return @intCast(@min(fault.count(at, what), std.math.maxInt(i32)));
 }

@@ -14,6 +14,7 @@
 
 const std = @import("std");
 const builtin = @import("builtin");
+const fault = @import("fault.zig");
 
 const backend = switch (builtin.os.tag) {
     .linux => @import("sys/linux.zig"),
@@ -132,15 +133,36 @@ pub const bind = backend.bind;
 pub const getsockname = backend.getsockname;
 pub const setsockopt = backend.setsockopt;
 pub const getsockopt = backend.getsockopt;
-pub const recvmsg = backend.recvmsg;
-pub const sendmsg = backend.sendmsg;
-pub const recvmmsg = backend.recvmmsg;
-pub const sendmmsg = backend.sendmmsg;
+pub const recvmsg = if (fault.enabled) faulty.recvmsg else backend.recvmsg;
+pub const sendmsg = if (fault.enabled) faulty.sendmsg else backend.sendmsg;
+pub const recvmmsg = if (fault.enabled) faulty.recvmmsg else backend.recvmmsg;
+pub const sendmmsg = if (fault.enabled) faulty.sendmmsg else backend.sendmmsg;
 pub const read = backend.read;
 pub const write = backend.write;
 pub const pipe = backend.pipe;
 pub const monotonicMs = backend.monotonicMs;
 pub const errnoName = backend.errnoName;
+
+/// The receive and send wrappers of a `-Dfault-injection` build: a drawn fault first (see
+/// `fault.zig`), else the backend's call. Only referenced, and so only compiled, in such builds.
+const faulty = struct {
+    fn recvmsg(fd: fd_t, message: *msghdr, flags: u32) RecvError!usize {
+        try fault.beforeRecv();
+        return backend.recvmsg(fd, message, flags);
+    }
+    fn sendmsg(fd: fd_t, message: *const msghdr_const, flags: u32) SendError!usize {
+        _ = try fault.beforeSend(1);
+        return backend.sendmsg(fd, message, flags);
+    }
+    fn recvmmsg(fd: fd_t, headers: []mmsghdr, flags: u32) RecvError!usize {
+        try fault.beforeRecv();
+        return backend.recvmmsg(fd, headers, flags);
+    }
+    fn sendmmsg(fd: fd_t, headers: []mmsghdr, flags: u32) SendError!usize {
+        const count = try fault.beforeSend(headers.len);
+        return backend.sendmmsg(fd, headers[0..count], flags);
+    }
+};
 
 /// An errno that the wrapper did not foresee. Debug builds say which, to be added to the switch.
 pub fn unexpected(e: E) error{Unexpected} {

@@ -556,3 +556,35 @@ test "each of the library's errors stands for its own errno, so -errno loses not
         seen[index] = e;
     }
 }
+
+test {
+    _ = @import("fault.zig");
+}
+
+test "fault injection is compiled out of a normal build: configuring it is ENOSYS" {
+    if (@import("fault.zig").enabled) return error.SkipZigTest;
+    try std.testing.expectEqual(-@as(i32, @backingInt(sys.E.NOSYS)), root.br_fault_configure(1, 1000));
+    try std.testing.expectEqual(-@as(i32, @backingInt(sys.E.NOSYS)), root.br_fault_count(0, 0));
+}
+
+test "datagrams the kernel drops for a full receive buffer are counted, and only those" {
+    if (builtin.os.tag != .linux) return error.SkipZigTest;
+    for (families) |family| {
+        const sender = try Bound.open(family);
+        defer sender.close();
+        const receiver = try Bound.open(family);
+        defer receiver.close();
+        // A receive buffer of a few datagrams, and nobody receiving while 200 arrive.
+        try testing.expectEqual(0, lib.udp_set_option(receiver.fd, @backingInt(abi.Option.recv_buffer), 4096));
+        try testing.expectEqual(0, root.br_udp_kernel_drops(receiver.fd));
+        const payload: [1000]u8 = @splat(7);
+        for (0..200) |_| try testing.expectEqual(1000, lib.udp_send_to(sender.fd, &payload, &receiver.address));
+        var received: i32 = 0;
+        var buffer: [1000]u8 = undefined;
+        var datagram: abi.Datagram = undefined;
+        while (lib.udp_recv_from(receiver.fd, &buffer, &datagram) == 1000) received += 1;
+        // Every datagram sent was either received or dropped by the kernel, and some were dropped.
+        try testing.expect(received > 0 and received < 200);
+        try testing.expectEqual(200 - received, root.br_udp_kernel_drops(receiver.fd));
+    }
+}

@@ -6,6 +6,7 @@
 //! several datagrams of one peer with their `segment_size` (see `offload.zig`).
 
 const std = @import("std");
+const builtin = @import("builtin");
 const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 const offload = @import("offload.zig");
@@ -262,4 +263,20 @@ fn checkDatagram(datagram: *const abi.Datagram, slot_size: u32, name: *SockAddr)
 /// Turns UDP GRO and GSO on for `fd` (see `offload.enable`), or says which the kernel refused.
 pub fn enableOffload(fd: sys.fd_t) sys.SetOptionError!void {
     return offload.enable(fd);
+}
+
+/// How many datagrams the kernel has dropped for this socket since it was opened, mostly
+/// because its receive buffer was full (the server fell behind): `sk_drops`, the counter that
+/// `SO_RXQ_OVFL` attaches to each datagram, read here with `SO_MEMINFO` (Linux 4.7 and later)
+/// so that the receive path stays free of control messages. The counter is the kernel's
+/// `atomic_t` and wraps; the caller takes differences. `error.OptionUnsupported` on other
+/// systems, which keep no such counter per socket.
+pub fn kernelDrops(fd: sys.fd_t) sys.GetOptionError!u32 {
+    if (builtin.os.tag != .linux) return error.OptionUnsupported;
+    const meminfo_drops = 8; // SK_MEMINFO_DROPS, include/uapi/linux/sock_diag.h
+    var meminfo = std.mem.zeroes([meminfo_drops + 1]u32);
+    const len = try sys.getsockopt(fd, sys.SOL.SOCKET, std.os.linux.SO.MEMINFO, std.mem.asBytes(&meminfo));
+    // A kernel older than 4.7 stops before the drops.
+    if (len < @sizeOf(@TypeOf(meminfo))) return error.OptionUnsupported;
+    return meminfo[meminfo_drops];
 }

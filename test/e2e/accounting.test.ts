@@ -1,0 +1,48 @@
+// End-to-end: the totals line accounts for datagrams the server never saw (dropped by the
+// kernel while it fell behind) and for replies whose client had gone (ICMP errors read from the
+// socket's error queue), on loopback with the compiled executable.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { runProcess } from "../helpers.ts";
+import { ensureBuilt, startServer } from "./server.ts";
+
+const clients = join(import.meta.dir, "..", "clients");
+
+/** The counters of the totals line, by their names there ("in", "out", "dropped by kernel", …). */
+function totals(stdout: string): Record<string, number> {
+  const line = stdout.split("\n").find((candidate) => candidate.startsWith("totals: "))!;
+  const counters: Record<string, number> = {
+    in: Number(/ in (\d+) datagrams/.exec(line)![1]),
+    out: Number(/ out (\d+) datagrams/.exec(line)![1]),
+  };
+  // After "drops": "oversized 0, refused 0, …, dropped by kernel 0, restarts 0".
+  for (const field of line.slice(line.indexOf("drops ") + "drops ".length).split(", ")) {
+    const [, name, value] = /^(.+) (\d+)$/.exec(field)!;
+    counters[name!] = Number(value);
+  }
+  return counters;
+}
+
+beforeAll(async () => {
+  await ensureBuilt();
+});
+
+describe.skipIf(process.platform !== "linux")("udp-echo accounts for what it never echoed", () => {
+  test("datagrams that arrive while it is stopped and its buffer is full count as dropped by kernel", async () => {
+    await using server = await startServer(["--port", "0"]);
+    const pid = server.process.pid;
+    // The server cannot run: its receive buffer fills, and the kernel drops the rest.
+    process.kill(pid, "SIGSTOP");
+    const sent = 40_000; // about 30 MB of kernel memory: more than any receive buffer here
+    try {
+      await runProcess(["python3", join(clients, "from-port.py"), "127.0.0.1", String(server.port), "0", String(sent), "0"]);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await Bun.sleep(500);
+    const counted = totals((await server.stop()).stdout);
+    expect(counted["dropped by kernel"]).toBeGreaterThan(0);
+    // Every datagram sent was either received or dropped by the kernel.
+    expect(counted.in! + counted["dropped by kernel"]!).toBe(sent);
+  });
+});
