@@ -135,7 +135,7 @@ describe("udp-echo as a process", () => {
       new RegExp(
         String.raw`^stats: in [\d.]+ datagrams/s [\d.]+ B/s, out [\d.]+ datagrams/s [\d.]+ B/s, ` +
           String.raw`drops oversized \d+, refused \d+, rate-limited \d+, send-error \d+, overload \d+, unreachable \d+, ` +
-            String.raw`send-retry \d+, recv-retry \d+, dropped by kernel \d+, tasks \d+$`,
+          String.raw`send-retry \d+, recv-retry \d+, dropped by kernel \d+, tasks \d+$`,
       ),
     );
   });
