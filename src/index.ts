@@ -47,6 +47,7 @@ export {
   type BatchSendOptions,
   type BindAddress,
   type Offload,
+  type QueuedError,
   type Received,
   SocketClosedError,
   type TryResult,

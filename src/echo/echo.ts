@@ -22,10 +22,12 @@ import { type Async, COALESCED_BYTES_MAX, DatagramBatch, now, sleep, SystemError
 import type { ReflectionGuard } from "./guard.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { ReplyQueue } from "./reply-queue.ts";
+import type { UnreachablePeers } from "./unreachable.ts";
 import { Counter, type EchoStats } from "./stats.ts";
 
 /** What the echo needs of its socket (its public API): a `UdpSocket`, or a test double. */
-export type EchoSocket = Pick<UdpSocket, "recvBatch" | "trySendBatch" | "writable"> & Partial<Pick<UdpSocket, "kernelDrops">>;
+export type EchoSocket = Pick<UdpSocket, "recvBatch" | "trySendBatch" | "writable"> &
+  Partial<Pick<UdpSocket, "kernelDrops" | "enableErrorQueue" | "tryRecvError">>;
 
 /**
  * Errors a receive can report that concern one peer, not the socket: the asynchronous report
@@ -169,10 +171,16 @@ const NO_OPTIONS = {};
 
 /**
  * The reader task: receive, admit, echo; queue what the socket cannot take now. An error of
- * the receive that concerns one departed client is counted as a failed send (it reports one)
- * and the loop goes on, without a message per datagram.
+ * the receive that concerns one departed client (an ICMP error for an earlier reply) is counted
+ * and the loop goes on, without a message per datagram: read from the error queue as
+ * `unreachable` where the socket has one (`unreachable` given), else as a failed send.
  */
-export function* echoReader(socket: EchoSocket, queue: ReplyQueue, policy: EchoPolicy): Async<never> {
+export function* echoReader(
+  socket: EchoSocket,
+  queue: ReplyQueue,
+  policy: EchoPolicy,
+  unreachable: UnreachablePeers | null = null,
+): Async<never> {
   const batch = new DatagramBatch(policy.batchSize, slotBytes(policy));
   const receive = socket.recvBatch(batch); // made once: each await receives a new batch
   const stats = policy.stats;
@@ -189,7 +197,9 @@ export function* echoReader(socket: EchoSocket, queue: ReplyQueue, policy: EchoP
         continue;
       }
       if (!PEER_ERRORS.has(error.code)) throw error;
-      stats.counters[Counter.droppedSendError]!++;
+      // With an error queue, this is the first of the queued errors: count them from there.
+      if (unreachable !== null) unreachable.drain(true);
+      else stats.counters[Counter.droppedSendError]!++;
       continue;
     }
     const kept = admit(batch, count, policy);

@@ -190,6 +190,7 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
             stop: signals.next(),
             report: (line) => err(`udp-echo: ${line}`),
             sampleSeconds: config.statsSeconds,
+            summary: out,
           });
         } finally {
           statsPrinter?.cancel();

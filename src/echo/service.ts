@@ -13,6 +13,7 @@ import { RateLimiter } from "./rate-limit.ts";
 import { ReplyQueue } from "./reply-queue.ts";
 import { Counter, type EchoStats } from "./stats.ts";
 import { supervise } from "./supervisor.ts";
+import { UnreachablePeers } from "./unreachable.ts";
 
 /**
  * Entries per recvmmsg/sendmmsg call. Each slot holds the largest datagram, or with offload the
@@ -49,6 +50,8 @@ export interface ServeOptions {
   readonly report: (line: string) => void;
   /** Seconds between samples of the tasks alive, or null for none. */
   readonly sampleSeconds: number | null;
+  /** Receives the summary of replies that met an ICMP error, once, at the end (if any did). */
+  readonly summary?: (line: string) => void;
 }
 
 /** How often the kernel's count of datagrams it dropped for the socket is read. */
@@ -70,10 +73,16 @@ function kernelDropCounter(socket: EchoSocket, stats: EchoStats): (() => void) |
   };
 }
 
-function* sampleKernelDrops(update: () => void): Async<never> {
+/**
+ * What the kernel tells about the socket outside the datagrams it delivers, read every
+ * {@link KERNEL_DROPS_MS}: its drop count, and the errors waiting in its error queue (a send may
+ * have taken the error report that would have woken the reader for them).
+ */
+function* sampleKernel(updateDrops: (() => void) | null, unreachable: UnreachablePeers | null): Async<never> {
   for (;;) {
     yield* sleep(KERNEL_DROPS_MS);
-    update();
+    updateDrops?.();
+    unreachable?.drain();
   }
 }
 
@@ -94,9 +103,11 @@ function* sampleTasks(stats: EchoStats, seconds: number): Async<never> {
 export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: ServeOptions): Async<void> {
   const stats = policy.stats;
   const queue = new ReplyQueue(QUEUE_CAPACITY, slotBytes(policy), stats);
+  // ICMP errors for replies (a departed client) are queued by the kernel where it can.
+  const unreachable = (socket.enableErrorQueue?.() ?? false) ? new UnreachablePeers(socket, stats) : null;
   const writer = spawn(echoWriter(socket, queue), { name: "echo writer" });
   const reader = spawn(
-    supervise(() => echoReader(socket, queue, policy), {
+    supervise(() => echoReader(socket, queue, policy, unreachable), {
       name: "the echo loop",
       restartsPerSecondMax: RESTARTS_PER_SECOND_MAX,
       report: options.report,
@@ -108,7 +119,10 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
     options.sampleSeconds === null ? null : spawn(sampleTasks(stats, options.sampleSeconds), { name: "stats sampler" });
   const updateKernelDrops = kernelDropCounter(socket, stats);
   updateKernelDrops?.(); // those dropped before the service started (it was slow to start)
-  const dropsSampler = updateKernelDrops === null ? null : spawn(sampleKernelDrops(updateKernelDrops), { name: "kernel drops" });
+  const kernelSampler =
+    updateKernelDrops === null && unreachable === null
+      ? null
+      : spawn(sampleKernel(updateKernelDrops, unreachable), { name: "kernel sampler" });
   try {
     // The reader only ends by failing too often; the stop ends it otherwise. (A select only
     // detaches from a losing task: stopping it is said here.)
@@ -125,8 +139,11 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
     reader.cancel();
     writer.cancel();
     sampler?.cancel();
-    dropsSampler?.cancel();
+    kernelSampler?.cancel();
     updateKernelDrops?.();
+    unreachable?.drain();
+    const summary = unreachable?.summary() ?? null;
+    if (summary !== null) options.summary?.(summary);
     stats.counters[Counter.tasksAlive] = 0;
   }
 }

@@ -16,7 +16,7 @@ import {
   type SocketAddress,
   socketAddress,
 } from "../sys/address.ts";
-import { Errno } from "../sys/errors.ts";
+import { Errno, errnoName } from "../sys/errors.ts";
 import {
   closeDescriptor,
   SendRefusal,
@@ -24,7 +24,9 @@ import {
   udpBind,
   udpEnableOffload,
   udpGetOption,
+  udpEnableErrorQueue,
   udpKernelDrops,
+  udpTryRecvError,
   udpLocalAddress,
   udpOpen,
   udpSetOption,
@@ -109,6 +111,16 @@ export type TryResult<T> = { readonly state: "ok"; readonly value: T } | { reado
 export interface BatchSendOptions {
   /** The first datagram to send (default 0). */
   readonly start?: number;
+}
+
+/** An error the kernel queued for a datagram this socket sent (see `UdpSocket.tryRecvError`). */
+export interface QueuedError {
+  /** The errno, as the OS numbers it. */
+  readonly errno: number;
+  /** Its name, e.g. `"ECONNREFUSED"` (the destination's port was closed). */
+  readonly code: string;
+  /** Where the datagram that met the error was going. */
+  readonly peer: SocketAddress;
 }
 
 /** Thrown by operations on a socket after {@link UdpSocket.close}. */
@@ -219,6 +231,7 @@ export class UdpSocket implements IoSource {
   readonly #registration = new LazyRegistration();
   #closed = false;
   readonly #entry = new Uint8Array(Layout.datagramSize);
+  readonly #errorAddress = new Uint8Array(Layout.addressSize);
 
   static {
     openDescriptor = (socket, action) => {
@@ -315,6 +328,45 @@ export class UdpSocket implements IoSource {
   kernelDrops(): number | null {
     this.#ensureOpen("read the drop count of");
     return udpKernelDrops(this.#fd);
+  }
+
+  /**
+   * Asks the kernel to keep the ICMP errors that this socket's datagrams meet (a closed port, an
+   * unreachable host) in an error queue, read with {@link tryRecvError}: Linux's `IP_RECVERR`.
+   * Without it an unconnected UDP socket on Linux is not told, and a datagram to a departed
+   * client looks delivered. While errors wait, the socket is reported ready with an error, and
+   * the next receive may fail once with the first error's errno (`ECONNREFUSED`): that is the
+   * same error, to be read from the queue. Returns false where the OS has no error queue.
+   *
+   * @example
+   * ```ts
+   * using socket = UdpSocket.bind("127.0.0.1:0");
+   * const queued = socket.enableErrorQueue(); // true on Linux
+   * ```
+   */
+  enableErrorQueue(): boolean {
+    this.#ensureOpen("enable the error queue of");
+    return udpEnableErrorQueue(this.#fd, this.family);
+  }
+
+  /**
+   * Takes the oldest error from the error queue (see {@link enableErrorQueue}): its errno name
+   * (`"ECONNREFUSED"` for a closed port) and the destination of the datagram that met it;
+   * would-block when the queue is empty. Drain it until would-block, like a receive.
+   *
+   * @example
+   * ```ts
+   * for (let error = socket.tryRecvError(); error.state === "ok"; error = socket.tryRecvError()) {
+   *   console.log(`${formatSocketAddress(error.value.peer)}: ${error.value.code}`);
+   * }
+   * ```
+   */
+  tryRecvError(): TryResult<QueuedError> {
+    this.#ensureOpen("read the error queue of");
+    const errno = udpTryRecvError(this.#fd, this.#errorAddress);
+    if (errno === WOULD_BLOCK) return WOULD_BLOCK_RESULT;
+    const peer = decodeAddress(new DataView(this.#errorAddress.buffer), 0);
+    return { state: "ok", value: { errno, code: errno === 0 ? "unknown" : errnoName(errno), peer } };
   }
 
   #ensureOpen(action: string): void {

@@ -154,6 +154,29 @@ export function udpKernelDrops(fd: number): number | null {
   return check(rc, "getsockopt", () => `Cannot read the kernel's drop count of descriptor ${fd}`);
 }
 
+/**
+ * Asks the kernel to queue the ICMP errors that sends meet (Linux: `IP_RECVERR`), to be read
+ * with {@link udpTryRecvError}. Returns false where the OS has no such queue.
+ */
+export function udpEnableErrorQueue(fd: number, family: 4 | 6): boolean {
+  const rc = native.br_udp_enable_error_queue(fd, family);
+  if (rc === -Errno.ENOPROTOOPT) return false;
+  check(rc, "setsockopt", () => `Cannot enable the error queue of descriptor ${fd}`);
+  return true;
+}
+
+/**
+ * Takes the oldest queued error: returns its errno (e.g. `ECONNREFUSED`) and writes the
+ * destination of the datagram that met it into `address` (one `Layout.addressSize` entry);
+ * {@link WOULD_BLOCK} when none waits.
+ */
+export function udpTryRecvError(fd: number, address: Uint8Array): number | WouldBlock {
+  const rc = native.br_udp_recv_error(fd, address, address);
+  if (rc >= 0) return rc;
+  if (wouldBlock(rc)) return WOULD_BLOCK;
+  throw new SystemError("recvmsg", -rc, `Cannot read the error queue of UDP descriptor ${fd}`);
+}
+
 /** Closes a descriptor the library created. */
 export function closeDescriptor(fd: number): void {
   check(native.br_close(fd), "close", () => `Cannot close descriptor ${fd}`);

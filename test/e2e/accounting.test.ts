@@ -46,3 +46,24 @@ describe.skipIf(process.platform !== "linux")("udp-echo accounts for what it nev
     expect(counted.in! + counted["dropped by kernel"]!).toBe(sent);
   });
 });
+
+describe.skipIf(process.platform !== "linux")("udp-echo reads ICMP errors for its replies from the error queue", () => {
+  test("replies to clients that left count as unreachable, not sent, with one summary line", async () => {
+    await using server = await startServer(["--port", "0"]);
+    // 20 clients send 2 datagrams each and close at once: the replies meet closed ports.
+    await runProcess(["python3", join(clients, "departed-clients.py"), "127.0.0.1", String(server.port), "20", "2"]);
+    await Bun.sleep(500);
+    const { stdout } = await server.stop();
+    const counted = totals(stdout);
+    expect(counted.in).toBe(40);
+    // The kernel sends ICMP errors at a bounded global rate (net.ipv4.icmp_msgs_per_sec, with a
+    // burst of 50), shared with every other program on the machine: most, not all, may come.
+    expect(counted.unreachable).toBeGreaterThan(0);
+    expect(counted.out! + counted.unreachable!).toBe(40);
+    const summary = stdout.split("\n").filter((line) => line.startsWith("unreachable: "));
+    expect(summary).toHaveLength(1);
+    expect(summary[0]).toMatch(
+      new RegExp(`^unreachable: ${counted.unreachable} replies met an ICMP error, to \\d+ peers; most to `),
+    );
+  });
+});

@@ -298,6 +298,24 @@ pub export fn br_udp_kernel_drops(fd: i32) i32 {
     return @intCast(drops & std.math.maxInt(i32));
 }
 
+/// Queues the ICMP errors replies meet, for `br_udp_recv_error` (see `udp.enableErrorQueue`);
+/// `-ENOPROTOOPT` where the OS has no error queue.
+pub export fn br_udp_enable_error_queue(fd: i32, family: u32) i32 {
+    return result(udp.enableErrorQueue(fd, family));
+}
+
+/// Takes the oldest queued error: returns its errno (`ECONNREFUSED` for a closed port), writes
+/// the destination of the reply that met it to `address`; `-EAGAIN` when none waits.
+pub export fn br_udp_recv_error(fd: i32, address: ?[*]u8, address_len: usize) i32 {
+    return switch (one(abi.Address, address, address_len)) {
+        .value => |a| blk: {
+            const code = udp.recvError(fd, a) catch |err| break :blk negative(errno(err));
+            break :blk @intCast(@min(code, std.math.maxInt(i32)));
+        },
+        .refused => |rc| rc,
+    };
+}
+
 /// Closes a descriptor. The binding passes only descriptors this library created (sockets); the
 /// kernel checks the number, so a bad one is `-EBADF`.
 pub export fn br_close(fd: i32) i32 {

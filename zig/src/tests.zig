@@ -588,3 +588,32 @@ test "datagrams the kernel drops for a full receive buffer are counted, and only
         try testing.expectEqual(200 - received, root.br_udp_kernel_drops(receiver.fd));
     }
 }
+
+test "a reply to a closed port comes back from the error queue as ECONNREFUSED, naming its destination" {
+    if (builtin.os.tag != .linux) return error.SkipZigTest;
+    for (families) |family| {
+        const server = try Bound.open(family);
+        defer server.close();
+        try testing.expectEqual(0, root.br_udp_enable_error_queue(server.fd, family));
+        var departed = loopback(family, 0);
+        {
+            // A client that leaves: its port is closed by the time the reply comes.
+            const client = try Bound.open(family);
+            departed = client.address;
+            client.close();
+        }
+        var peer: abi.Address = undefined;
+        try testing.expectEqual(neg(.AGAIN), root.br_udp_recv_error(server.fd, lib.raw(&peer).ptr, @sizeOf(abi.Address)));
+        try testing.expectEqual(5, lib.udp_send_to(server.fd, "reply", &departed));
+        // The socket reports an error (POLLERR) once the ICMP message is queued.
+        var pollfd = [1]std.os.linux.pollfd{.{ .fd = server.fd, .events = 0, .revents = 0 }};
+        try testing.expectEqual(1, std.os.linux.poll(&pollfd, 1, 1000));
+        try testing.expect(pollfd[0].revents & std.os.linux.POLL.ERR != 0);
+        const code = root.br_udp_recv_error(server.fd, lib.raw(&peer).ptr, @sizeOf(abi.Address));
+        try testing.expectEqual(@as(i32, @backingInt(sys.E.CONNREFUSED)), code);
+        try testing.expectEqual(departed.port, peer.port);
+        try testing.expectEqualSlices(u8, &departed.bytes, &peer.bytes);
+        // One error, read once.
+        try testing.expectEqual(neg(.AGAIN), root.br_udp_recv_error(server.fd, lib.raw(&peer).ptr, @sizeOf(abi.Address)));
+    }
+}

@@ -280,3 +280,59 @@ pub fn kernelDrops(fd: sys.fd_t) sys.GetOptionError!u32 {
     if (len < @sizeOf(@TypeOf(meminfo))) return error.OptionUnsupported;
     return meminfo[meminfo_drops];
 }
+
+/// Asks the kernel to queue the ICMP errors that replies meet (port or host unreachable), to be
+/// read with `recvError`: `IP_RECVERR` / `IPV6_RECVERR` (ip(7), ipv6(7)). Without it Linux
+/// tells an unconnected UDP socket nothing, and a reply to a departed client looks delivered.
+/// The socket then reports `EPOLLERR` while errors wait. `error.OptionUnsupported` elsewhere.
+pub fn enableErrorQueue(fd: sys.fd_t, family: u32) sys.SetOptionError!void {
+    if (builtin.os.tag != .linux) return error.OptionUnsupported;
+    const linux = std.os.linux;
+    const on: c_int = 1;
+    return switch (family) {
+        4 => sys.setsockopt(fd, linux.SOL.IP, linux.IP.RECVERR, std.mem.asBytes(&on)),
+        6 => sys.setsockopt(fd, linux.SOL.IPV6, linux.IPV6.RECVERR, std.mem.asBytes(&on)),
+        else => error.InvalidArgument,
+    };
+}
+
+/// `struct sock_extended_err`, include/uapi/linux/errqueue.h.
+const ExtendedError = extern struct { errno: u32, origin: u8, type: u8, code: u8, pad: u8, info: u32, data: u32 };
+
+/// Takes the oldest error from the socket's error queue (see `enableErrorQueue`): returns its
+/// errno (`ECONNREFUSED` for a closed port) and writes the destination of the reply that met it
+/// to `peer`. `error.WouldBlock` when the queue is empty.
+pub fn recvError(fd: sys.fd_t, peer: *abi.Address) sys.RecvError!u32 {
+    if (builtin.os.tag != .linux) return error.WouldBlock; // nothing is ever queued
+    const linux = std.os.linux;
+    var storage: SockAddr = undefined;
+    // The start of the reply that met the error comes back as data: not needed here.
+    var payload: [16]u8 = undefined;
+    var iov = [1]sys.iovec{.{ .base = &payload, .len = payload.len }};
+    var control: [256]u8 align(@alignOf(linux.cmsghdr)) = undefined;
+    var message = std.mem.zeroes(sys.msghdr);
+    message.name = &storage.any;
+    message.namelen = @sizeOf(SockAddr);
+    message.iov = &iov;
+    message.iovlen = 1;
+    message.control = &control;
+    message.controllen = control.len;
+    _ = try sys.recvmsg(fd, &message, linux.MSG.ERRQUEUE);
+    // ip(7): "The original destination address of the datagram that caused the error is
+    // supplied via msg_name."
+    peer.* = fromSockAddr(&storage);
+    assert(message.controllen <= control.len);
+    var offset: usize = 0;
+    while (offset + @sizeOf(linux.cmsghdr) <= message.controllen) {
+        const header = std.mem.bytesAsValue(linux.cmsghdr, control[offset..][0..@sizeOf(linux.cmsghdr)]);
+        if (header.len < @sizeOf(linux.cmsghdr) or offset + header.len > message.controllen) break;
+        const is_error = (header.level == linux.SOL.IP and header.type == linux.IP.RECVERR) or
+            (header.level == linux.SOL.IPV6 and header.type == linux.IPV6.RECVERR);
+        if (is_error and header.len >= @sizeOf(linux.cmsghdr) + @sizeOf(ExtendedError)) {
+            const data = control[offset + @sizeOf(linux.cmsghdr) ..][0..@sizeOf(ExtendedError)];
+            return std.mem.bytesToValue(ExtendedError, data).errno;
+        }
+        offset += std.mem.alignForward(usize, header.len, linux.cmsg_align);
+    }
+    return 0; // an entry without its description: the kernel always sends one
+}

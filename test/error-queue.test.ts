@@ -1,0 +1,43 @@
+// The socket's error queue (Linux IP_RECVERR): an ICMP error for a datagram sent to a closed
+// port is read back with the destination it names, once, and never mistaken for a datagram.
+import { describe, expect, test } from "bun:test";
+import { UdpSocket } from "../src/net/udp-socket.ts";
+
+/** Tries `attempt` until it gives a value, for at most a second. */
+async function eventually<T>(attempt: () => T | null): Promise<T> {
+  const deadline = performance.now() + 1000;
+  for (;;) {
+    const value = attempt();
+    if (value !== null) return value;
+    if (performance.now() > deadline) throw new Error("nothing came within a second");
+    await Bun.sleep(2);
+  }
+}
+
+describe.skipIf(process.platform !== "linux").each([
+  ["IPv4", "127.0.0.1:0"],
+  ["IPv6", "[::1]:0"],
+])("the error queue over %s", (_name, address) => {
+  test("a datagram to a closed port comes back as ECONNREFUSED naming that port", async () => {
+    using server = UdpSocket.bind(address);
+    expect(server.enableErrorQueue()).toBe(true);
+    // Nothing was sent yet: the queue is empty.
+    expect(server.tryRecvError().state).toBe("would-block");
+
+    // A client that has left: its port is closed when the reply comes.
+    const client = UdpSocket.bind(address);
+    const departed = client.localAddress;
+    client.close();
+    server.trySendTo(new TextEncoder().encode("reply"), departed);
+
+    const error = await eventually(() => {
+      const result = server.tryRecvError();
+      return result.state === "ok" ? result.value : null;
+    });
+    expect(error.code).toBe("ECONNREFUSED");
+    expect(error.peer).toEqual(departed);
+    // Read once: neither the queue nor a receive reports it again, and it is no datagram.
+    expect(server.tryRecvError().state).toBe("would-block");
+    expect(server.tryRecvFrom(new Uint8Array(64)).state).toBe("would-block");
+  });
+});
