@@ -57,7 +57,14 @@ function main(seed: number, ratePpm: number): void {
         );
         // A task's handle can be joined by both echoes (a future, by one task at a time).
         const stop = spawn(signals.next(), { name: "signal" });
-        const policy = { maxDatagram: MAX_DATAGRAM, batchSize: BATCH_SIZE, guard: null, rateLimiter: null, offload: false, stats };
+        const policy = {
+          maxDatagram: MAX_DATAGRAM,
+          batchSize: BATCH_SIZE,
+          guard: null,
+          rateLimiter: null,
+          offload: false,
+          stats,
+        };
         const options = {
           stop,
           report: (line: string) => void violations.push(`echo loop failed: ${line}`),

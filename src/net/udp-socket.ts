@@ -41,7 +41,6 @@ import type { Context } from "../runtime/context.ts";
 import type { Future } from "../runtime/future.ts";
 import { type IoSource, IoFuture } from "../runtime/io-future.ts";
 import { LazyRegistration, READ, type Registration, WRITE } from "../runtime/reactor.ts";
-import { errnoName } from "../sys/errors.ts";
 import { type BatchSendReport, COALESCED_BYTES_MAX, DatagramBatch } from "./datagram-batch.ts";
 
 /** Where to bind: `"127.0.0.1:7777"`, `"[::1]:0"`, or a host and port. */
