@@ -186,6 +186,9 @@ export function* echoReader(
   const stats = policy.stats;
   for (;;) {
     let count: number;
+    // While errors keep coming (clients leaving), take them before receiving: a waiting error
+    // would otherwise fail the receive first, and an exception per departed client is costly.
+    if (unreachable !== null && unreachable.active) unreachable.drain();
     try {
       count = yield* receive;
     } catch (error) {

@@ -6,12 +6,17 @@
  *
  * @module
  */
-import { formatSocketAddress, type SocketAddress, SystemError } from "../index.ts";
+import { formatSocketAddress, now, type SocketAddress, SystemError } from "../index.ts";
 import type { EchoSocket } from "./echo.ts";
 import { Counter, type EchoStats } from "./stats.ts";
 
-/** How many peers the table remembers; the errors of the others are counted, not kept by peer. */
+/**
+ * How many peers the table remembers. Once it is full, further errors are counted in the total
+ * only (not even for peers already in the table): a flood of departures costs no allocation.
+ */
 export const PEERS_MAX = 1024;
+/** How long after the last error the reader keeps draining before each receive. */
+const ACTIVE_MS = 1000;
 /** How many errors one drain takes at most: the queue is drained again soon after. */
 const DRAIN_MAX = 4096;
 
@@ -23,6 +28,8 @@ export class UnreachablePeers {
   readonly #byPeer = new Map<string, number>();
   /** Errors of peers beyond the table's bound, or whose entry the kernel could not queue. */
   #others = 0;
+  /** When a drain last found errors (`now()`), or -Infinity. */
+  #lastErrorAtMs = -Infinity;
 
   constructor(socket: EchoSocket, stats: EchoStats) {
     this.#socket = socket;
@@ -49,15 +56,27 @@ export class UnreachablePeers {
       }
       if (error.state === "would-block") break;
       taken++;
-      this.#remember(error.value.peer);
+      // A full table takes no new peer: their errors are counted without decoding the peer.
+      if (this.#byPeer.size < PEERS_MAX) this.#remember(error.value.peer);
+      else this.#others++;
     }
     if (taken === 0 && reported) {
       taken = 1;
       this.#others++;
     }
+    if (taken > 0) this.#lastErrorAtMs = now();
     counters[Counter.droppedUnreachable]! += taken;
     counters[Counter.datagramsOut]! -= taken;
     return taken;
+  }
+
+  /**
+   * Whether errors came within the last {@link ACTIVE_MS}: more are likely (clients are
+   * leaving), so the reader drains before each receive, where a waiting error would otherwise
+   * fail the receive, at the cost of an exception per error.
+   */
+  get active(): boolean {
+    return now() - this.#lastErrorAtMs < ACTIVE_MS;
   }
 
   #remember(peer: SocketAddress): void {

@@ -122,6 +122,20 @@ export interface QueuedError {
   readonly peer: SocketAddress;
 }
 
+/** The reused {@link QueuedError} of a socket: the address as the library wrote it. */
+class QueuedErrorRecord implements QueuedError {
+  errno = 0;
+  readonly address = new Uint8Array(Layout.addressSize);
+
+  get code(): string {
+    return this.errno === 0 ? "unknown" : errnoName(this.errno);
+  }
+
+  get peer(): SocketAddress {
+    return decodeAddress(new DataView(this.address.buffer), 0);
+  }
+}
+
 /** Thrown by operations on a socket after {@link UdpSocket.close}. */
 export class SocketClosedError extends Error {
   override readonly name = "SocketClosedError";
@@ -230,7 +244,9 @@ export class UdpSocket implements IoSource {
   readonly #registration = new LazyRegistration();
   #closed = false;
   readonly #entry = new Uint8Array(Layout.datagramSize);
-  readonly #errorAddress = new Uint8Array(Layout.addressSize);
+  /** The last error taken from the error queue, and its result: reused, so that a flood of errors allocates nothing. */
+  readonly #error = new QueuedErrorRecord();
+  readonly #errorResult: TryResult<QueuedError> = { state: "ok", value: this.#error };
 
   static {
     openDescriptor = (socket, action) => {
@@ -351,7 +367,9 @@ export class UdpSocket implements IoSource {
   /**
    * Takes the oldest error from the error queue (see {@link enableErrorQueue}): its errno name
    * (`"ECONNREFUSED"` for a closed port) and the destination of the datagram that met it;
-   * would-block when the queue is empty. Drain it until would-block, like a receive.
+   * would-block when the queue is empty. Drain it until would-block, like a receive. The
+   * result is one object per socket, overwritten by the next call: read it at once (its `peer`
+   * is decoded when read, so that counting errors allocates nothing).
    *
    * @example
    * ```ts
@@ -362,10 +380,10 @@ export class UdpSocket implements IoSource {
    */
   tryRecvError(): TryResult<QueuedError> {
     this.#ensureOpen("read the error queue of");
-    const errno = udpTryRecvError(this.#fd, this.#errorAddress);
+    const errno = udpTryRecvError(this.#fd, this.#error.address);
     if (errno === WOULD_BLOCK) return WOULD_BLOCK_RESULT;
-    const peer = decodeAddress(new DataView(this.#errorAddress.buffer), 0);
-    return { state: "ok", value: { errno, code: errno === 0 ? "unknown" : errnoName(errno), peer } };
+    this.#error.errno = errno;
+    return this.#errorResult;
   }
 
   #ensureOpen(action: string): void {
