@@ -5,7 +5,6 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runProcess } from "../helpers.ts";
-import { GC_SECONDS } from "../../src/echo/service.ts";
 import { ensureBuilt, startServer } from "./server.ts";
 
 const clients = join(import.meta.dir, "..", "clients");
@@ -14,10 +13,12 @@ const MIB = 1024 * 1024;
 /** The limiter's table (`src/echo/rate-limit.ts`): touched page by page as sources arrive. */
 const LIMITER_TABLE_BYTES = 2.5 * MIB;
 /**
- * What the JavaScript heap and JIT may add between two of the server's periodic collections,
- * measured with the same flood and no rate limit (2 to 4 MiB on the development machine).
+ * What the JavaScript heap and JIT may add meanwhile, measured on the development machine: 2 to
+ * 4 MiB with the same flood and no rate limit; 12 to 15 MiB when, as here, every source leaves
+ * at once and every reply meets an ICMP error read from the error queue (50,000 and 120,000
+ * departures: the growth is the heap's size, not a cost per source).
  */
-const HEAP_HEADROOM_BYTES = 6 * MIB;
+const HEAP_HEADROOM_BYTES = 16 * MIB;
 
 /**
  * Offload off: with it, each reply slot holds a 64 KiB burst, and the reply queue's 16 MiB are
@@ -57,9 +58,6 @@ describe.skipIf(process.platform !== "linux")("udp-echo --rate-limit with 50,000
     const flood = await runProcess(["python3", join(clients, "many-sources.py"), "127.0.0.1", port, String(SOURCES)]);
     expect(flood.stdout.trim()).toBe(`sent ${SOURCES}`);
     const { stdout: steadyLine } = await steady;
-    // Each source left at once, so each reply met an ICMP error, read from the error queue: the
-    // garbage of that is collected at the server's next forced collection. Measure after it.
-    await Bun.sleep((GC_SECONDS + 1) * 1000);
     const grown = residentBytes(server.process.pid) - baseline;
     const [sent, echoed, late] = /sent (\d+) echoed (\d+) late (\d+)/.exec(steadyLine)!.slice(1).map(Number);
     expect(sent).toBeGreaterThan(200);
