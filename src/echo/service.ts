@@ -26,6 +26,8 @@ export const QUEUE_CAPACITY = 256;
 export const DRAIN_MS = 500;
 /** Restarts of a failing echo loop allowed per second. */
 export const RESTARTS_PER_SECOND_MAX = 5;
+/** Seconds between full garbage collections (see {@link collectGarbage}). */
+export const GC_SECONDS = 10;
 
 /**
  * The checks and counters of an echo service, from the command line's config; `offload` says
@@ -96,6 +98,23 @@ function* sampleTasks(stats: EchoStats, seconds: number): Async<never> {
 }
 
 /**
+ * Runs a full garbage collection every {@link GC_SECONDS}. Nothing on the echo's hot path
+ * survives a full collection (test/echo-heap.test.ts: 20,000 echoes, the same objects before and
+ * after), but with one datagram in flight about 0.8 short-lived plain objects per echo outlive
+ * the young collections (heapStats(): +471,529 `Object` cells over 600,000 echoes, all gone after
+ * a full collection), and JavaScriptCore puts the full collection off while memory is plentiful.
+ * Measured for 30 s at one datagram in flight: resident memory 41.3 MB with this task, 64.3 MB
+ * without; under a flood of full batches both stay at 41–42 MB. A full collection of this heap
+ * takes about a millisecond, so doing it on a schedule keeps memory flat for next to nothing.
+ */
+function* collectGarbage(): Async<never> {
+  for (;;) {
+    yield* sleep(GC_SECONDS * 1000);
+    Bun.gc(true);
+  }
+}
+
+/**
  * Echoes on `socket` until `options.stop` is ready, then stops receiving and sends what is
  * queued (for at most {@link DRAIN_MS}). Throws if the reader fails more often than it may be
  * restarted.
@@ -123,6 +142,7 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
     updateKernelDrops === null && unreachable === null
       ? null
       : spawn(sampleKernel(updateKernelDrops, unreachable), { name: "kernel sampler" });
+  const collector = spawn(collectGarbage(), { name: "garbage collector" });
   try {
     // The reader only ends by failing too often; the stop ends it otherwise. (A select only
     // detaches from a losing task: stopping it is said here.)
@@ -144,6 +164,7 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
     unreachable?.drain();
     const summary = unreachable?.summary() ?? null;
     if (summary !== null) options.summary?.(summary);
+    collector.cancel();
     stats.counters[Counter.tasksAlive] = 0;
   }
 }
