@@ -38,9 +38,10 @@ import {
   type WouldBlock,
 } from "../sys/udp.ts";
 import type { Context } from "../runtime/context.ts";
-import type { Future } from "../runtime/future.ts";
+import { type Future, PENDING, type Poll } from "../runtime/future.ts";
 import { type IoSource, IoFuture } from "../runtime/io-future.ts";
 import { LazyRegistration, READ, type Registration, WRITE } from "../runtime/reactor.ts";
+import { type Sleep, sleep } from "../runtime/timers.ts";
 import { type BatchSendReport, COALESCED_BYTES_MAX, DatagramBatch } from "./datagram-batch.ts";
 
 /** Where to bind: `"127.0.0.1:7777"`, `"[::1]:0"`, or a host and port. */
@@ -491,7 +492,8 @@ export class UdpSocket implements IoSource {
   /**
    * Sends datagrams `start` (0 by default) to `end - 1` of `batch`, waiting for writability as
    * often as needed, and resolves to the batch's {@link BatchSendReport} once every one was
-   * sent or refused, or the send stalled (see {@link trySendBatch}). The future can be awaited
+   * sent or refused (see {@link trySendBatch}). When the kernel is short of memory (`ENOBUFS`,
+   * `ENOMEM`) it pauses, 1 ms doubling up to 64 ms, and goes on: no datagram is lost to it. The future can be awaited
    * again: each await sends the range anew. An entry with a segment size
    * (`batch.setSegmentSize`) goes as that many datagrams in one send (UDP GSO), which needs
    * offload on.
@@ -673,6 +675,10 @@ class RecvBatch extends IoFuture<number> {
   }
 }
 
+/** The first pause of a waiting batch send after ENOBUFS or ENOMEM, and the longest. */
+const STALL_PAUSE_FIRST_MS = 1;
+const STALL_PAUSE_MAX_MS = 64;
+
 class SendBatch extends IoFuture<BatchSendReport> {
   readonly #socket: UdpSocket;
   readonly #batch: DatagramBatch;
@@ -689,7 +695,37 @@ class SendBatch extends IoFuture<BatchSendReport> {
     this.#end = end;
   }
 
-  /** Sends until all are handled (the result) or the socket is full (would-block). */
+  /** The pause after the kernel ran short of memory (ENOBUFS, ENOMEM), while it lasts. */
+  #pause: Sleep | null = null;
+  #pauseMs = STALL_PAUSE_FIRST_MS;
+
+  /**
+   * Sends, waiting for writability when the socket is full, and pausing when the kernel is short
+   * of memory (the socket stays writable then, so writability would not come): 1 ms, doubling
+   * up to 64 ms while it lasts, then on from the datagram where the send stopped.
+   */
+  override poll(cx: Context): Poll<BatchSendReport> {
+    for (;;) {
+      if (this.#pause !== null) {
+        if (this.#pause.poll(cx) === PENDING) return PENDING;
+        this.#pause = null;
+      }
+      const report = super.poll(cx);
+      if (report === PENDING) return PENDING;
+      if (report.stalled === null) {
+        this.#pauseMs = STALL_PAUSE_FIRST_MS;
+        return report;
+      }
+      // The batch's own record (reused): it keeps the counts so far, and goes on from `next`.
+      const record = report as SendRecord;
+      record.stalled = null;
+      this.#record = record;
+      this.#pause = sleep(this.#pauseMs);
+      this.#pauseMs = Math.min(this.#pauseMs * 2, STALL_PAUSE_MAX_MS);
+    }
+  }
+
+  /** Sends until all are handled or the send stalled (the report), or the socket is full (would-block). */
   protected attempt(): BatchSendReport | WouldBlock {
     const record = (this.#record ??= this.#batch.beginSend(this.#start));
     if (!sendBatchNow(this.#socket, this.#batch, record, this.#end)) return WOULD_BLOCK;
@@ -703,6 +739,8 @@ class SendBatch extends IoFuture<BatchSendReport> {
 
   override drop(): void {
     this.#record = null;
+    this.#pause?.drop();
+    this.#pause = null;
     super.drop();
   }
 }
