@@ -111,12 +111,25 @@ async function flood(ports: Record<string, number>, seconds: number): Promise<{ 
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { seed: { type: "string" }, seconds: { type: "string" }, rate: { type: "string" } } });
+  const usage = (message: string): number => {
+    console.error(`chaos: ${message}\nUsage: npm run chaos -- --seed N [--seconds S] [--rate PPM]`);
+    return 2;
+  };
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { seed: { type: "string" }, seconds: { type: "string" }, rate: { type: "string" } } }));
+  } catch (error) {
+    return usage((error as Error).message);
+  }
   const seed = Number(values.seed ?? Math.floor(Math.random() * 1e9));
   const seconds = Number(values.seconds ?? 5);
   const ratePpm = Number(values.rate ?? RATE_PPM);
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`--seed ${values.seed} is not a whole number >= 0`);
-  if (!(seconds > 0 && seconds <= 3600)) throw new Error(`--seconds ${values.seconds} is not a number of seconds from 0 to 3600`);
+  if (!Number.isSafeInteger(seed) || seed < 0) return usage(`--seed "${values.seed}" is not a whole number >= 0`);
+  if (!(seconds > 0 && seconds <= 3600))
+    return usage(`--seconds "${values.seconds}" is not a number of seconds above 0 and at most 3600`);
+  if (!Number.isInteger(ratePpm) || ratePpm < 0 || ratePpm > 1_000_000) {
+    return usage(`--rate "${values.rate}" is not a whole number of faults per million calls from 0 to 1000000`);
+  }
   build();
 
   const echo = Bun.spawn([process.execPath, join(root, "scripts", "chaos", "echo.ts"), String(seed), String(ratePpm)], {

@@ -26,3 +26,16 @@ describe.skipIf(process.platform !== "linux")("npm run chaos", () => {
     120_000,
   );
 });
+
+test.each([
+  [["--seed", "abc"], 'chaos: --seed "abc" is not a whole number >= 0'],
+  [["--seed", "1", "--seconds", "0"], 'chaos: --seconds "0" is not a number of seconds above 0 and at most 3600'],
+  [
+    ["--seed", "1", "--rate", "2000000"],
+    'chaos: --rate "2000000" is not a whole number of faults per million calls from 0 to 1000000',
+  ],
+])("npm run chaos %p refuses with one line naming the value, and exits 2", async (args, message) => {
+  const result = await runProcess([process.execPath, script, ...args]);
+  expect(result.stderr).toBe(`${message}\nUsage: npm run chaos -- --seed N [--seconds S] [--rate PPM]\n`);
+  expect(result.exitCode).toBe(2);
+});
