@@ -77,3 +77,15 @@ test("serveConsole refuses a closed runtime, naming why, before its server threa
   runtime.close();
   expect(() => serveConsole(runtime, { port: 0 })).toThrow("Cannot serve the console: the runtime is closed");
 });
+
+test("serveConsole refuses bad options, named, before warning about the host", () => {
+  using runtime = new Runtime();
+  const warnings: string[] = [];
+  const warn = (line: string) => void warnings.push(line);
+  expect(() => serveConsole(runtime, { host: "0.0.0.0", port: 70000, warn })).toThrow(
+    "console port 70000 is not a whole number from 0 to 65535",
+  );
+  expect(() => serveConsole(runtime, { host: "0.0.0.0", port: 0, intervalMs: 5, warn })).toThrow("intervalMs 5");
+  expect(() => serveConsole(runtime, { host: "localhost", port: 0, warn })).toThrow('"localhost"');
+  expect(warnings).toEqual([]);
+});

@@ -133,14 +133,16 @@ export function serveConsole(runtime: Runtime, options: ConsoleOptions): Console
   // Refused before the server thread starts: it would otherwise keep listening, with no task to feed it.
   if (runtime.closed) throw new RuntimeError("Cannot serve the console: the runtime is closed");
   const host = options.host ?? "127.0.0.1";
-  if (!isLoopbackHost(host)) {
+  const loopback = isLoopbackHost(host); // (an AddressError for a host that is not an address)
+  const port = checkRange("console port", options.port, 0, 65535);
+  const maxViewers = checkRange("maxViewers", options.maxViewers ?? 8, 1, 64);
+  const intervalMs = checkRange("intervalMs", options.intervalMs ?? 250, 100, 500);
+  // Only for a console that is about to listen: a refused option says so alone.
+  if (!loopback) {
     (options.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(
       `bun-reactor: warning: the console listens on ${host}, not on loopback: anyone who can reach it sees the runtime's tasks and sockets`,
     );
   }
-  const port = checkRange("console port", options.port, 0, 65535);
-  const maxViewers = checkRange("maxViewers", options.maxViewers ?? 8, 1, 64);
-  const intervalMs = checkRange("intervalMs", options.intervalMs ?? 250, 100, 500);
   const { worker, port: boundPort } = startServer({ host, port, maxViewers });
   const tracker = new ActivityTracker();
   const previous = runtime.trace;
