@@ -172,11 +172,10 @@ describe("ReplyQueue", () => {
 });
 
 /**
- * A socket whose sends would block until `blocked` is cleared; receives and readiness are the
- * real socket's, and the sends that go are recorded rather than sent.
+ * A socket whose receives and readiness are the real socket's, and whose sends are recorded
+ * (the first byte of each datagram) rather than sent, unless {@link refuse} says otherwise.
  */
-class BlockingSendSocket implements EchoSocket {
-  blocked = true;
+abstract class RecordingSocket implements EchoSocket {
   readonly sent: number[] = [];
   readonly #real: UdpSocket;
 
@@ -192,9 +191,13 @@ class BlockingSendSocket implements EchoSocket {
     return this.#real.writable();
   }
 
+  /** What a send from `start` returns instead of going, or null to let it go. */
+  protected abstract refuse(start: number): TryResult<BatchSendReport> | null;
+
   trySendBatch(batch: DatagramBatch, end: number, options: BatchSendOptions = {}): TryResult<BatchSendReport> {
     const start = options.start ?? 0;
-    if (this.blocked) return { state: "would-block" };
+    const refused = this.refuse(start);
+    if (refused !== null) return refused;
     let bytes = 0;
     for (let index = start; index < end; index++) {
       this.sent.push(batch.payload(index)[0]!);
@@ -205,49 +208,33 @@ class BlockingSendSocket implements EchoSocket {
   }
 }
 
+/** A socket whose sends would block until `blocked` is cleared (see {@link RecordingSocket}). */
+class BlockingSendSocket extends RecordingSocket {
+  blocked = true;
+
+  protected refuse(): TryResult<BatchSendReport> | null {
+    return this.blocked ? { state: "would-block" } : null;
+  }
+}
+
 /**
  * A socket whose sends meet ENOBUFS (the kernel short of memory, while the socket stays
- * writable) `stalls` times, then go; receives and readiness are the real socket's.
+ * writable) `stalls` times, then go (see {@link RecordingSocket}).
  */
-class StallingSendSocket implements EchoSocket {
+class StallingSendSocket extends RecordingSocket {
   stalls: number;
-  readonly sent: number[] = [];
-  readonly #real: UdpSocket;
 
   constructor(real: UdpSocket, stalls: number) {
-    this.#real = real;
+    super(real);
     this.stalls = stalls;
   }
 
-  recvBatch(batch: DatagramBatch) {
-    return this.#real.recvBatch(batch);
-  }
-
-  writable() {
-    return this.#real.writable();
-  }
-
-  trySendBatch(batch: DatagramBatch, end: number, options: BatchSendOptions = {}): TryResult<BatchSendReport> {
-    const start = options.start ?? 0;
-    if (this.stalls > 0) {
-      this.stalls--;
-      return {
-        state: "ok",
-        value: { next: start, sent: 0, datagrams: 0, bytes: 0, refused: 0, refusedDatagrams: 0, stalled: "ENOBUFS" },
-      };
-    }
-    for (let index = start; index < end; index++) this.sent.push(batch.payload(index)[0]!);
+  protected refuse(start: number): TryResult<BatchSendReport> | null {
+    if (this.stalls === 0) return null;
+    this.stalls--;
     return {
       state: "ok",
-      value: {
-        next: end,
-        sent: end - start,
-        datagrams: end - start,
-        bytes: end - start,
-        refused: 0,
-        refusedDatagrams: 0,
-        stalled: null,
-      },
+      value: { next: start, sent: 0, datagrams: 0, bytes: 0, refused: 0, refusedDatagrams: 0, stalled: "ENOBUFS" },
     };
   }
 }
