@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { USAGE } from "../src/echo/config.ts";
 
 const root = join(import.meta.dir, "..");
 const sources = [...new Bun.Glob("src/**/*.ts").scanSync(root)].sort();
@@ -69,5 +70,12 @@ describe("tidy", () => {
     expect(command).toBeDefined();
     const ci = read(".ci/run");
     expect(ci.split("\n")).toContain(command!);
+  });
+
+  test("the README's command line lists exactly the options udp-echo --help prints", () => {
+    const listed = /## The command line\n\n```text\nudp-echo \[options\]\n([\s\S]*?)```/.exec(read("README.md"))?.[1];
+    const printed = /\nOptions:\n([\s\S]*?\n)\n/.exec(USAGE)?.[1];
+    expect(printed).toBeDefined();
+    expect(listed).toBe(printed);
   });
 });
