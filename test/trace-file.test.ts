@@ -5,10 +5,12 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { heapStats } from "bun:jsc";
 import { type ChromeTraceEvent, TraceFile } from "../src/console/trace-file.ts";
 import type { Async } from "../src/runtime/future.ts";
 import type { DriverName } from "../src/runtime/driver.ts";
 import { Runtime } from "../src/runtime/runtime.ts";
+import { traceEvent } from "../src/runtime/trace.ts";
 import { sleep } from "../src/runtime/timers.ts";
 import { UdpSocket } from "../src/net/udp-socket.ts";
 import { drivers } from "./helpers.ts";
@@ -128,4 +130,27 @@ test("A trace file keeps at most maxEvents events and counts the ones it drops",
 test("A trace file refuses a limit that is not a whole number from 1 to 10000000", () => {
   expect(() => new TraceFile("x.json", { maxEvents: 0 })).toThrow("maxEvents 0 is not a whole number from 1 to 10000000");
   expect(() => new TraceFile("x.json", { maxEvents: 1.5 })).toThrow(RangeError);
+});
+
+test("A full trace file keeps nothing more per task: a million tasks past its limit cost no memory", () => {
+  const file = new TraceFile(join(tmpdir(), "unused.json"), { maxEvents: 10 });
+  const event = (kind: "spawn" | "poll" | "wake" | "pending", task: number) => traceEvent(kind, { task, detail: "reactor" });
+  const feed = (from: number, count: number) => {
+    for (let task = from; task < from + count; task++) {
+      file.hook(event("spawn", task));
+      file.hook(event("poll", task));
+      file.hook(event("pending", task));
+      file.hook(event("wake", task)); // woken, never polled again (cancelled): nothing ends it
+    }
+  };
+  feed(1, 10_000); // full, and warm
+  Bun.gc(true);
+  const before = heapStats().heapSize;
+  feed(10_001, 1_000_000);
+  Bun.gc(true);
+  const grownBytes = heapStats().heapSize - before;
+  expect(file.counts.kept).toBe(10);
+  expect(file.counts.dropped).toBeGreaterThan(4_000_000);
+  // Per-task bookkeeping (names, scheduled wakes) would be tens of megabytes for a million tasks.
+  expect(grownBytes).toBeLessThan(4 * 1024 * 1024);
 });

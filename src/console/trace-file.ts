@@ -12,7 +12,8 @@
  *   track to the woken task's `scheduled` slice and on to the poll that followed.
  *
  * Bounded: at most `maxEvents` events are kept (default {@link TRACE_FILE_MAX_EVENTS}); past it,
- * events are counted and dropped, and the file says how many (`otherData.droppedEvents`).
+ * the runtime's trace events are counted and dropped, and the file says how many
+ * (`otherData.droppedEvents`). A full file keeps nothing more, so its memory stays bounded.
  *
  * @module
  */
@@ -111,6 +112,12 @@ export class TraceFile {
 
   /** The hook to give the runtime (`new Runtime({ trace: file.hook })`). */
   readonly hook: TraceHook = (event: TraceEvent) => {
+    if (this.#events.length >= this.maxEvents) {
+      // Full: nothing more is written, so nothing more is kept about tasks or flows either (a
+      // long run would otherwise grow by every task it spawns, and build events to drop them).
+      this.#dropped++;
+      return;
+    }
     const atUs = microseconds();
     switch (event.kind) {
       case "spawn":
