@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import packageJson from "../../package.json" with { type: "json" };
 import {
@@ -171,6 +171,8 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
   } catch (error) {
     err(`udp-echo: ${error instanceof Error ? error.message : String(error)}`);
     runtime.close();
+    // The trace file made for this run would hold nothing: it goes too.
+    if (traceFile !== null) rmSync(traceFile.path, { force: true });
     return 1;
   }
   out(readyLine(socket, config));

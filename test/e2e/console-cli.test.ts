@@ -3,7 +3,7 @@
 // the trace file written at exit.
 import { describe, expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runServer, startServer } from "./server.ts";
@@ -37,9 +37,12 @@ describe("udp-echo --console and --trace-file", () => {
   test("a console port in use ends the server with status 1 and says why", async () => {
     await using first = await startServer(["--port", "0", "--console", "0"]);
     const taken = /^console: http:\/\/127\.0\.0\.1:(\d+)\/$/m.exec(first.stdout())![1]!;
-    const { exitCode, stderr } = await runServer(["--port", "0", "--console", taken]);
+    // With --trace-file too: the file made for the run is not left behind, empty.
+    const path = join(tmpdir(), `udp-echo-unserved-${process.pid}.json`);
+    const { exitCode, stderr } = await runServer(["--port", "0", "--console", taken, "--trace-file", path]);
     expect(exitCode).toBe(1);
     expect(stderr).toStartWith(`udp-echo: Cannot serve the console on 127.0.0.1:${taken}: `);
+    expect(existsSync(path)).toBe(false);
   });
 
   test("a trace file that cannot be written ends the server before it starts, in one line", async () => {
