@@ -33,7 +33,7 @@ import { workerModuleUrl } from "../sys/locations.ts";
 import { type EchoConfig, parseCommandLine, USAGE, UsageError } from "./config.ts";
 import { err, out } from "./output.ts";
 import { policyFor, serveEcho } from "./service.ts";
-import { EchoStats, formatStatsLine, formatTotals } from "./stats.ts";
+import { Counter, type CounterName, EchoStats, formatStatsLine, formatTotals } from "./stats.ts";
 import { RestartLimitError } from "./supervisor.ts";
 import { TracePrinter } from "./trace-printer.ts";
 import type { EchoWorkerData } from "./worker.ts";
@@ -111,18 +111,13 @@ function bindSockets(config: EchoConfig): UdpSocket[] {
   return sockets;
 }
 
-/** The counters the console charts: traffic each way, and drops by reason. */
-const CONSOLE_COUNTERS = [
-  "datagramsIn",
-  "datagramsOut",
-  "bytesIn",
-  "bytesOut",
-  "droppedOversized",
-  "droppedRefused",
-  "droppedRateLimited",
-  "droppedSendError",
-  "droppedOverload",
-] as const;
+/**
+ * The counters the console charts: traffic each way, and drops by reason: every `dropped…`
+ * counter, so that a new reason is charted without being listed here too.
+ */
+const CONSOLE_COUNTERS = (Object.keys(Counter) as CounterName[]).filter(
+  (name) => name.startsWith("dropped") || name.startsWith("datagrams") || name.startsWith("bytes"),
+);
 
 /** `--console`: serves it, and says where; a port already taken ends the server (status 1). */
 function openConsole(config: EchoConfig, runtime: Runtime, stats: EchoStats): ConsoleHandle | null {

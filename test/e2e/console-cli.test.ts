@@ -6,6 +6,7 @@ import { createSocket } from "node:dgram";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Counter } from "../../src/echo/stats.ts";
 import { runServer, startServer } from "./server.ts";
 
 describe("udp-echo --console and --trace-file", () => {
@@ -43,6 +44,19 @@ describe("udp-echo --console and --trace-file", () => {
     expect(exitCode).toBe(1);
     expect(stderr).toStartWith(`udp-echo: Cannot serve the console on 127.0.0.1:${taken}: `);
     expect(existsSync(path)).toBe(false);
+  });
+
+  test("the console charts every counter of traffic and every drop by its reason", async () => {
+    await using server = await startServer(["--port", "0", "--console", "0"]);
+    const url = /^console: (\S+)$/m.exec(server.stdout())![1]!;
+    let metrics: Record<string, number> | null = null;
+    for (let attempt = 0; attempt < 50 && metrics === null; attempt++) {
+      metrics = ((await (await fetch(`${url}snapshot`)).json()) as { metrics: Record<string, number> } | null)?.metrics ?? null;
+      if (metrics === null) await Bun.sleep(100);
+    }
+    const expected = Object.keys(Counter).filter((name) => /^(dropped|datagrams|bytes)/.test(name));
+    expect(Object.keys(metrics ?? {}).sort()).toEqual(expected.sort());
+    expect(expected).toContain("droppedByKernel");
   });
 
   test("a trace file that cannot be written ends the server before it starts, in one line", async () => {
