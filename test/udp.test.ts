@@ -304,6 +304,15 @@ describe("bad values at the socket's edge, refused before a descriptor is opened
     expect(opened(before)).toEqual([]);
   });
 
+  test("fromDescriptor refuses a bad offload option, named, and leaves the descriptor to its owner", () => {
+    using original = UdpSocket.bind("127.0.0.1:0");
+    const fd = original.fd;
+    expect(() => UdpSocket.fromDescriptor(fd, { offload: 1 as never })).toThrow(
+      "UdpSocket.fromDescriptor: offload 1 is not true or false",
+    );
+    expect(original.trySendTo(new Uint8Array([1]), original.localAddress).state).toBe("ok"); // still open
+  });
+
   test("a batch refuses a payload that is not a Uint8Array and a bad peer, and keeps its slot", () => {
     const batch = new DatagramBatch(2, 8);
     const peer = { family: 4 as const, host: "127.0.0.1", port: 9000, scopeId: 0 };

@@ -178,20 +178,20 @@ function checkBytes(bytes: unknown, call: string): Uint8Array {
 }
 
 /** Refuses bad socket options before a descriptor is opened for them. */
-function checkSocketOptions(options: UdpSocketOptions): void {
+function checkSocketOptions(options: UdpSocketOptions, call: string): void {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`UdpSocket.bind: options ${describeValue(options)} are not an object`);
+    throw new TypeError(`${call}: options ${describeValue(options)} are not an object`);
   }
   for (const name of ["reuseAddress", "reusePort", "ipv6Only", "offload"] as const) {
     const value: unknown = options[name];
     if (value !== undefined && typeof value !== "boolean") {
-      throw new TypeError(`UdpSocket.bind: ${name} ${describeValue(value)} is not true or false`);
+      throw new TypeError(`${call}: ${name} ${describeValue(value)} is not true or false`);
     }
   }
   for (const name of ["recvBufferBytes", "sendBufferBytes"] as const) {
     const value: unknown = options[name];
     if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 0x7fff_ffff)) {
-      throw new RangeError(`UdpSocket.bind: ${name} ${describeValue(value)} is not a whole number of bytes from 1 to 2^31 - 1`);
+      throw new RangeError(`${call}: ${name} ${describeValue(value)} is not a whole number of bytes from 1 to 2^31 - 1`);
     }
   }
 }
@@ -270,7 +270,7 @@ export class UdpSocket implements IoSource {
    */
   static bind(address: BindAddress, options: UdpSocketOptions = {}): UdpSocket {
     const target = toSocketAddress(address, "UdpSocket.bind");
-    checkSocketOptions(options);
+    checkSocketOptions(options, "UdpSocket.bind");
     const fd = udpOpen(target.family);
     try {
       const flags: [SocketOption, boolean | undefined][] = [
@@ -298,6 +298,7 @@ export class UdpSocket implements IoSource {
    */
   static fromDescriptor(descriptor: number, options: Pick<UdpSocketOptions, "offload"> = {}): UdpSocket {
     const fd = asFd(descriptor);
+    checkSocketOptions(options, "UdpSocket.fromDescriptor");
     const localAddress = udpLocalAddress(fd);
     return new UdpSocket(fd, localAddress.family, localAddress, enableOffload(fd, options.offload));
   }
