@@ -282,6 +282,21 @@ describe.each(drivers)("readiness futures (%s driver)", (driver) => {
   });
 });
 
+test("a datagram received into a batch has no refusal, whatever an earlier send refused in its slot", () => {
+  using server = UdpSocket.bind("127.0.0.1:0");
+  using client = UdpSocket.bind("127.0.0.1:0");
+  const batch = new DatagramBatch(2, 4);
+  // An IPv6 peer on an IPv4 socket: slot 0's datagram is refused.
+  batch.set(0, new Uint8Array([1]), { family: 6, host: "::1", port: 9, scopeId: 0 });
+  expect(until(() => client.trySendBatch(batch, 1)).refused).toBe(1);
+  expect(batch.refusal(0)).not.toBeNull();
+
+  // Now the slot holds a datagram received from a client: it was never handed to a send.
+  client.trySendTo(new Uint8Array([2]), server.localAddress);
+  expect(until(() => server.tryRecvBatch(batch))).toBe(1);
+  expect([batch.payload(0)[0], batch.refusal(0)]).toEqual([2, null]);
+});
+
 describe("bad values at the socket's edge, refused before a descriptor is opened or a slot touched", () => {
   // Which descriptors are new, not how many there are: earlier tests' may still be closing.
   const openDescriptors = () => new Set(readdirSync(existsSync("/proc/self/fd") ? "/proc/self/fd" : "/dev/fd"));

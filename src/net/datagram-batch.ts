@@ -312,6 +312,11 @@ export class DatagramBatch {
     return this.#sent;
   }
 
+  /** @internal Entries 0 to `count - 1` were just received: no send has refused them. */
+  noteReceived(count: number): void {
+    this.#refusals.fill(0, 0, count);
+  }
+
   /** @internal The result of a receive of `count` datagrams: one object per batch, reused. */
   receivedResult(count: number): { readonly state: "ok"; readonly value: number } {
     this.#received.value = count;

@@ -583,7 +583,9 @@ function receiveBatchNow(socket: UdpSocket, batch: DatagramBatch): number | Woul
         `with offload on, an entry may hold up to ${COALESCED_BYTES_MAX} bytes of coalesced datagrams`,
     );
   }
-  return udpTryRecvBatch(fd, batch.payloads, batch.slotSize, batch.entries);
+  const count = udpTryRecvBatch(fd, batch.payloads, batch.slotSize, batch.entries);
+  if (count !== WOULD_BLOCK) batch.noteReceived(count);
+  return count;
 }
 
 type SendRecord = ReturnType<DatagramBatch["beginSend"]>;
