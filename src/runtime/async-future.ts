@@ -1,6 +1,8 @@
 /**
- * Drives a generator function as a future: each `yield*` hands a future to this driver, which
+ * Drives a generator function: each `yield*` hands a future to {@link pollGenerator}, which
  * polls it with the task's context and resumes the generator with its value once it is ready.
+ * A task spawned from a generator runs it so itself; {@link AsyncFuture} wraps one as a future
+ * for the combinators.
  * This is how step 3 ("the task runs async_main() and awaits recv_from()") and step 11 ("the
  * task resumes at its .await point") happen here.
  *
@@ -13,97 +15,138 @@ import { traceEvent } from "./trace.ts";
 /** The most times a generator that keeps yielding from `finally` is asked to return. */
 const CLOSE_ATTEMPTS_MAX = 1000;
 
-/** A future that runs an {@link Async} generator to completion. */
-export class AsyncFuture<T> extends Future<T> {
-  readonly #generator: Async<T>;
+/**
+ * A generator being run: the generator, the future it awaits and what to resume it with. An
+ * {@link AsyncFuture} is one, for a generator that a combinator awaits; a task spawned from a
+ * generator is one too, so that it costs no driver object of its own.
+ */
+export interface GeneratorRun<T> {
+  readonly generator: Async<T>;
   /** The future the generator is waiting for, or null when it must be resumed. */
-  #awaiting: Future<unknown> | null = null;
-  /** What to resume the generator with: the awaited value, or an error to throw at the await. */
-  #input: unknown = undefined;
-  #inputIsError = false;
-  #finished = false;
+  awaiting: Future<unknown> | null;
+  /**
+   * What to resume the generator with: the awaited value, or a {@link ThrownAtAwait} holding an
+   * error to throw at the await (a field fewer per task than a flag; errors are the rare path).
+   */
+  input: unknown;
+}
+
+/** An error to throw at a generator's await point, as a {@link GeneratorRun}'s input. */
+class ThrownAtAwait {
+  readonly error: unknown;
+
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
+/**
+ * Runs `run`'s generator until it returns (its value) or waits for a future that is not ready
+ * ({@link PENDING}), polling the futures it awaits with `cx`.
+ *
+ * @example
+ * ```ts
+ * const run: GeneratorRun<number> = { generator: main(), awaiting: null, input: undefined };
+ * const value = pollGenerator(run, cx); // a number, or PENDING
+ * ```
+ */
+export function pollGenerator<T>(run: GeneratorRun<T>, cx: Context): Poll<T> {
+  for (;;) {
+    if (run.awaiting === null) {
+      const step = resume(run);
+      if (step.done === true) return step.value;
+      run.awaiting = step.value;
+      const trace = cx.runtime.trace;
+      if (trace !== null) trace(traceEvent("await", { task: cx.taskId, detail: step.value.constructor.name }));
+    }
+    let value: unknown;
+    try {
+      value = run.awaiting.poll(cx);
+    } catch (error) {
+      // The awaited future failed: it is dropped (releasing what it held), and the error is
+      // thrown at the generator's await point.
+      dropAfterFailure(run.awaiting);
+      run.awaiting = null;
+      run.input = new ThrownAtAwait(error);
+      continue;
+    }
+    if (value === PENDING) return PENDING;
+    run.awaiting = null;
+    run.input = value;
+    if (--cx.budget <= 0 || cx.outOfTime()) {
+      // Budget spent (others run first), or the turn's time (it continues first next turn):
+      // keep the value for the next poll.
+      cx.waker.wake();
+      return PENDING;
+    }
+  }
+}
+
+function resume<T>(run: GeneratorRun<T>): IteratorResult<Future<unknown>, T> {
+  const input = run.input;
+  run.input = undefined;
+  const step = input instanceof ThrownAtAwait ? run.generator.throw(input.error) : run.generator.next(input);
+  if (step.done !== true && !(step.value instanceof Future)) {
+    // `yield x` instead of `yield* x`: a mistake in the task's code, reported where it is.
+    run.input = new ThrownAtAwait(new TypeError(`a task yielded ${String(step.value)}, not a future: await with \`yield*\``));
+    return resume(run);
+  }
+  return step;
+}
+
+/**
+ * Abandons `run`'s generator: drops the future it awaits, then makes it return, so that its
+ * `finally` blocks (and `using` declarations) run. A future yielded from a `finally` block
+ * during this is dropped at once: cancellation cannot wait. Once the generator has finished,
+ * this costs one `return()` that does nothing (no flag per generator to spare it).
+ *
+ * @example
+ * ```ts
+ * dropGenerator(run); // its finally blocks have run
+ * ```
+ */
+export function dropGenerator(run: GeneratorRun<unknown>): void {
+  const awaiting = run.awaiting;
+  run.awaiting = null;
+  try {
+    awaiting?.drop();
+  } finally {
+    // Even if that drop failed, the generator's finally blocks and `using` declarations run.
+    closeGenerator(run.generator);
+  }
+}
+
+function closeGenerator(generator: Async<unknown>): void {
+  for (let attempt = 0; attempt < CLOSE_ATTEMPTS_MAX; attempt++) {
+    const step = generator.return(undefined);
+    if (step.done === true) return;
+    if (step.value instanceof Future) dropAfterFailure(step.value);
+  }
+  throw new Error(`a cancelled task kept yielding from finally blocks ${CLOSE_ATTEMPTS_MAX} times`);
+}
+
+/**
+ * A future that runs an {@link Async} generator to completion, for a combinator that awaits a
+ * generator (a task runs its own generator, with the same fields). It is its own
+ * {@link GeneratorRun}: one object per generator awaited.
+ */
+export class AsyncFuture<T> extends Future<T> implements GeneratorRun<T> {
+  readonly generator: Async<T>;
+  awaiting: Future<unknown> | null = null;
+  input: unknown = undefined;
 
   constructor(generator: Async<T>) {
     super();
-    this.#generator = generator;
+    this.generator = generator;
   }
 
   poll(cx: Context): Poll<T> {
-    for (;;) {
-      if (this.#awaiting === null) {
-        const step = this.#resume();
-        if (step.done === true) {
-          this.#finished = true;
-          return step.value;
-        }
-        this.#awaiting = step.value;
-        const trace = cx.runtime.trace;
-        if (trace !== null) trace(traceEvent("await", { task: cx.taskId, detail: step.value.constructor.name }));
-      }
-      let value: unknown;
-      try {
-        value = this.#awaiting.poll(cx);
-      } catch (error) {
-        // The awaited future failed: it is dropped (releasing what it held), and the error is
-        // thrown at the generator's await point.
-        dropAfterFailure(this.#awaiting);
-        this.#awaiting = null;
-        this.#input = error;
-        this.#inputIsError = true;
-        continue;
-      }
-      if (value === PENDING) return PENDING;
-      this.#awaiting = null;
-      this.#input = value;
-      if (--cx.budget <= 0 || cx.outOfTime()) {
-        // Budget spent (others run first), or the turn's time (it continues first next turn):
-        // keep the value for the next poll.
-        cx.waker.wake();
-        return PENDING;
-      }
-    }
+    return pollGenerator(this, cx);
   }
 
-  #resume(): IteratorResult<Future<unknown>, T> {
-    const input = this.#input;
-    const isError = this.#inputIsError;
-    this.#input = undefined;
-    this.#inputIsError = false;
-    const step = isError ? this.#generator.throw(input) : this.#generator.next(input);
-    if (step.done !== true && !(step.value instanceof Future)) {
-      // `yield x` instead of `yield* x`: a mistake in the task's code, reported where it is.
-      this.#input = new TypeError(`a task yielded ${String(step.value)}, not a future: await with \`yield*\``);
-      this.#inputIsError = true;
-      return this.#resume();
-    }
-    return step;
-  }
-
-  /**
-   * Abandons the generator: drops the future it awaits, then makes it return, so that its
-   * `finally` blocks (and `using` declarations) run. A future yielded from a `finally` block
-   * during this is dropped at once: cancellation cannot wait.
-   */
+  /** Abandons the generator; its `finally` blocks run (see {@link dropGenerator}). */
   override drop(): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    const awaiting = this.#awaiting;
-    this.#awaiting = null;
-    try {
-      awaiting?.drop();
-    } finally {
-      // Even if that drop failed, the generator's finally blocks and `using` declarations run.
-      this.#closeGenerator();
-    }
-  }
-
-  #closeGenerator(): void {
-    for (let attempt = 0; attempt < CLOSE_ATTEMPTS_MAX; attempt++) {
-      const step = this.#generator.return(undefined as T);
-      if (step.done === true) return;
-      if (step.value instanceof Future) dropAfterFailure(step.value);
-    }
-    throw new Error(`a cancelled task kept yielding from finally blocks ${CLOSE_ATTEMPTS_MAX} times`);
+    dropGenerator(this);
   }
 }
 
@@ -112,9 +155,24 @@ export class AsyncFuture<T> extends Future<T> {
  * Anything else is refused here, naming it, before a task or a combinator is made of it.
  */
 export function toFuture<T>(awaitable: Awaitable<T>): Future<T> {
-  if (!isAsync(awaitable)) return awaitable;
+  const generator = generatorOf(awaitable);
+  return generator === null ? (awaitable as Future<T>) : new AsyncFuture(generator);
+}
+
+/**
+ * `awaitable` as a generator, or null if it is a future; anything else is refused, naming it.
+ *
+ * @example
+ * ```ts
+ * generatorOf(main()); // the generator
+ * generatorOf(sleep(10)); // null: a future
+ * generatorOf(main); // TypeError: function main is not a future or a generator: call the generator function…
+ * ```
+ */
+export function generatorOf<T>(awaitable: Awaitable<T>): Async<T> | null {
+  if (!isAsync(awaitable)) return null;
   if (!isGenerator(awaitable)) throw new TypeError(notAwaitable(awaitable));
-  return new AsyncFuture(awaitable);
+  return awaitable;
 }
 
 function isGenerator(value: unknown): boolean {

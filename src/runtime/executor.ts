@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { toFuture } from "./async-future.ts";
 import type { RuntimeCore } from "./context.ts";
 import type { Driver } from "./driver.ts";
 import type { Awaitable } from "./future.ts";
@@ -172,13 +171,13 @@ export class Executor {
    */
   spawn<T>(awaitable: Awaitable<T>, options?: SpawnOptions): JoinHandle<T> {
     // (No `= {}` default: that would be an object per spawn.)
-    const task = new Task(toFuture(awaitable), options?.name, this.#runtime);
+    const task = new Task(awaitable, options?.name, this.#runtime);
     this.#addAlive(task as Task<unknown>);
     this.#queue.push(task as Task<unknown>);
     this.onActivity?.();
     const trace = this.#runtime.trace;
     if (trace !== null) trace(traceEvent("spawn", { task: task.id, detail: task.name }));
-    return new JoinHandle(task, this);
+    return new JoinHandle(task);
   }
 
   /** Step 10: a waker puts its task back on the run queue, once. */

@@ -7,11 +7,6 @@ import type { Context } from "./context.ts";
 import { Future, handOver, PENDING, type Poll, resumeWith } from "./future.ts";
 import { type Outcome, type Task, TaskCancelledError } from "./task.ts";
 
-/** Cancels tasks: the executor. */
-export interface TaskCanceller {
-  cancel(task: Task<unknown>): void;
-}
-
 /**
  * The handle of a spawned task. Awaiting it (`yield* handle`) gives the task's value, throws
  * its error, or throws {@link TaskCancelledError} if it was cancelled.
@@ -30,13 +25,12 @@ export interface TaskCanceller {
  * ```
  */
 export class JoinHandle<T> extends Future<T> {
+  /** The task, whose runtime's executor cancels it (no field of its own for that: one per spawn). */
   readonly #task: Task<T>;
-  readonly #canceller: TaskCanceller;
 
-  constructor(task: Task<T>, canceller: TaskCanceller) {
+  constructor(task: Task<T>) {
     super();
     this.#task = task;
-    this.#canceller = canceller;
   }
 
   /** The task's id, as traces show it. */
@@ -130,7 +124,7 @@ export class JoinHandle<T> extends Future<T> {
    * Cancelling a finished task does nothing. This is the only way to cancel a task.
    */
   cancel(): void {
-    this.#canceller.cancel(this.#task as Task<unknown>);
+    this.#task.runtime.executor.cancel(this.#task as Task<unknown>);
   }
 }
 

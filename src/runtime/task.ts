@@ -2,12 +2,15 @@
  * A task: a future the executor owns and polls, with its scheduling state and the outcome its
  * join handle reads. A task is also the {@link Context} its future is polled with and the
  * {@link Waker} that puts it back on the run queue: one object where there were three, as a
- * tokio task's header is both its scheduling state and its waker's data.
+ * tokio task's header is both its scheduling state and its waker's data. A task spawned from a
+ * generator also runs the generator itself (it is its own {@link GeneratorRun}), with no driver
+ * object between them.
  *
  * @module
  */
+import { dropGenerator, type GeneratorRun, generatorOf, pollGenerator } from "./async-future.ts";
 import { Context, POLL_BUDGET, type RuntimeCore } from "./context.ts";
-import { dropAfterFailure, type Future, PENDING } from "./future.ts";
+import { type Async, type Awaitable, type Future, PENDING, type Poll } from "./future.ts";
 import type { Waker } from "./waker.ts";
 
 /**
@@ -60,10 +63,17 @@ const OK_UNDEFINED: Outcome<undefined> = Object.freeze({ state: "ok", value: und
  * }
  * ```
  */
-export class Task<T> extends Context implements Waker {
+export class Task<T> extends Context implements Waker, GeneratorRun<T> {
   /** The name given at spawn, if any (the default name is made only when asked for). */
   readonly #name: string | undefined;
-  readonly #future: Future<T>;
+  /**
+   * The generator spawned, which the task runs itself (see {@link GeneratorRun}); null (though
+   * typed as set) when a future was spawned: that future is then {@link awaiting} for good.
+   */
+  readonly generator: Async<T>;
+  /** The future the generator awaits (or the future spawned, if no generator was). */
+  awaiting: Future<unknown> | null;
+  input: unknown = undefined;
   state: TaskStateValue = TaskState.scheduled;
   outcome: Outcome<T> | null = null;
   /** A cancel asked for while the task was running, carried out when its poll returns. */
@@ -79,11 +89,14 @@ export class Task<T> extends Context implements Waker {
   aliveNext: Task<unknown> | null = null;
   alivePrev: Task<unknown> | null = null;
 
-  constructor(future: Future<T>, name: string | undefined, runtime: RuntimeCore) {
+  /** Throws a TypeError naming `awaitable` if it is neither a future nor a generator. */
+  constructor(awaitable: Awaitable<T>, name: string | undefined, runtime: RuntimeCore) {
     // The task is its own waker (null): `cx.waker.wake()` from a future polled by it calls `wake` below.
     super(null, nextTaskId++, runtime);
     this.#name = name;
-    this.#future = future;
+    const generator = generatorOf(awaitable);
+    this.generator = generator as Async<T>;
+    this.awaiting = generator === null ? (awaitable as Future<T>) : null;
   }
 
   /** The task's id, as traces show it. */
@@ -109,11 +122,17 @@ export class Task<T> extends Context implements Waker {
     this.polls++;
     this.budget = POLL_BUDGET;
     this.wakerTaken = false;
-    let value: T | typeof PENDING;
+    let value: Poll<T>;
     try {
-      value = this.#future.poll(this);
+      value = this.generator === null ? (this.awaiting!.poll(this) as Poll<T>) : pollGenerator(this, this);
     } catch (error) {
-      dropAfterFailure(this.#future);
+      // The body may still hold what an earlier poll registered; a failing drop must not hide
+      // the first error.
+      try {
+        this.#dropBody();
+      } catch {
+        // the error being thrown already is the one to report
+      }
       this.outcome = { state: "error", error };
       return true;
     }
@@ -130,11 +149,17 @@ export class Task<T> extends Context implements Waker {
   cancel(): unknown {
     this.outcome = { state: "cancelled" };
     try {
-      this.#future.drop();
+      this.#dropBody();
       return undefined;
     } catch (error) {
       return error;
     }
+  }
+
+  /** Drops the future, or closes the generator (its `finally` blocks run). */
+  #dropBody(): void {
+    if (this.generator === null) this.awaiting!.drop();
+    else dropGenerator(this);
   }
 
   /** Adds a waker to wake when the task finishes; the same waker twice is kept once. */

@@ -8,7 +8,7 @@
  * |------|----------------|---------------------------------------------------|
  * | 1    | `spawn`        | `Executor.spawn`                                  |
  * | 2    | `poll`         | `Executor` takes a task from the queue, first poll |
- * | 3    | `await`        | the task's code awaits a future (`AsyncFuture`)   |
+ * | 3    | `await`        | the task's code awaits a future (`pollGenerator`) |
  * | 4    | `try-io`       | the I/O future tries its system call              |
  * | 5    | `reactor-poll` | would-block: the future asks `Reactor.poll`       |
  * | 6    | `waker-stored` | the reactor stores the task's waker under a token |
