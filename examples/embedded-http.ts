@@ -14,7 +14,7 @@
  * curl http://127.0.0.1:8080/stats
  * ```
  */
-import { type Async, DatagramBatch, Runtime, UdpSocket } from "bun-reactor";
+import { type Async, DatagramBatch, Runtime, sleep, UdpSocket } from "bun-reactor";
 
 const [udpPort = "7777", httpPort = "8080", host = "127.0.0.1"] = process.argv.slice(2);
 
@@ -28,9 +28,14 @@ function* echo(socket: UdpSocket): Async<never> {
     for (let index = 0; index < count; index++) stats.bytes += batch.size(index);
     stats.datagrams += count;
     // A client that left makes its datagram fail (ECONNREFUSED): it is refused alone, and
-    // counted; the others still go.
-    const report = yield* socket.sendBatch(batch, count);
-    stats.sendErrors += report.refused;
+    // counted; the others still go. When the kernel is short of memory for a moment (ENOBUFS),
+    // the send stops with the rest kept (`stalled`): pause, then send the rest.
+    for (let next = 0; next < count;) {
+      const report = yield* socket.sendBatch(batch, count, { start: next });
+      stats.sendErrors += report.refused;
+      next = report.next;
+      if (report.stalled !== null) yield* sleep(1);
+    }
   }
 }
 
