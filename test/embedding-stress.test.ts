@@ -20,6 +20,15 @@ test("1,000,000 datagrams echo through the embedded runtime while Bun.serve answ
     if (done) throw new Error(`the example exited: ${output}`);
     output += new TextDecoder().decode(value);
   }
+  try {
+    await echoUnderLoad(output, server);
+  } finally {
+    // A failed expectation must not leave the example running (it would hold the test run open).
+    server.kill("SIGTERM");
+  }
+}, 120_000);
+
+async function echoUnderLoad(output: string, server: Bun.Subprocess<"ignore", "pipe", "pipe">): Promise<void> {
   const [, udpPort, httpPort] = /listening on udp [\d.]+:(\d+), http [\d.]+:(\d+)/.exec(output)!;
 
   // The load: 8 sockets × 32 in flight until 1,000,000 have come back (or a 60 s limit).
@@ -55,4 +64,4 @@ test("1,000,000 datagrams echo through the embedded runtime while Bun.serve answ
   server.kill("SIGTERM");
   expect(await server.exited).toBe(0);
   expect(await new Response(server.stderr).text()).toBe("");
-}, 120_000);
+}

@@ -75,7 +75,12 @@ export class EmbeddedHost {
       // Thrown from setImmediate, this would take the host app down: report it and close.
       const detail = error instanceof Error ? (error.stack ?? String(error)) : String(error);
       console.error(`bun-reactor: the embedded runtime failed and was closed:\n${detail}`);
-      runtime.close();
+      try {
+        runtime.close();
+      } catch (closeError) {
+        // Still on setImmediate: a failure to close is reported too, never thrown at the host.
+        console.error(`bun-reactor: closing the failed runtime failed too: ${String(closeError)}`);
+      }
       return;
     }
     this.#thread.keepAlive(runtime.executor.alive > 0);

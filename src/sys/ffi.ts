@@ -9,9 +9,10 @@
  *
  * @module
  */
-import { dlopen } from "bun:ffi";
+import { dlopen, read } from "bun:ffi";
 import { closeSync, readFileSync, writeSync } from "node:fs";
 import { basename } from "node:path";
+import { getSystemErrorName } from "node:util";
 import { libraryEmbedded, libraryPath } from "./locations.ts";
 
 // By name: in Bun 1.4.4 `FFIType.buffer_length` as a number is refused ("invalid ABI type").
@@ -71,14 +72,19 @@ function openFromMemory(): ReturnType<typeof dlopen<typeof symbols>> {
   for (const name of libcNames) {
     let libc;
     try {
-      libc = dlopen(name, { memfd_create: { args: ["buffer", "u32"], returns: "i32" } });
+      libc = dlopen(name, {
+        memfd_create: { args: ["buffer", "u32"], returns: "i32" },
+        __errno_location: { args: [], returns: "ptr" },
+      });
     } catch (error) {
       lastError = error;
       continue;
     }
     const fd = libc.symbols.memfd_create(Buffer.from("libbun_reactor\0"), MFD_CLOEXEC);
+    // Read on this thread right after the call, before anything else can set errno.
+    const errno = fd < 0 ? read.i32(libc.symbols.__errno_location()!, 0) : 0;
     libc.close();
-    if (fd < 0) throw new Error("memfd_create failed");
+    if (fd < 0) throw new Error(`memfd_create failed: ${getSystemErrorName(-errno)}`);
     try {
       for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written);
       return dlopen(`/proc/self/fd/${fd}`, symbols);
