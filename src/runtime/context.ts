@@ -42,12 +42,6 @@ export class Context {
    * are always ready would otherwise never give the others a turn).
    */
   budget = POLL_BUDGET;
-  /**
-   * When the executor's turn must end (its clock's milliseconds; `Infinity`: no time budget).
-   * Set by the executor before each poll, so that a task awaiting many ready futures in one
-   * poll also yields when the turn's time is up, not only when its budget of awaits is.
-   */
-  turnDeadlineMs = Infinity;
   /** Set when a poll stopped because the turn's time was up: the task continues first next turn. */
   preempted = false;
 
@@ -59,12 +53,15 @@ export class Context {
   }
 
   /**
-   * Whether the turn's time is up (one clock read, none at all without a time budget); if so,
-   * the poll is marked {@link preempted}.
+   * Whether the executor's turn is out of time (one clock read, none at all without a time
+   * budget), so that a task awaiting many ready futures in one poll also yields when the turn's
+   * time is up, not only when its budget of awaits is; if so, the poll is marked
+   * {@link preempted}. The deadline is the turn's, kept by the executor: not a field per task.
    */
   outOfTime(): boolean {
-    const deadlineMs = this.turnDeadlineMs;
-    if (deadlineMs === Infinity || this.runtime.executor.clock() < deadlineMs) return false;
+    const executor = this.runtime.executor;
+    const deadlineMs = executor.turnDeadlineMs;
+    if (deadlineMs === Infinity || executor.clock() < deadlineMs) return false;
     this.preempted = true;
     return true;
   }

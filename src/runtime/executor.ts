@@ -105,6 +105,11 @@ export class Executor {
   readonly #turnBudgetMs: number;
   /** The clock the turn budget is measured with (futures read it through their context). */
   readonly clock: () => number;
+  /**
+   * When the turn in progress must end, by {@link clock} (`Infinity`: no time budget, or no
+   * turn in progress). Futures read it through their context's `outOfTime()`.
+   */
+  turnDeadlineMs = Infinity;
   readonly #queue = new RunQueue<Task<unknown>>();
   /** The live tasks, in spawn order: a list threaded through the tasks (no hashing, no entry objects). */
   #aliveHead: Task<unknown> | null = null;
@@ -274,18 +279,17 @@ export class Executor {
     const count = this.#queue.length;
     const deadlineMs = this.#turnBudgetMs === Infinity ? Infinity : this.clock() + this.#turnBudgetMs;
     let index = 0;
+    this.turnDeadlineMs = deadlineMs;
     this.#waking = "another task";
     for (; index < count; index++) {
       if (index > 0 && deadlineMs !== Infinity && this.clock() >= deadlineMs) break;
       const task = this.#queue.shift()!;
       if (task.state !== TaskState.scheduled) continue; // cancelled while queued
-      if (deadlineMs !== Infinity) {
-        // (Without a budget, the task keeps its Infinity and is never marked preempted.)
-        task.turnDeadlineMs = deadlineMs;
-        task.preempted = false;
-      }
+      // (Without a budget, a task is never marked preempted.)
+      if (deadlineMs !== Infinity) task.preempted = false;
       this.#pollTask(task);
     }
+    this.turnDeadlineMs = Infinity;
     this.#waking = "outside the runtime";
     this.#pollsSinceOsCheck += index;
     this.#reportUnjoinedFailures();
