@@ -102,7 +102,9 @@ describe("the offload option of a UDP socket", () => {
     using asked = UdpSocket.bind("127.0.0.1:0", { offload: true });
     using plain = UdpSocket.bind("127.0.0.1:0");
     // Linux has had UDP_GRO and UDP_SEGMENT since 5.0; kqueue systems have neither.
-    const expected = linux ? { state: "on" } : { state: "off", reason: `not available on ${process.platform}` };
+    const expected = linux
+      ? ({ state: "on" } as const)
+      : ({ state: "off", reason: `not available on ${process.platform}` } as const);
     expect(asked.offload).toEqual(expected);
     expect(plain.offload).toEqual({ state: "off", reason: "not requested" });
   });
