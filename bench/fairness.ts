@@ -28,6 +28,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildNative, run } from "../scripts/build.ts";
+import { writeSection } from "./results-file.ts";
 
 const root = join(import.meta.dir, "..");
 const loadgen = join(root, "zig", "zig-out", "bin", "loadgen");
@@ -251,24 +252,6 @@ function verdicts(phases: Record<PhaseName, Phase>): string[] {
   ];
 }
 
-const BEGIN = "<!-- bench:fairness begin -->";
-const END = "<!-- bench:fairness end -->";
-
-/** Puts `section` into bench/RESULTS.md between its markers (in place of a previous run's). */
-async function writeSection(section: string): Promise<void> {
-  const path = join(root, "bench", "RESULTS.md");
-  const file = Bun.file(path);
-  const current = (await file.exists()) ? await file.text() : "# Benchmark results\n";
-  const block = `${BEGIN}\n${section.trim()}\n${END}`;
-  const start = current.indexOf(BEGIN);
-  const end = current.indexOf(END);
-  const next =
-    start >= 0 && end > start
-      ? current.slice(0, start) + block + current.slice(end + END.length)
-      : `${current.trimEnd()}\n\n${block}\n`;
-  await Bun.write(path, next);
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -315,8 +298,7 @@ async function main(): Promise<void> {
         "host timer: `setTimeout(…, 1)` in a loop inside the app.",
       ...measured.map((app) => `- ${app.name}: ${app.note}`),
     ];
-    await writeSection(`${report}\n${context.join("\n")}\n`);
-    console.error("\nwritten to bench/RESULTS.md");
+    await writeSection("fairness", `${report}\n${context.join("\n")}\n`);
   }
 }
 

@@ -63,6 +63,7 @@ import { existsSync } from "node:fs";
 import { cpus, homedir, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { writeSection } from "./results-file.ts";
 import { buildNative } from "../scripts/build.ts";
 import type { Measured, Workload } from "./runtime/measure.ts";
 
@@ -239,25 +240,6 @@ const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value
 const ratio = (value: number, reference: number) =>
   Number.isFinite(value / reference) && reference > 0 ? `${(value / reference).toFixed(2)}×` : "n/a";
 
-const BEGIN = "<!-- bench:runtime begin -->";
-const END = "<!-- bench:runtime end -->";
-
-/** Puts `section` into bench/RESULTS.md between its markers, leaving the echo's results as they are. */
-async function writeSection(section: string): Promise<void> {
-  const path = join(root, "bench", "RESULTS.md");
-  const file = Bun.file(path);
-  const current = (await file.exists()) ? await file.text() : "# Benchmark results\n";
-  const block = `${BEGIN}\n${section}\n${END}`;
-  const start = current.indexOf(BEGIN);
-  const end = current.indexOf(END);
-  const next =
-    start >= 0 && end > start
-      ? current.slice(0, start) + block + current.slice(end + END.length)
-      : `${current.trimEnd()}\n\n${block}\n`;
-  await Bun.write(path, next);
-  console.error("\nwritten to bench/RESULTS.md");
-}
-
 async function main(): Promise<void> {
   const opts = options();
   buildNative();
@@ -322,7 +304,7 @@ async function main(): Promise<void> {
       "",
       table,
     ].join("\n");
-    await writeSection(section);
+    await writeSection("runtime", section);
   }
 }
 
