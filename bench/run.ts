@@ -4,7 +4,7 @@
  * process. Every figure is also given as a ratio to the Zig reference server measured in the
  * same run, since these machines are noisy.
  *
- * Usage: bun bench/run.ts [--seconds S] [--repeat N] [--only a,b] [--smoke] [--no-write]
+ * Usage: bun bench/run.ts [--seconds S] [--warmup S] [--repeat N] [--only a,b] [--smoke] [--no-write]
  *
  * For each server and datagram size (64 and 1400 bytes): echoes per second, server CPU
  * microseconds per echo (utime + stime from /proc, over verified echoes), RTT p50/p99 with one
@@ -15,6 +15,13 @@
  * udp-echo with and without offload, and Bun.udpSocket, each checked against the issue's
  * targets. The tables go to stdout and, with the date, machine and versions, to
  * bench/RESULTS.md.
+ *
+ * `--warmup S` (default 0) first puts each fresh server under the same load for S seconds, not
+ * measured (its errors still count): the compiled executable's JIT compiles its hot functions
+ * once per process, some 0.3-0.4 s of CPU on another thread, which a short run otherwise
+ * charges to its echoes (most visibly where there are few echoes per second: bursts of
+ * 1200 B). With it the figures are the steady state of a long-running server; without it they
+ * include that one-time cost.
  *
  * With two or more cores the server is pinned to one core and the load generator to another
  * (taskset), so that they do not take turns on one.
@@ -122,6 +129,8 @@ const TARGETS = { burstVsOffloadReference: 1.25, burstVsPlainReference: 0.4, sin
 
 interface Options {
   seconds: number;
+  /** Seconds of unmeasured load on each fresh server before it is measured. */
+  warmupSeconds: number;
   latencySeconds: number;
   repeat: number;
   only: string[] | null;
@@ -132,6 +141,7 @@ function options(): Options {
   const { values } = parseArgs({
     options: {
       seconds: { type: "string" },
+      warmup: { type: "string" },
       repeat: { type: "string" },
       only: { type: "string" },
       smoke: { type: "boolean" },
@@ -141,10 +151,13 @@ function options(): Options {
   const smoke = values.smoke === true;
   const seconds = Number(values.seconds ?? (smoke ? "0.3" : "3"));
   const repeat = Number(values.repeat ?? (smoke ? "1" : "3"));
+  const warmupSeconds = Number(values.warmup ?? "0");
   if (!(seconds > 0) || !Number.isInteger(repeat) || repeat < 1)
     throw new Error("--seconds must be > 0 and --repeat a whole number >= 1");
+  if (!(warmupSeconds >= 0)) throw new Error(`--warmup must be a number of seconds >= 0, not ${values.warmup}`);
   return {
     seconds,
+    warmupSeconds,
     latencySeconds: Math.min(seconds, 2),
     repeat,
     only: values.only?.split(",") ?? null,
@@ -253,35 +266,42 @@ interface Sample {
   lost: number;
 }
 
-/** Echoes per second and the server's CPU per echo under one load generator run. */
+/**
+ * Echoes per second and the server's CPU per echo under one load generator run (`args` for a
+ * duration in seconds), after `opts.warmupSeconds` of the same load that is not measured but
+ * whose errors and losses count.
+ */
 async function load(
   running: Running,
-  args: string[],
+  args: (seconds: number) => string[],
+  opts: Options,
 ): Promise<Pick<Sample, "echoesPerSec" | "cpuMicrosPerEcho" | "errors" | "lost">> {
+  const warmup = opts.warmupSeconds > 0 ? await loadgenJson(args(opts.warmupSeconds)) : { errors: 0, lost: 0 };
   const before = await cpuMicros(running.pid);
-  const result = await loadgenJson(args);
+  const result = await loadgenJson(args(opts.seconds));
   const after = await cpuMicros(running.pid);
   const echoes = result.echoes as number;
   return {
     echoesPerSec: result.echoes_per_sec as number,
     cpuMicrosPerEcho: echoes > 0 ? (after - before) / echoes : Number.NaN,
-    errors: result.errors as number,
-    lost: result.lost as number,
+    errors: (result.errors as number) + (warmup.errors as number),
+    lost: (result.lost as number) + (warmup.lost as number),
   };
 }
 
 async function measure(server: Server, size: number, opts: Options): Promise<Sample> {
   const running = await start(server);
   try {
-    const loaded = await load(running, [
+    const throughput = (seconds: number) => [
       "throughput",
       "127.0.0.1",
       String(running.port),
       String(size),
-      String(opts.seconds),
+      String(seconds),
       "8",
       "32",
-    ]);
+    ];
+    const loaded = await load(running, throughput, opts);
     const rtt = await loadgenJson(["latency", "127.0.0.1", String(running.port), String(size), String(opts.latencySeconds)]);
     const rttUs = rtt.rtt_us as Record<string, number>;
     return {
@@ -301,7 +321,7 @@ async function measure(server: Server, size: number, opts: Options): Promise<Sam
 async function measureWorkload(server: Server, workload: Workload, opts: Options): Promise<Sample> {
   const running = await start(server);
   try {
-    const loaded = await load(running, workload.args(running.port, opts.seconds));
+    const loaded = await load(running, (seconds) => workload.args(running.port, seconds), opts);
     return { ...loaded, p50: Number.NaN, p99: Number.NaN, rssMb: await peakRssMb(running.pid) };
   } finally {
     await running.stop();
@@ -495,7 +515,10 @@ async function main(): Promise<void> {
         `Zig ${version([join(root, "scripts", "zig"), "version"])}`,
       `- Load: \`zig/bench/loadgen.zig\`, 8 connected sockets × 32 datagrams in flight for ${opts.seconds} s (every echoed byte ` +
         `verified); RTT with one datagram in flight for ${opts.latencySeconds} s. Median of ${opts.repeat} runs, each on a fresh ` +
-        `server process${pinned ? "; server pinned to core 1, load generator to core 0" : ""}.`,
+        `server process${pinned ? "; server pinned to core 1, load generator to core 0" : ""}` +
+        (opts.warmupSeconds > 0
+          ? `; each server first under the same load for ${opts.warmupSeconds} s, not measured (the JIT's one-time compiling).`
+          : "."),
       "- CPU µs/echo: the server's utime + stime (/proc) over the run, divided by verified echoes.",
       "- Offload rows: the same 8 sockets, each with 4 bursts of 16 datagrams in flight, every burst one send with " +
         "UDP_SEGMENT and every echoed datagram verified on its own (boundaries included); single-datagram clients as above.",
