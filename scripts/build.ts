@@ -22,6 +22,17 @@ export const nativeLibrary = join(
   `libbun_reactor.${suffix}`,
 );
 
+/** The same library built with `-Dfault-injection` (for `npm run chaos` and the fault tests). */
+export const faultLibrary = join(
+  root,
+  "zig",
+  "zig-out",
+  "fault",
+  "lib",
+  `${process.platform}-${process.arch}`,
+  `libbun_reactor.${suffix}`,
+);
+
 /** The echo server executable. */
 export const executable = join(root, "dist", "udp-echo");
 

@@ -22,19 +22,10 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { faultLibrary } from "./build.ts";
 
 const root = resolve(import.meta.dir, "..");
 const zig = join(root, "scripts", "zig");
-const suffix = process.platform === "darwin" ? "dylib" : "so";
-const faultLibrary = join(
-  root,
-  "zig",
-  "zig-out",
-  "fault",
-  "lib",
-  `${process.platform}-${process.arch}`,
-  `libbun_reactor.${suffix}`,
-);
 const loadgen = join(root, "zig", "zig-out", "bin", "loadgen");
 
 /** The default fault rate: one call in a hundred fails. */

@@ -3,20 +3,10 @@
 // on, a partial send goes on with the rest. Every datagram arrives; none is refused or lost.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { run } from "../scripts/build.ts";
+import { faultLibrary, run } from "../scripts/build.ts";
 import { runProcess } from "./helpers.ts";
 
 const root = join(import.meta.dir, "..");
-const suffix = process.platform === "darwin" ? "dylib" : "so";
-const faultLibrary = join(
-  root,
-  "zig",
-  "zig-out",
-  "fault",
-  "lib",
-  `${process.platform}-${process.arch}`,
-  `libbun_reactor.${suffix}`,
-);
 
 beforeAll(() => {
   run(

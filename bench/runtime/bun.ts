@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { report, sizes, sleepMs, timerMs, type Workload } from "./measure.ts";
+import { dispatch, report, sleepMs, timerMs, type Workload } from "./measure.ts";
 
 async function yields(tasks: number, count: number): Promise<number> {
   async function task(): Promise<void> {
@@ -107,25 +107,14 @@ async function selectRecv(rounds: number): Promise<number> {
 }
 
 function workload(name: Workload, args: string[]): Promise<number> | number {
-  const usage = `bun ${name}`;
-  switch (name) {
-    case "yield": {
-      const [tasks, count] = sizes(args, 2, usage);
-      return yields(tasks!, count!);
-    }
-    case "spawn":
-      return spawns(sizes(args, 1, usage)[0]!);
-    case "pingpong":
-      return pingPong(sizes(args, 1, usage)[0]!);
-    case "sleep":
-      return sleepers(sizes(args, 1, usage)[0]!);
-    case "timers":
-      return timers(sizes(args, 1, usage)[0]!);
-    case "select":
-      return selectRecv(sizes(args, 1, usage)[0]!);
-    default:
-      throw new RangeError(`workload "${String(name)}" is not one of yield, spawn, pingpong, sleep, timers, select`);
-  }
+  return dispatch<Promise<number> | number>(name, args, `bun ${name}`, {
+    yields,
+    spawns,
+    pingPong,
+    sleepers,
+    timers,
+    selectRecv,
+  });
 }
 
 const [name, ...args] = process.argv.slice(2);

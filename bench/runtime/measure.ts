@@ -49,6 +49,38 @@ export function sizes(args: string[], count: number, usage: string): number[] {
   return values;
 }
 
+/** One runtime's implementation of every workload, each returning how many operations it did. */
+export interface Workloads<R> {
+  yields(tasks: number, count: number): R;
+  spawns(tasks: number): R;
+  pingPong(rounds: number): R;
+  sleepers(tasks: number): R;
+  timers(count: number): R;
+  selectRecv(rounds: number): R;
+}
+
+/** Runs workload `name` of `implementation` with the sizes in `args` (checked, named in errors by `usage`). */
+export function dispatch<R>(name: Workload, args: string[], usage: string, implementation: Workloads<R>): R {
+  switch (name) {
+    case "yield": {
+      const [tasks, count] = sizes(args, 2, usage);
+      return implementation.yields(tasks!, count!);
+    }
+    case "spawn":
+      return implementation.spawns(sizes(args, 1, usage)[0]!);
+    case "pingpong":
+      return implementation.pingPong(sizes(args, 1, usage)[0]!);
+    case "sleep":
+      return implementation.sleepers(sizes(args, 1, usage)[0]!);
+    case "timers":
+      return implementation.timers(sizes(args, 1, usage)[0]!);
+    case "select":
+      return implementation.selectRecv(sizes(args, 1, usage)[0]!);
+    default:
+      throw new RangeError(`workload "${String(name)}" is not one of ${WORKLOADS.join(", ")}`);
+  }
+}
+
 /** Runs `body` (which returns how many operations it did) and prints the {@link Measured} line. */
 export async function report(body: () => Promise<number> | number): Promise<void> {
   Bun.gc(true);

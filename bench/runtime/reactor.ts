@@ -12,7 +12,7 @@ import { Runtime, spawn } from "../../src/runtime/runtime.ts";
 import { type Sleep, sleep } from "../../src/runtime/timers.ts";
 import type { Waker } from "../../src/runtime/waker.ts";
 import { UdpSocket } from "../../src/net/udp-socket.ts";
-import { report, sizes, sleepMs, timerMs, type Workload } from "./measure.ts";
+import { dispatch, report, sleepMs, timerMs, type Workload } from "./measure.ts";
 
 /** A one-shot notification a task awaits, as tokio's `Notify`: set by one task, taken by another. */
 class Notify extends Future<void> {
@@ -105,25 +105,7 @@ function* selectRecv(rounds: number): Async<number> {
 }
 
 function workload(name: Workload, args: string[]): Async<number> {
-  const usage = `reactor ${name}`;
-  switch (name) {
-    case "yield": {
-      const [tasks, count] = sizes(args, 2, usage);
-      return yields(tasks!, count!);
-    }
-    case "spawn":
-      return spawns(sizes(args, 1, usage)[0]!);
-    case "pingpong":
-      return pingPong(sizes(args, 1, usage)[0]!);
-    case "sleep":
-      return sleepers(sizes(args, 1, usage)[0]!);
-    case "timers":
-      return timers(sizes(args, 1, usage)[0]!);
-    case "select":
-      return selectRecv(sizes(args, 1, usage)[0]!);
-    default:
-      throw new RangeError(`workload "${String(name)}" is not one of yield, spawn, pingpong, sleep, timers, select`);
-  }
+  return dispatch(name, args, `reactor ${name}`, { yields, spawns, pingPong, sleepers, timers, selectRecv });
 }
 
 const [driver, name, ...args] = process.argv.slice(2);
