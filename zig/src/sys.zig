@@ -169,3 +169,56 @@ pub fn unexpected(e: E) error{Unexpected} {
     if (builtin.mode == .debug) std.debug.print("bun-reactor: unexpected errno {s}\n", .{@tagName(e)});
     return error.Unexpected;
 }
+
+/// The errno of recvmsg(2) and recvmmsg(2), which share their man page's list, on every OS.
+pub fn recvErrno(e: E) RecvError {
+    return switch (e) {
+        .SUCCESS, .INTR => unreachable, // handled by the callers
+        .AGAIN => error.WouldBlock,
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .NOBUFS => error.NoBufferSpace,
+        .NOMEM => error.SystemResources,
+        .CONNREFUSED => error.ConnectionRefused,
+        .HOSTUNREACH => error.HostUnreachable,
+        .HOSTDOWN => error.HostDown,
+        .NETUNREACH => error.NetworkUnreachable,
+        .NETDOWN => error.NetworkDown,
+        .MSGSIZE => error.MessageTooLarge,
+        .NOPROTOOPT => error.OptionUnsupported,
+        .OPNOTSUPP => error.OperationUnsupported,
+        .PROTO => error.ProtocolError,
+        .TIMEDOUT => error.TimedOut,
+        .FAULT, .INVAL => unreachable, // headers and buffers checked by `root.zig` and `udp`
+        else => unexpected(e),
+    };
+}
+
+/// The errno of sendmsg(2) and sendmmsg(2), which share their man page's list, on every OS.
+pub fn sendErrno(e: E) SendError {
+    return switch (e) {
+        .SUCCESS, .INTR => unreachable, // handled by the callers
+        .AGAIN => error.WouldBlock,
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .INVAL => error.InvalidArgument,
+        .AFNOSUPPORT => error.AddressFamilyUnsupported, // an IPv6 peer on an IPv4 socket
+        .ADDRNOTAVAIL => error.AddressNotAvailable,
+        .ACCES => error.AccessDenied, // e.g. a broadcast address without SO_BROADCAST
+        .PERM => error.PermissionDenied, // e.g. a firewall rule
+        .NOBUFS => error.NoBufferSpace,
+        .NOMEM => error.SystemResources,
+        .CONNREFUSED => error.ConnectionRefused,
+        .HOSTUNREACH => error.HostUnreachable,
+        .HOSTDOWN => error.HostDown,
+        .NETUNREACH => error.NetworkUnreachable,
+        .NETDOWN => error.NetworkDown,
+        .MSGSIZE => error.MessageTooLarge,
+        .NOPROTOOPT => error.OptionUnsupported,
+        .OPNOTSUPP => error.OperationUnsupported,
+        .PROTO => error.ProtocolError,
+        .TIMEDOUT => error.TimedOut,
+        .FAULT => unreachable, // headers and buffers checked by `root.zig` and `udp`
+        else => unexpected(e),
+    };
+}

@@ -122,23 +122,7 @@ pub fn recvmsg(fd: sys.fd_t, message: *msghdr, flags: u32) sys.RecvError!usize {
         return switch (c.errno(rc)) {
             .SUCCESS => @intCast(rc),
             .INTR => continue,
-            .AGAIN => error.WouldBlock,
-            .BADF => error.BadDescriptor,
-            .NOTSOCK => error.NotSocket,
-            .NOBUFS => error.NoBufferSpace,
-            .NOMEM => error.SystemResources,
-            .CONNREFUSED => error.ConnectionRefused,
-            .HOSTUNREACH => error.HostUnreachable,
-            .HOSTDOWN => error.HostDown,
-            .NETUNREACH => error.NetworkUnreachable,
-            .NETDOWN => error.NetworkDown,
-            .MSGSIZE => error.MessageTooLarge,
-            .NOPROTOOPT => error.OptionUnsupported,
-            .OPNOTSUPP => error.OperationUnsupported,
-            .PROTO => error.ProtocolError,
-            .TIMEDOUT => error.TimedOut,
-            .FAULT, .INVAL => unreachable, // headers and buffers checked by `root.zig` and `udp`
-            else => |e| unexpected(e),
+            else => |e| sys.recvErrno(e),
         };
     }
 }
@@ -149,28 +133,7 @@ pub fn sendmsg(fd: sys.fd_t, message: *const msghdr_const, flags: u32) sys.SendE
         return switch (c.errno(rc)) {
             .SUCCESS => @intCast(rc),
             .INTR => continue,
-            .AGAIN => error.WouldBlock,
-            .BADF => error.BadDescriptor,
-            .NOTSOCK => error.NotSocket,
-            .INVAL => error.InvalidArgument,
-            .AFNOSUPPORT => error.AddressFamilyUnsupported,
-            .ADDRNOTAVAIL => error.AddressNotAvailable,
-            .ACCES => error.AccessDenied,
-            .PERM => error.PermissionDenied,
-            .NOBUFS => error.NoBufferSpace,
-            .NOMEM => error.SystemResources,
-            .CONNREFUSED => error.ConnectionRefused,
-            .HOSTUNREACH => error.HostUnreachable,
-            .HOSTDOWN => error.HostDown,
-            .NETUNREACH => error.NetworkUnreachable,
-            .NETDOWN => error.NetworkDown,
-            .MSGSIZE => error.MessageTooLarge,
-            .NOPROTOOPT => error.OptionUnsupported,
-            .OPNOTSUPP => error.OperationUnsupported,
-            .PROTO => error.ProtocolError,
-            .TIMEDOUT => error.TimedOut,
-            .FAULT => unreachable, // headers and buffers checked by `root.zig` and `udp`
-            else => |e| unexpected(e),
+            else => |e| sys.sendErrno(e),
         };
     }
 }

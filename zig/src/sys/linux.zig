@@ -105,7 +105,7 @@ pub fn recvmsg(fd: sys.fd_t, message: *msghdr, flags: u32) sys.RecvError!usize {
         return switch (linux.errno(rc)) {
             .SUCCESS => rc,
             .INTR => continue,
-            else => |e| recvError(e),
+            else => |e| sys.recvErrno(e),
         };
     }
 }
@@ -121,33 +121,9 @@ pub fn recvmmsg(fd: sys.fd_t, headers: []mmsghdr, flags: u32) sys.RecvError!usiz
                 return rc;
             },
             .INTR => continue,
-            else => |e| recvError(e),
+            else => |e| sys.recvErrno(e),
         };
     }
-}
-
-/// The errno of recvmsg(2) and recvmmsg(2), which share their man page's list.
-fn recvError(e: linux.E) sys.RecvError {
-    return switch (e) {
-        .SUCCESS, .INTR => unreachable, // handled by the callers
-        .AGAIN => error.WouldBlock,
-        .BADF => error.BadDescriptor,
-        .NOTSOCK => error.NotSocket,
-        .NOBUFS => error.NoBufferSpace,
-        .NOMEM => error.SystemResources,
-        .CONNREFUSED => error.ConnectionRefused,
-        .HOSTUNREACH => error.HostUnreachable,
-        .HOSTDOWN => error.HostDown,
-        .NETUNREACH => error.NetworkUnreachable,
-        .NETDOWN => error.NetworkDown,
-        .MSGSIZE => error.MessageTooLarge,
-        .NOPROTOOPT => error.OptionUnsupported,
-        .OPNOTSUPP => error.OperationUnsupported,
-        .PROTO => error.ProtocolError,
-        .TIMEDOUT => error.TimedOut,
-        .FAULT, .INVAL => unreachable, // headers and buffers checked by `root.zig` and `udp`
-        else => unexpected(e),
-    };
 }
 
 pub fn sendmsg(fd: sys.fd_t, message: *const msghdr_const, flags: u32) sys.SendError!usize {
@@ -156,7 +132,7 @@ pub fn sendmsg(fd: sys.fd_t, message: *const msghdr_const, flags: u32) sys.SendE
         return switch (linux.errno(rc)) {
             .SUCCESS => rc,
             .INTR => continue,
-            else => |e| sendError(e),
+            else => |e| sys.sendErrno(e),
         };
     }
 }
@@ -171,38 +147,9 @@ pub fn sendmmsg(fd: sys.fd_t, headers: []mmsghdr, flags: u32) sys.SendError!usiz
                 return rc;
             },
             .INTR => continue,
-            else => |e| sendError(e),
+            else => |e| sys.sendErrno(e),
         };
     }
-}
-
-/// The errno of sendmsg(2) and sendmmsg(2), which share their man page's list.
-fn sendError(e: linux.E) sys.SendError {
-    return switch (e) {
-        .SUCCESS, .INTR => unreachable, // handled by the callers
-        .AGAIN => error.WouldBlock,
-        .BADF => error.BadDescriptor,
-        .NOTSOCK => error.NotSocket,
-        .INVAL => error.InvalidArgument,
-        .AFNOSUPPORT => error.AddressFamilyUnsupported, // an IPv6 peer on an IPv4 socket
-        .ADDRNOTAVAIL => error.AddressNotAvailable,
-        .ACCES => error.AccessDenied, // e.g. a broadcast address without SO_BROADCAST
-        .PERM => error.PermissionDenied, // e.g. a firewall rule
-        .NOBUFS => error.NoBufferSpace,
-        .NOMEM => error.SystemResources,
-        .CONNREFUSED => error.ConnectionRefused,
-        .HOSTUNREACH => error.HostUnreachable,
-        .HOSTDOWN => error.HostDown,
-        .NETUNREACH => error.NetworkUnreachable,
-        .NETDOWN => error.NetworkDown,
-        .MSGSIZE => error.MessageTooLarge,
-        .NOPROTOOPT => error.OptionUnsupported,
-        .OPNOTSUPP => error.OperationUnsupported,
-        .PROTO => error.ProtocolError,
-        .TIMEDOUT => error.TimedOut,
-        .FAULT => unreachable, // headers and buffers checked by `root.zig` and `udp`
-        else => unexpected(e),
-    };
 }
 
 pub fn read(fd: sys.fd_t, buffer: []u8) sys.ReadError!usize {
