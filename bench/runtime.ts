@@ -4,8 +4,14 @@
  * in one run. Each workload runs in a fresh process per runtime; every figure is also given as
  * a ratio to tokio and to Bun measured in the same run, since these machines are noisy.
  *
- * Usage: bun bench/runtime.ts [--quick] [--repeat N] [--no-write] [--tasks N] [--yields K]
- *        [--spawns N] [--rounds N] [--sleepers N] [--timers N] [--selects N]
+ * Usage: bun bench/runtime.ts [--quick] [--repeat N] [--warmup N] [--no-write] [--tasks N]
+ *        [--yields K] [--spawns N] [--rounds N] [--sleepers N] [--timers N] [--selects N]
+ *
+ * `--warmup N` (default 1): each process runs its workload N times unmeasured, at the same size
+ * and on the same runtime, before the measured run, for every column alike (as a JS benchmark
+ * harness warms up before it measures: otherwise JavaScriptCore's JIT compiles inside the
+ * measured window). The first run of each process is printed too, as the cold table, and
+ * resident bytes always come from it. `--warmup 0`: the measured run is the first (cold).
  *
  * The tokio column is a small crate (`bench/runtime/tokio`, its Cargo.lock committed) built here
  * with `cargo build --release --locked`, offline first and from crates.io if its crates are not
@@ -65,7 +71,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { writeSection } from "./results-file.ts";
 import { buildNative } from "../scripts/build.ts";
-import type { Measured, Workload } from "./runtime/measure.ts";
+import { type Measured, RUNS_MAX, type Workload } from "./runtime/measure.ts";
 
 const root = join(import.meta.dir, "..");
 const crate = join(import.meta.dir, "runtime", "tokio");
@@ -74,6 +80,9 @@ const bun = process.execPath;
 /** The columns: how to run a workload on each runtime. */
 const RUNTIMES = ["inline", "embedded", "bun", "tokio"] as const;
 type RuntimeName = (typeof RUNTIMES)[number];
+
+/** What `buildTokio` gives: the tokio column's executable, or why there is none. */
+type TokioBuild = { binary: string } | { missing: string };
 
 interface Sizes {
   tasks: number;
@@ -99,9 +108,14 @@ const QUICK: Sizes = { tasks: 200, yields: 10, spawns: 2_000, rounds: 2_000, sle
 interface Options {
   readonly sizes: Sizes;
   readonly repeat: number;
+  /** Unmeasured runs of the workload in each process before the measured (warm) one. */
+  readonly warmup: number;
   readonly write: boolean;
   readonly quick: boolean;
 }
+
+/** The default of `--warmup`: one full-size run, which also gives the cold figure. */
+const WARMUP_DEFAULT = 1;
 
 function options(): Options {
   const names = Object.keys(FULL) as (keyof Sizes)[];
@@ -109,6 +123,7 @@ function options(): Options {
     options: {
       quick: { type: "boolean" },
       repeat: { type: "string" },
+      warmup: { type: "string" },
       "no-write": { type: "boolean" },
       ...Object.fromEntries(names.map((name) => [name, { type: "string" as const }])),
     },
@@ -124,7 +139,11 @@ function options(): Options {
   }
   const repeat = Number(values.repeat ?? (quick ? "1" : "3"));
   if (!Number.isInteger(repeat) || repeat < 1) throw new RangeError(`--repeat ${values.repeat} is not a whole number >= 1`);
-  return { sizes, repeat, write: !quick && values["no-write"] !== true, quick };
+  const warmup = Number(values.warmup ?? String(WARMUP_DEFAULT));
+  if (!Number.isInteger(warmup) || warmup < 0 || warmup >= RUNS_MAX) {
+    throw new RangeError(`--warmup ${values.warmup} is not a whole number from 0 to ${RUNS_MAX - 1}`);
+  }
+  return { sizes, repeat, warmup, write: !quick && values["no-write"] !== true, quick };
 }
 
 /** The arguments of a workload: its name and sizes. */
@@ -148,7 +167,7 @@ function findCargo(): string | null {
 }
 
 /** Builds the tokio crate; returns its executable, or why there is none. */
-function buildTokio(): { binary: string } | { missing: string } {
+function buildTokio(): TokioBuild {
   const cargo = findCargo();
   if (cargo === null) return { missing: "cargo not found" };
   const build = (extra: string[]) =>
@@ -167,19 +186,26 @@ function buildTokio(): { binary: string } | { missing: string } {
   return { binary: join(crate, "target", "release", "runtime-bench-tokio") };
 }
 
-function command(runtime: RuntimeName, args: string[], tokio: string): string[] {
+/** The command that runs `args` (a workload and its sizes) `runs` times in one process of `runtime`. */
+function command(runtime: RuntimeName, runs: number, args: string[], tokio: string): string[] {
   switch (runtime) {
     case "inline":
     case "embedded":
-      return [bun, join(import.meta.dir, "runtime", "reactor.ts"), runtime, ...args];
+      return [bun, join(import.meta.dir, "runtime", "reactor.ts"), runtime, String(runs), ...args];
     case "bun":
-      return [bun, join(import.meta.dir, "runtime", "bun.ts"), ...args];
+      return [bun, join(import.meta.dir, "runtime", "bun.ts"), String(runs), ...args];
     case "tokio":
-      return [tokio, ...args];
+      return [tokio, String(runs), ...args];
   }
 }
 
-async function measure(argv: string[]): Promise<Measured> {
+/** One process's figures: its first run (cold: the JIT compiles inside it) and its last (warm). */
+interface ProcessMeasured {
+  readonly cold: Measured;
+  readonly warm: Measured;
+}
+
+async function measure(argv: string[], runs: number): Promise<ProcessMeasured> {
   const child = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([
     new Response(child.stdout).text(),
@@ -187,7 +213,10 @@ async function measure(argv: string[]): Promise<Measured> {
     child.exited,
   ]);
   if (code !== 0) throw new Error(`\`${argv.join(" ")}\` failed with exit code ${code}: ${stderr.trim()}`);
-  return JSON.parse(stdout.trim().split("\n").at(-1)!) as Measured;
+  const lines = stdout.trim().split("\n").slice(-runs);
+  if (lines.length !== runs) throw new Error(`\`${argv.join(" ")}\` printed ${lines.length} result(s), not ${runs}`);
+  const measured = lines.map((line) => JSON.parse(line) as Measured);
+  return { cold: measured[0]!, warm: measured.at(-1)! };
 }
 
 function median(values: number[]): number {
@@ -202,6 +231,8 @@ interface Row {
   readonly workload: Workload;
   readonly figure: (measured: Measured) => number;
   readonly digits: number;
+  /** Read from each process's first run even in the warm table (memory: see {@link Measured}). */
+  readonly firstRun?: boolean;
 }
 
 const nsPerOp = (measured: Measured) => (measured.wallMs * 1e6) / measured.ops;
@@ -221,6 +252,7 @@ const ROWS: Row[] = [
     workload: "sleep",
     figure: (m) => m.rssGrowthBytes / m.ops,
     digits: 0,
+    firstRun: true,
   },
   {
     label: (s) => `${s.timers} timers armed, then cancelled: ns per timer`,
@@ -240,32 +272,15 @@ const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value
 const ratio = (value: number, reference: number) =>
   Number.isFinite(value / reference) && reference > 0 ? `${(value / reference).toFixed(2)}×` : "n/a";
 
-async function main(): Promise<void> {
-  const opts = options();
-  buildNative();
-  const tokio = buildTokio();
-  const runtimes = RUNTIMES.filter((name) => name !== "tokio" || "binary" in tokio);
-  const binary = "binary" in tokio ? tokio.binary : "";
+/** Which run of each process a table shows. */
+type Phase = "cold" | "warm";
 
-  const results = new Map<string, Measured[]>();
-  const workloads = [...new Set(ROWS.map((row) => row.workload))];
-  for (const workload of workloads) {
-    const args = workloadArgs(workload, opts.sizes);
-    // Rounds go through every runtime in turn, so that a drift of the machine's load touches
-    // all of them alike.
-    for (let round = 0; round < opts.repeat; round++) {
-      for (const runtime of runtimes) {
-        const key = `${runtime}/${workload}`;
-        const measured = await measure(command(runtime, args, binary));
-        results.set(key, [...(results.get(key) ?? []), measured]);
-      }
-    }
-    console.error(`${workload}: done`);
-  }
-
+/** The table of one phase: every row, each runtime's median figure and the ratios. */
+function table(phase: Phase, opts: Options, results: Map<string, ProcessMeasured[]>, tokio: TokioBuild): string {
   const figure = (runtime: RuntimeName, row: Row) => {
     const measured = results.get(`${runtime}/${row.workload}`);
-    return measured === undefined ? Number.NaN : median(measured.map(row.figure));
+    if (measured === undefined) return Number.NaN;
+    return median(measured.map((process) => row.figure(phase === "cold" || row.firstRun === true ? process.cold : process.warm)));
   };
   const tokioCell = (row: Row) => ("binary" in tokio ? fixed(figure("tokio", row), row.digits) : `– (${tokio.missing})`);
   const lines = [
@@ -281,28 +296,73 @@ async function main(): Promise<void> {
         `${ratio(embedded!, tokioFigure!)} | ${ratio(embedded!, bunFigure!)} |`,
     );
   }
-  const table = lines.join("\n");
-  console.log(table);
+  return lines.join("\n");
+}
+
+/** What each table shows, as its heading says. */
+function headings(warmup: number): Record<Phase, string> {
+  return {
+    warm:
+      `Warm: the measured run follows ${warmup} unmeasured run(s) of the same workload at the same size in the same ` +
+      "process, for every column alike (resident bytes: from the first run).",
+    cold: "Cold: each process's first run, the JIT's compiling (and the allocator's first growth) inside it.",
+  };
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const loadAtStart = loadavg()[0]!;
+  buildNative();
+  const tokio = buildTokio();
+  const runtimes = RUNTIMES.filter((name) => name !== "tokio" || "binary" in tokio);
+  const binary = "binary" in tokio ? tokio.binary : "";
+  const runs = opts.warmup + 1;
+
+  const results = new Map<string, ProcessMeasured[]>();
+  const workloads = [...new Set(ROWS.map((row) => row.workload))];
+  for (const workload of workloads) {
+    const args = workloadArgs(workload, opts.sizes);
+    // Rounds go through every runtime in turn, so that a drift of the machine's load touches
+    // all of them alike.
+    for (let round = 0; round < opts.repeat; round++) {
+      for (const runtime of runtimes) {
+        const key = `${runtime}/${workload}`;
+        const measured = await measure(command(runtime, runs, args, binary), runs);
+        results.set(key, [...(results.get(key) ?? []), measured]);
+      }
+    }
+    console.error(`${workload}: done`);
+  }
+
+  // Without a warm-up the measured run is the cold one: one table.
+  const phases: Phase[] = opts.warmup > 0 ? ["warm", "cold"] : ["cold"];
+  const titles = headings(opts.warmup);
+  const tables = phases.map((phase) => `${titles[phase]}\n\n${table(phase, opts, results, tokio)}`).join("\n\n");
+  console.log(tables);
 
   if (opts.write) {
     const section = [
       "## The runtime's own cost (`bun run bench:runtime`)",
       "",
       `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC with \`bench/runtime.ts\` on ` +
-        `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Bun ${Bun.version}; load average ${loadavg()[0]!.toFixed(1)} ` +
+        `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Bun ${Bun.version}; load average ${loadAtStart.toFixed(1)} ` +
         "when it began (the machine may be shared: read the ratios, which come from one run).",
       "",
       "- Each workload runs in a fresh process per runtime; figures are the median of " +
-        `${opts.repeat} run(s). Bun's column is its own \`async\`/\`await\` (\`await null\` per yield), ` +
+        `${opts.repeat} process(es). Bun's column is its own \`async\`/\`await\` (\`await null\` per yield), ` +
         "Promises and `setTimeout`; tokio's is `bench/runtime/tokio` (tokio 1.x `current_thread`, release build).",
-      "- Resident bytes per task: peak resident memory (VmHWM) at the end minus resident memory at the start, " +
-        "divided by the tasks.",
+      `- Warm-up (\`--warmup ${opts.warmup}\`): each process runs its workload ${runs} time(s) at the same size, ` +
+        "every column alike (tokio on one runtime, Bun's functions, bun-reactor on one `Runtime`), and the last run is " +
+        "measured, as a JS benchmark harness warms up before it measures; the cold table is each process's first run, " +
+        "the figure a short-lived process pays. `--warmup 0` measures only the first run.",
+      "- Resident bytes per task: peak resident memory (VmHWM) at the end of each process's first run minus resident " +
+        "memory at its start, divided by the tasks (later runs reuse memory the first freed).",
       "- Timers: each is armed (its sleep polled once, or `setTimeout`) with a deadline 1–10 s away, all are " +
         "armed before the first is cancelled.",
       "- select: a datagram is sent to a socket, then a select of a 1 s sleep against its receive.",
       "- Where the time and bytes go, and what was changed for them: the comment at the top of `bench/runtime.ts`.",
       "",
-      table,
+      tables,
     ].join("\n");
     await writeSection("runtime", section);
   }

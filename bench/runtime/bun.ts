@@ -2,11 +2,13 @@
  * The Bun column of `bench/runtime.ts`: the same workloads written with Bun's own
  * `async`/`await`, Promises and `setTimeout`, one per process.
  *
- * Usage: bun bench/runtime/bun.ts <workload> <sizes...>
+ * Usage: bun bench/runtime/bun.ts <runs> <workload> <sizes...>
+ *
+ * The workload runs `runs` times in this process, each run printing its line (see `report`).
  *
  * @module
  */
-import { dispatch, report, sleepMs, timerMs, type Workload } from "./measure.ts";
+import { dispatch, report, runsOf, sleepMs, timerMs, type Workload } from "./measure.ts";
 
 async function yields(tasks: number, count: number): Promise<number> {
   async function task(): Promise<void> {
@@ -117,5 +119,6 @@ function workload(name: Workload, args: string[]): Promise<number> | number {
   });
 }
 
-const [name, ...args] = process.argv.slice(2);
-await report(() => workload(name as Workload, args));
+const [runsArg, name, ...args] = process.argv.slice(2);
+const runs = runsOf(runsArg, "bun");
+await report(runs, () => workload(name as Workload, args));

@@ -1,6 +1,7 @@
 /**
  * What every workload process of `bench/runtime.ts` shares: resident memory from /proc, the
- * workloads' names and sizes, and the one JSON line a workload prints.
+ * workloads' names and sizes, how many times a process runs its workload, and the JSON line
+ * each run prints.
  *
  * @module
  */
@@ -11,12 +12,31 @@ export const WORKLOADS = ["yield", "spawn", "pingpong", "sleep", "timers", "sele
 /** One of {@link WORKLOADS}. */
 export type Workload = (typeof WORKLOADS)[number];
 
-/** What a workload process prints: its wall time, how many operations that covered, memory. */
+/** What one run of a workload prints: its wall time, how many operations that covered, memory. */
 export interface Measured {
   readonly wallMs: number;
   readonly ops: number;
-  /** Peak resident memory (VmHWM) at the end minus resident memory (VmRSS) at the start. */
+  /**
+   * Peak resident memory (VmHWM) at the end minus resident memory (VmRSS) at the start. Only a
+   * process's first run says what the workload costs: VmHWM is the peak of the process's whole
+   * life, and later runs reuse the memory earlier ones freed.
+   */
   readonly rssGrowthBytes: number;
+}
+
+/** The most runs one process may make (warm-up runs and the measured one). */
+export const RUNS_MAX = 100;
+
+/**
+ * How many times a process runs its workload, from its first argument: the warm-up runs, then
+ * the measured one (1: the measured run is the process's first, cold).
+ */
+export function runsOf(given: string | undefined, usage: string): number {
+  const runs = Number(given);
+  if (!Number.isInteger(runs) || runs < 1 || runs > RUNS_MAX) {
+    throw new RangeError(`${usage}: runs "${given}" is not a whole number from 1 to ${RUNS_MAX}`);
+  }
+  return runs;
 }
 
 /** A field of /proc/self/status in bytes (`VmRSS:`, `VmHWM:`); 0 where there is no /proc. */
@@ -81,14 +101,20 @@ export function dispatch<R>(name: Workload, args: string[], usage: string, imple
   }
 }
 
-/** Runs `body` (which returns how many operations it did) and prints the {@link Measured} line. */
-export async function report(body: () => Promise<number> | number): Promise<void> {
-  Bun.gc(true);
-  const before = await statusBytes("VmRSS:");
-  const started = performance.now();
-  const ops = await body();
-  const wallMs = performance.now() - started;
-  const peak = await statusBytes("VmHWM:");
-  const measured: Measured = { wallMs, ops, rssGrowthBytes: Math.max(0, peak - before) };
-  console.log(JSON.stringify(measured));
+/**
+ * Runs `body` (which returns how many operations it did) `runs` times in this process, each
+ * after a full collection, and prints a {@link Measured} line per run: the first is the cold
+ * figure (the JIT compiles inside it), the last the warm one.
+ */
+export async function report(runs: number, body: () => Promise<number> | number): Promise<void> {
+  for (let run = 0; run < runs; run++) {
+    Bun.gc(true);
+    const before = await statusBytes("VmRSS:");
+    const started = performance.now();
+    const ops = await body();
+    const wallMs = performance.now() - started;
+    const peak = await statusBytes("VmHWM:");
+    const measured: Measured = { wallMs, ops, rssGrowthBytes: Math.max(0, peak - before) };
+    console.log(JSON.stringify(measured));
+  }
 }

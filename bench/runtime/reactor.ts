@@ -1,7 +1,9 @@
 /**
  * The bun-reactor columns of `bench/runtime.ts`: one workload on one driver per process.
  *
- * Usage: bun bench/runtime/reactor.ts <inline|embedded> <workload> <sizes...>
+ * Usage: bun bench/runtime/reactor.ts <inline|embedded> <runs> <workload> <sizes...>
+ *
+ * The workload runs `runs` times on one runtime, each run printing its line (see `report`).
  *
  * @module
  */
@@ -12,7 +14,7 @@ import { Runtime, spawn } from "../../src/runtime/runtime.ts";
 import { type Sleep, sleep } from "../../src/runtime/timers.ts";
 import type { Waker } from "../../src/runtime/waker.ts";
 import { UdpSocket } from "../../src/net/udp-socket.ts";
-import { dispatch, report, sleepMs, timerMs, type Workload } from "./measure.ts";
+import { dispatch, report, runsOf, sleepMs, timerMs, type Workload } from "./measure.ts";
 
 /** A one-shot notification a task awaits, as tokio's `Notify`: set by one task, taken by another. */
 class Notify extends Future<void> {
@@ -108,13 +110,13 @@ function workload(name: Workload, args: string[]): Async<number> {
   return dispatch(name, args, `reactor ${name}`, { yields, spawns, pingPong, sleepers, timers, selectRecv });
 }
 
-const [driver, name, ...args] = process.argv.slice(2);
+const [driver, runsArg, name, ...args] = process.argv.slice(2);
 if (driver !== "inline" && driver !== "embedded") throw new RangeError(`driver "${driver}" is not "inline" or "embedded"`);
-const work = workload(name as Workload, args);
+const runs = runsOf(runsArg, `reactor ${driver}`);
 if (driver === "inline") {
   using runtime = new Runtime({ driver: "inline" });
-  await report(() => runtime.blockOn(work));
+  await report(runs, () => runtime.blockOn(workload(name as Workload, args)));
 } else {
   await using runtime = new Runtime({ driver: "embedded" });
-  await report(() => runtime.spawn(work).promise());
+  await report(runs, () => runtime.spawn(workload(name as Workload, args)).promise());
 }
