@@ -4,7 +4,7 @@
  * process. Every figure is also given as a ratio to the Zig reference server measured in the
  * same run, since these machines are noisy.
  *
- * Usage: bun bench/run.ts [--seconds S] [--warmup S] [--repeat N] [--only a,b] [--smoke] [--no-write]
+ * Usage: bun bench/run.ts [--seconds S] [--warmup S] [--repeat N] [--rounds N] [--only a,b] [--smoke] [--no-write]
  *
  * For each server and datagram size (64 and 1400 bytes): echoes per second, server CPU
  * microseconds per echo (utime + stime from /proc, over verified echoes), RTT p50/p99 with one
@@ -16,12 +16,17 @@
  * targets. The tables go to stdout and, with the date, machine and versions, to
  * bench/RESULTS.md.
  *
- * `--warmup S` (default 0) first puts each fresh server under the same load for S seconds, not
- * measured (its errors still count): the compiled executable's JIT compiles its hot functions
- * once per process, some 0.3-0.4 s of CPU on another thread, which a short run otherwise
- * charges to its echoes (most visibly where there are few echoes per second: bursts of
- * 1200 B). With it the figures are the steady state of a long-running server; without it they
- * include that one-time cost.
+ * The offload rows are a long-running server's steady state, the figures the targets are about:
+ * per workload every server starts fresh and stays up; its first window of `--seconds` is
+ * measured as its cold figure and is also its warm-up; then `--rounds` rounds (default 7) go
+ * through every server in turn, and the targets take the median of the ratios within each round.
+ * The first seconds matter because the compiled executable's JIT compiles its hot functions once
+ * per process, some 0.3-0.4 s of CPU on another thread, which a short run charges to its echoes
+ * (most visibly where there are few echoes per second: bursts of 1200 B).
+ *
+ * `--warmup S` (default 0) does the same for the first tables: each fresh server first runs S
+ * seconds under the same load, not measured (its errors still count). Without it those tables
+ * include the one-time cost, as they always have.
  *
  * With two or more cores the server is pinned to one core and the load generator to another
  * (taskset), so that they do not take turns on one.
@@ -133,6 +138,8 @@ interface Options {
   warmupSeconds: number;
   latencySeconds: number;
   repeat: number;
+  /** Rounds of the offload rows once every server is warm. */
+  rounds: number;
   only: string[] | null;
   write: boolean;
 }
@@ -143,6 +150,7 @@ function options(): Options {
       seconds: { type: "string" },
       warmup: { type: "string" },
       repeat: { type: "string" },
+      rounds: { type: "string" },
       only: { type: "string" },
       smoke: { type: "boolean" },
       "no-write": { type: "boolean" },
@@ -151,15 +159,18 @@ function options(): Options {
   const smoke = values.smoke === true;
   const seconds = Number(values.seconds ?? (smoke ? "0.3" : "3"));
   const repeat = Number(values.repeat ?? (smoke ? "1" : "3"));
+  const rounds = Number(values.rounds ?? (smoke ? "1" : "7"));
   const warmupSeconds = Number(values.warmup ?? "0");
   if (!(seconds > 0) || !Number.isInteger(repeat) || repeat < 1)
     throw new Error("--seconds must be > 0 and --repeat a whole number >= 1");
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number >= 1, not ${values.rounds}`);
   if (!(warmupSeconds >= 0)) throw new Error(`--warmup must be a number of seconds >= 0, not ${values.warmup}`);
   return {
     seconds,
     warmupSeconds,
     latencySeconds: Math.min(seconds, 2),
     repeat,
+    rounds,
     only: values.only?.split(",") ?? null,
     write: values["no-write"] !== true && !smoke,
   };
@@ -317,17 +328,6 @@ async function measure(server: Server, size: number, opts: Options): Promise<Sam
   }
 }
 
-/** One offload row: a server under one workload, with no RTT (the load is the point). */
-async function measureWorkload(server: Server, workload: Workload, opts: Options): Promise<Sample> {
-  const running = await start(server);
-  try {
-    const loaded = await load(running, (seconds) => workload.args(running.port, seconds), opts);
-    return { ...loaded, p50: Number.NaN, p99: Number.NaN, rssMb: await peakRssMb(running.pid) };
-  } finally {
-    await running.stop();
-  }
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
@@ -371,69 +371,128 @@ function version(command: string[]): string {
   return result.exitCode === 0 ? result.stdout.toString().trim().split("\n")[0]! : "unavailable";
 }
 
-/** Runs every offload workload against every offload server, rounds interleaved as above. */
-async function offloadRows(opts: Options): Promise<Map<string, Sample>> {
+/** One server under one offload workload. */
+interface OffloadResult {
+  /** The first window of load on the fresh server: it includes the JIT's one-time compiling. */
+  readonly cold: Sample;
+  /** One sample per round once warm, in round order (see {@link offloadRows}). */
+  readonly rounds: Sample[];
+  /** The median of the rounds; its errors and losses are those of every window, the cold one too. */
+  readonly steady: Sample;
+}
+
+/** An offload sample: the load is the point, so no RTT and no peak RSS. */
+function loadSample(loaded: Pick<Sample, "echoesPerSec" | "cpuMicrosPerEcho" | "errors" | "lost">): Sample {
+  return { ...loaded, p50: Number.NaN, p99: Number.NaN, rssMb: Number.NaN };
+}
+
+/**
+ * Runs every offload workload against every offload server. For each workload every server
+ * starts fresh and stays up, idle while another is measured. Each is first measured once cold,
+ * which also warms it up; then `opts.rounds` rounds go through every server in turn, each round
+ * starting one server further along so that every server takes every place in the order. The
+ * targets are about a long-running server's steady state: the rounds. Servers take turns within
+ * seconds of each other, so a ratio within one round compares them under the same machine load.
+ */
+async function offloadRows(opts: Options): Promise<Map<string, OffloadResult>> {
   const servers = OFFLOAD_SERVERS.filter(
     (server) => opts.only === null || opts.only.includes(server.name) || server.name.startsWith("zig-reference"),
   );
-  const results = new Map<string, Sample>();
+  // The cold window is each server's warm-up: no other.
+  const unwarmed = { ...opts, warmupSeconds: 0 };
+  const results = new Map<string, OffloadResult>();
   for (const workload of WORKLOADS) {
-    const samples = new Map(servers.map((server) => [server.name, [] as Sample[]]));
-    for (let round = 0; round < opts.repeat; round++) {
-      for (const server of servers) samples.get(server.name)!.push(await measureWorkload(server, workload, opts));
-    }
-    for (const server of servers) {
-      const sample = medianSample(samples.get(server.name)!);
-      results.set(`${server.name}/${workload.name}`, sample);
-      console.error(
-        `${server.name}, ${workload.name}: ${fixed(sample.echoesPerSec, 0)} echoes/s, ${fixed(sample.cpuMicrosPerEcho, 2)} µs CPU/echo`,
-      );
+    const running: Running[] = [];
+    try {
+      for (const server of servers) running.push(await start(server));
+      const measureOne = async (one: Running) =>
+        loadSample(await load(one, (seconds) => workload.args(one.port, seconds), unwarmed));
+      const colds: Sample[] = [];
+      for (const one of running) colds.push(await measureOne(one));
+      const rounds = servers.map((): Sample[] => []);
+      for (let round = 0; round < opts.rounds; round++) {
+        for (let turn = 0; turn < servers.length; turn++) {
+          const index = (round + turn) % servers.length;
+          rounds[index]!.push(await measureOne(running[index]!));
+        }
+      }
+      servers.forEach((server, index) => {
+        const steady = medianSample(rounds[index]!);
+        steady.errors += colds[index]!.errors;
+        steady.lost += colds[index]!.lost;
+        results.set(`${server.name}/${workload.name}`, { cold: colds[index]!, rounds: rounds[index]!, steady });
+        console.error(
+          `${server.name}, ${workload.name}: ${fixed(steady.echoesPerSec, 0)} echoes/s, ` +
+            `${fixed(steady.cpuMicrosPerEcho, 2)} µs CPU/echo (cold: ${fixed(colds[index]!.cpuMicrosPerEcho, 2)})`,
+        );
+      });
+    } finally {
+      for (const one of running) await one.stop();
     }
   }
   return results;
 }
 
+/**
+ * udp-echo's CPU per echo over `other`'s for one workload: the median of the ratios within each
+ * round (the steady state), and the ratio of the cold windows.
+ */
+function offloadRatio(results: Map<string, OffloadResult>, other: string, workload: Workload): { steady: number; cold: number } {
+  const echo = results.get(`udp-echo/${workload.name}`);
+  const against = results.get(`${other}/${workload.name}`);
+  if (echo === undefined || against === undefined) return { steady: Number.NaN, cold: Number.NaN };
+  const perRound = echo.rounds.map((sample, round) => sample.cpuMicrosPerEcho / against.rounds[round]!.cpuMicrosPerEcho);
+  return { steady: median(perRound), cold: echo.cold.cpuMicrosPerEcho / against.cold.cpuMicrosPerEcho };
+}
+
 const verdict = (value: number, target: number) => (Number.isFinite(value) ? (value <= target ? "met" : "NOT met") : "n/a");
 
 /** The offload tables and the targets checked against them. */
-function offloadTable(results: Map<string, Sample>): string[] {
+function offloadTable(results: Map<string, OffloadResult>, opts: Options): string[] {
   const lines = ["", "## Offload: UDP GRO on receive, GSO on send", ""];
-  const cpu = (server: string, workload: Workload) => results.get(`${server}/${workload.name}`)?.cpuMicrosPerEcho ?? Number.NaN;
+  const cpu = (server: string, workload: Workload, when: "steady" | "cold") =>
+    results.get(`${server}/${workload.name}`)?.[when].cpuMicrosPerEcho ?? Number.NaN;
   for (const workload of WORKLOADS) {
-    const plain = cpu("zig-reference", workload);
-    const offloaded = cpu("zig-reference-offload", workload);
     lines.push(
       `### ${workload.name}`,
       "",
-      "| server | echoes/s | CPU µs/echo | vs ref | vs offload ref | errors | lost |",
-      "|---|---:|---:|---:|---:|---:|---:|",
+      "| server | echoes/s | CPU µs/echo | vs ref | vs offload ref | cold: CPU µs/echo | vs offload ref | errors | lost |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     );
     for (const server of OFFLOAD_SERVERS) {
-      const s = results.get(`${server.name}/${workload.name}`);
-      if (s === undefined) continue;
+      const result = results.get(`${server.name}/${workload.name}`);
+      if (result === undefined) continue;
+      const { steady, cold } = result;
       lines.push(
-        `| ${server.name} | ${fixed(s.echoesPerSec, 0)} | ${fixed(s.cpuMicrosPerEcho, 2)} | ` +
-          `${ratio(s.cpuMicrosPerEcho, plain)} | ${ratio(s.cpuMicrosPerEcho, offloaded)} | ${s.errors} | ${s.lost} |`,
+        `| ${server.name} | ${fixed(steady.echoesPerSec, 0)} | ${fixed(steady.cpuMicrosPerEcho, 2)} | ` +
+          `${ratio(steady.cpuMicrosPerEcho, cpu("zig-reference", workload, "steady"))} | ` +
+          `${ratio(steady.cpuMicrosPerEcho, cpu("zig-reference-offload", workload, "steady"))} | ` +
+          `${fixed(cold.cpuMicrosPerEcho, 2)} | ${ratio(cold.cpuMicrosPerEcho, cpu("zig-reference-offload", workload, "cold"))} | ` +
+          `${steady.errors} | ${steady.lost} |`,
       );
     }
     lines.push("");
   }
-  lines.push("Targets for udp-echo, CPU µs per echo, in this run:", "");
+  lines.push(
+    `Targets for udp-echo, CPU µs per echo, in this run: the steady state, the median over ${opts.rounds} ` +
+      `round${opts.rounds === 1 ? "" : "s"} of the ratio within each round (cold: the ratio of the first windows, for comparison).`,
+    "",
+  );
   for (const workload of WORKLOADS) {
-    const echo = cpu("udp-echo", workload);
     if (workload.bursty) {
-      const vsOffload = echo / cpu("zig-reference-offload", workload);
-      const vsPlain = echo / cpu("zig-reference", workload);
+      const vsOffload = offloadRatio(results, "zig-reference-offload", workload);
+      const vsPlain = offloadRatio(results, "zig-reference", workload);
       lines.push(
-        `- ${workload.name}: ${fixed(vsOffload, 2)}× the offload reference (target ≤ ${TARGETS.burstVsOffloadReference}×: ` +
-          `${verdict(vsOffload, TARGETS.burstVsOffloadReference)}), ${fixed(vsPlain, 2)}× the plain reference ` +
-          `(target ≤ ${TARGETS.burstVsPlainReference}×: ${verdict(vsPlain, TARGETS.burstVsPlainReference)})`,
+        `- ${workload.name}: ${fixed(vsOffload.steady, 2)}× the offload reference (target ≤ ${TARGETS.burstVsOffloadReference}×: ` +
+          `${verdict(vsOffload.steady, TARGETS.burstVsOffloadReference)}; cold ${fixed(vsOffload.cold, 2)}×), ` +
+          `${fixed(vsPlain.steady, 2)}× the plain reference (target ≤ ${TARGETS.burstVsPlainReference}×: ` +
+          `${verdict(vsPlain.steady, TARGETS.burstVsPlainReference)}; cold ${fixed(vsPlain.cold, 2)}×)`,
       );
     } else {
-      const vsOff = echo / cpu("udp-echo-no-offload", workload);
+      const vsOff = offloadRatio(results, "udp-echo-no-offload", workload);
       lines.push(
-        `- ${workload.name}: ${fixed(vsOff, 2)}× udp-echo with --offload off (target ≤ ${TARGETS.singleVsNoOffload}×: ` +
-          `${verdict(vsOff, TARGETS.singleVsNoOffload)})`,
+        `- ${workload.name}: ${fixed(vsOff.steady, 2)}× udp-echo with --offload off (target ≤ ${TARGETS.singleVsNoOffload}×: ` +
+          `${verdict(vsOff.steady, TARGETS.singleVsNoOffload)}; cold ${fixed(vsOff.cold, 2)}×)`,
       );
     }
   }
@@ -499,7 +558,7 @@ async function main(): Promise<void> {
     );
   }
   lines.push("", `Cold start of \`dist/udp-echo\` to its first echo: ${fixed(cold, 1)} ms (median of ${opts.repeat}).`);
-  lines.push(...offloadTable(await offloadRows(opts)));
+  lines.push(...offloadTable(await offloadRows(opts), opts));
   const table = lines.join("\n");
   console.log(table);
 
@@ -521,7 +580,10 @@ async function main(): Promise<void> {
           : "."),
       "- CPU µs/echo: the server's utime + stime (/proc) over the run, divided by verified echoes.",
       "- Offload rows: the same 8 sockets, each with 4 bursts of 16 datagrams in flight, every burst one send with " +
-        "UDP_SEGMENT and every echoed datagram verified on its own (boundaries included); single-datagram clients as above.",
+        "UDP_SEGMENT and every echoed datagram verified on its own (boundaries included); single-datagram clients as above. " +
+        `Per workload every server is started fresh and stays up: its first ${opts.seconds} s of load are its cold figure ` +
+        `(the JIT's one-time compiling included) and its warm-up; then the median of ${opts.rounds} rounds of ${opts.seconds} s, ` +
+        "each going through every server in turn: a long-running server's steady state.",
       "- Ratios are against `zig-reference` in the same run.",
       "",
       "| server | what |",

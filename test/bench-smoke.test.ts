@@ -6,7 +6,7 @@ import { runProcess } from "./helpers.ts";
 
 const root = join(import.meta.dir, "..");
 
-test("bun run bench --smoke measures the reference and udp-echo and prints the table", async () => {
+test("bun run bench --smoke measures the reference and udp-echo, prints the tables and judges the offload targets", async () => {
   const { stdout, stderr, exitCode } = await runProcess([
     process.execPath,
     join(root, "bench", "run.ts"),
@@ -21,6 +21,17 @@ test("bun run bench --smoke measures the reference and udp-echo and prints the t
     /^\| udp-echo \| \d+ \| [\d.]+× \| [\d.]+ \| [\d.]+× \| [\d.]+ \| [\d.]+× \| [\d.]+ \| [\d.]+ \| 0 \| \d+ \|$/m,
   );
   expect(stdout).toMatch(/^Cold start of `dist\/udp-echo` to its first echo: [\d.]+ ms \(median of 1\)\.$/m);
+  // The offload rows: a steady figure and a cold one for each server, and every target judged.
+  expect(stdout).toMatch(/^\| udp-echo \| \d+ \| [\d.]+ \| [\d.]+× \| [\d.]+× \| [\d.]+ \| [\d.]+× \| 0 \| \d+ \|$/m);
+  for (const size of [64, 1200]) {
+    expect(stdout).toMatch(
+      new RegExp(
+        String.raw`^- bursts of 16 × ${size} B: [\d.]+× the offload reference \(target ≤ 1\.25×: (met|NOT met); cold [\d.]+×\), ` +
+          String.raw`[\d.]+× the plain reference \(target ≤ 0\.4×: (met|NOT met); cold [\d.]+×\)$`,
+        "m",
+      ),
+    );
+  }
   expect(stderr).not.toContain("written to bench/RESULTS.md");
 }, 120_000);
 
