@@ -44,3 +44,26 @@ describe("sendBatch under injected faults", () => {
     60_000,
   );
 });
+
+describe("segmented sends refused by the kernel (EIO, a device without checksum offload)", () => {
+  test.each([0, 5])(
+    "seed %p: every coalesced entry still arrives datagram by datagram, each once and in order",
+    async (seed) => {
+      const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "refused-segmentation.ts"), String(seed)], {
+        env: { ...process.env, BUN_REACTOR_LIB: faultLibrary },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stdout, stderr, exitCode] = await Promise.all([
+        new Response(child.stdout).text(),
+        new Response(child.stderr).text(),
+        child.exited,
+      ]);
+      expect(stderr).toBe("");
+      expect(exitCode).toBe(0);
+      // 40 rounds of three entries: 6 + 1 + 3 datagrams each.
+      expect(JSON.parse(stdout)).toEqual({ refusal: "EIO", sent: 120, datagrams: 400, refused: 0, received: 400, differing: 0 });
+    },
+    60_000,
+  );
+});

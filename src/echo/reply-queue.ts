@@ -16,8 +16,6 @@ export class ReplyQueue {
   readonly #stats: EchoStats;
   #head = 0;
   #length = 0;
-  /** Datagrams in the queued entries (a coalesced entry holds several). */
-  #datagrams = 0;
   #waiter: Waker | null = null;
 
   constructor(capacity: number, slotSize: number, stats: EchoStats) {
@@ -30,9 +28,16 @@ export class ReplyQueue {
     return this.#length;
   }
 
-  /** Datagrams queued: what a drop of the whole queue counts. */
+  /**
+   * Datagrams queued: what a drop of the whole queue counts. Counted when asked, not kept: a
+   * send may take some datagrams out of a coalesced entry and leave it queued with the rest.
+   */
   get datagrams(): number {
-    return this.#datagrams;
+    let datagrams = 0;
+    for (let offset = 0; offset < this.#length; offset++) {
+      datagrams += this.store.datagramCount((this.#head + offset) % this.store.capacity);
+    }
+    return datagrams;
   }
 
   /** Queues a copy of entry `index` of `batch`; drops the oldest reply if the queue is full. */
@@ -44,7 +49,6 @@ export class ReplyQueue {
     }
     const slot = (this.#head + this.#length) % capacity;
     this.store.copyFrom(batch, index, slot);
-    this.#datagrams += this.store.datagramCount(slot);
     this.#length++;
     const waiter = this.#waiter;
     this.#waiter = null;
@@ -59,9 +63,6 @@ export class ReplyQueue {
 
   /** Removes the `count` oldest replies. */
   consume(count: number): void {
-    for (let slot = this.#head; slot < this.#head + count; slot++) {
-      this.#datagrams -= this.store.datagramCount(slot % this.store.capacity);
-    }
     this.#head = (this.#head + count) % this.store.capacity;
     this.#length -= count;
   }

@@ -294,6 +294,23 @@ export class DatagramBatch {
     record.next = end;
   }
 
+  /**
+   * @internal The first `datagrams` datagrams of the coalesced entry `record.next` were sent
+   * alone, one send each: they are counted, and taken out of the entry, which keeps the rest.
+   */
+  noteSentLeading(record: SendRecord, datagrams: number): void {
+    if (datagrams === 0) return;
+    const index = record.next;
+    const segment = this.segmentSize(index);
+    const size = this.size(index);
+    const bytes = datagrams * segment;
+    const start = index * this.slotSize;
+    this.payloads.copyWithin(start, start + bytes, start + size);
+    this.reshape(index, size - bytes, segment);
+    record.datagrams += datagrams;
+    record.bytes += bytes;
+  }
+
   /** @internal Datagram `record.next` was refused with `errno`. */
   noteRefused(record: SendRecord, errno: number): void {
     this.#refusals[record.next] = errno;

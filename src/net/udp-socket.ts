@@ -33,6 +33,7 @@ import {
   udpTryRecvBatch,
   udpTryRecvFrom,
   udpTrySendBatch,
+  udpTrySendDatagram,
   udpTrySendTo,
   WOULD_BLOCK,
   type WouldBlock,
@@ -215,6 +216,8 @@ const WOULD_BLOCK_RESULT: TryResult<never> = { state: "would-block" };
 
 /** The socket's descriptor for an operation, or a {@link SocketClosedError} if it is closed. */
 let openDescriptor: (socket: UdpSocket, action: string) => number;
+/** Notes that the kernel refused a segmented send on the socket with `errno` (see `segmentationRefused`). */
+let refuseSegmentation: (socket: UdpSocket, errno: number) => void;
 
 /**
  * A non-blocking UDP socket, registered with the reactor of the runtime that first waits on it.
@@ -248,12 +251,33 @@ export class UdpSocket implements IoSource {
   /** The last error taken from the error queue, and its result: reused, so that a flood of errors allocates nothing. */
   readonly #error = new QueuedErrorRecord();
   readonly #errorResult: TryResult<QueuedError> = { state: "ok", value: this.#error };
+  #segmentationRefused: string | null = null;
 
   static {
     openDescriptor = (socket, action) => {
       socket.#ensureOpen(action);
       return socket.#fd;
     };
+    refuseSegmentation = (socket, errno) => {
+      socket.#segmentationRefused ??= errnoName(errno);
+    };
+  }
+
+  /**
+   * Null while segmented sends (UDP GSO) work on this socket. Once the kernel refused one, the
+   * errno name of its refusal: `EIO` where the route's device cannot checksum segments (a
+   * virtual device without checksum offload), `EINVAL` where it cannot take them. From then on
+   * the socket sends a coalesced entry's datagrams one send each, as quinn-udp falls back; the
+   * entry that met the refusal goes that way too, so no datagram is lost to it. Receiving (GRO)
+   * is not affected.
+   *
+   * @example
+   * ```ts
+   * if (socket.segmentationRefused !== null) console.warn(`GSO off: ${socket.segmentationRefused}`);
+   * ```
+   */
+  get segmentationRefused(): string | null {
+    return this.#segmentationRefused;
   }
 
   private constructor(fd: Fd, family: 4 | 6, localAddress: SocketAddress, offload: Offload) {
@@ -487,7 +511,9 @@ export class UdpSocket implements IoSource {
     this.#checkSegmentable(batch, start, end);
     const record = batch.beginSend(start);
     sendBatchNow(this, batch, record, end);
-    return record.next === start && start < end && record.stalled === null ? WOULD_BLOCK_RESULT : batch.sendResult();
+    // Some datagrams of a coalesced entry may have gone one by one before the socket filled.
+    const none = record.next === start && record.datagrams === 0;
+    return none && start < end && record.stalled === null ? WOULD_BLOCK_RESULT : batch.sendResult();
   }
 
   /**
@@ -598,25 +624,83 @@ type SendRecord = ReturnType<DatagramBatch["beginSend"]>;
 const TRANSIENT_SEND_ERRORS: ReadonlySet<number> = new Set([Errno.ENOBUFS, Errno.ENOMEM]);
 
 /**
+ * Errors of a segmented send that say the route cannot segment, not that the datagrams are
+ * wrong: Linux's udp_send_skb answers `EIO` when the device cannot checksum the segments and
+ * `EINVAL` when a segment does not fit the route. The datagrams then go one send each.
+ */
+const SEGMENTATION_ERRORS: ReadonlySet<number> = new Set([Errno.EIO, Errno.EINVAL]);
+
+/**
  * Sends from `record.next` to `end - 1` until all are handled or the send stalled (true), or
  * the socket is full (false). A refused datagram is noted in the batch and skipped; a
- * transient shortage stops the send before the datagram that met it.
+ * transient shortage stops the send before the datagram that met it. Once the socket's
+ * segmented sends were refused, a coalesced entry goes datagram by datagram.
  */
 function sendBatchNow(socket: UdpSocket, batch: DatagramBatch, record: SendRecord, end: number): boolean {
   const fd = openDescriptor(socket, "send on");
   while (record.next < end) {
     const next = record.next;
-    const result = udpTrySendBatch(fd, batch.payloadRange(next, end), batch.slotSize, batch.entryRange(next, end));
+    const split = socket.segmentationRefused !== null;
+    if (split && batch.datagramCount(next) > 1) {
+      const outcome = sendDatagramsNow(fd, batch, record);
+      if (outcome === "full") return false;
+      if (outcome === "stalled") return true;
+      continue;
+    }
+    const stop = split ? firstCoalesced(batch, next, end) : end;
+    const result = udpTrySendBatch(fd, batch.payloadRange(next, stop), batch.slotSize, batch.entryRange(next, stop));
     if (result === WOULD_BLOCK) return false;
     if (result instanceof SendRefusal) {
       if (TRANSIENT_SEND_ERRORS.has(result.errno)) {
         batch.noteStalled(record, result.errno);
         return true;
       }
+      if (!split && SEGMENTATION_ERRORS.has(result.errno) && batch.datagramCount(next) > 1) {
+        // Not this entry's fault: it goes again, datagram by datagram (next turn of the loop).
+        refuseSegmentation(socket, result.errno);
+        continue;
+      }
       batch.noteRefused(record, result.errno);
     } else batch.noteSent(record, result);
   }
   return true;
+}
+
+/** The first entry from `start` to `end - 1` that holds several datagrams, or `end`. */
+function firstCoalesced(batch: DatagramBatch, start: number, end: number): number {
+  for (let index = start; index < end; index++) if (batch.datagramCount(index) > 1) return index;
+  return end;
+}
+
+/**
+ * Sends the datagrams of the coalesced entry `record.next` one send each. If the socket fills,
+ * the kernel runs short of memory or the OS refuses one, those already sent are counted and
+ * taken out of the entry, which keeps the rest: none goes twice, none is skipped. A refusal
+ * concerns the peer, so it refuses the rest of the entry (all to that peer).
+ */
+function sendDatagramsNow(fd: number, batch: DatagramBatch, record: SendRecord): "handled" | "full" | "stalled" {
+  const index = record.next;
+  const count = batch.datagramCount(index);
+  const peer = batch.peerBytes(index);
+  let sent = 0;
+  let failure: WouldBlock | SendRefusal | null = null;
+  while (sent < count && failure === null) {
+    const result = udpTrySendDatagram(fd, batch.datagram(index, sent), peer);
+    if (typeof result === "number") sent++;
+    else failure = result;
+  }
+  if (failure === null) {
+    batch.noteSent(record, 1);
+    return "handled";
+  }
+  batch.noteSentLeading(record, sent);
+  if (failure === WOULD_BLOCK) return "full";
+  if (TRANSIENT_SEND_ERRORS.has(failure.errno)) {
+    batch.noteStalled(record, failure.errno);
+    return "stalled";
+  }
+  batch.noteRefused(record, failure.errno);
+  return "handled";
 }
 
 class RecvFrom extends IoFuture<Received> {

@@ -78,6 +78,7 @@ export const Errno = {
   EBADF: constants.errno.EBADF,
   ENOTSOCK: constants.errno.ENOTSOCK,
   EINVAL: constants.errno.EINVAL,
+  EIO: constants.errno.EIO,
   EEXIST: constants.errno.EEXIST,
   ENOENT: constants.errno.ENOENT,
   ECONNREFUSED: constants.errno.ECONNREFUSED,

@@ -54,3 +54,19 @@ export function faultCounts(): FaultCounts {
   });
   return counts;
 }
+
+/**
+ * Makes every segmented send (UDP GSO) fail with `EIO` while `on`, as on a device that cannot
+ * checksum segments, whatever the rate of {@link configureFaults}. Throws `ENOSYS` if the
+ * library was built without fault injection.
+ *
+ * @example
+ * refuseSegmentedSends(true); // a batch entry with a segment size now meets EIO
+ */
+export function refuseSegmentedSends(on: boolean): void {
+  check(
+    native.br_fault_refuse_segmented(on ? 1 : 0),
+    "br_fault_refuse_segmented",
+    () => "Cannot refuse segmented sends: the library was built without fault injection (`zig build -Dfault-injection`)",
+  );
+}

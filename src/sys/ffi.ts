@@ -53,6 +53,7 @@ const symbols = {
   br_signals_close: { args: [i32], returns: i32 },
   br_fault_configure: { args: [u64, u32], returns: i32 },
   br_fault_count: { args: [u32, u32], returns: i32 },
+  br_fault_refuse_segmented: { args: [u32], returns: i32 },
 } as const;
 
 /** `memfd_create`'s `MFD_CLOEXEC`: the anonymous file is not inherited by programs we start. */

@@ -117,6 +117,19 @@ export class SendRefusal {
 const SOCKET_ERRORS: ReadonlySet<number> = new Set([Errno.EBADF, Errno.ENOTSOCK]);
 
 /**
+ * Sends `payload` to the address encoded in `address`, as one datagram of a batch is sent:
+ * returns the bytes sent, WOULD_BLOCK, or the {@link SendRefusal} of the OS (errors of the
+ * socket itself are thrown). For sending a coalesced entry's datagrams one by one.
+ */
+export function udpTrySendDatagram(fd: number, payload: Uint8Array, address: Uint8Array): number | WouldBlock | SendRefusal {
+  const rc = native.br_udp_send_to(fd, payload, payload, address, address);
+  if (rc >= 0) return rc;
+  if (wouldBlock(rc)) return WOULD_BLOCK;
+  if (SOCKET_ERRORS.has(-rc)) throw new SystemError("sendmsg", -rc, `Cannot send a datagram on UDP descriptor ${fd}`);
+  return SendRefusal.of(-rc);
+}
+
+/**
  * Sends the datagrams `datagrams` describes from the slots of `buffer` (sendmmsg). Returns how
  * many were sent (at least one), WOULD_BLOCK, or the {@link SendRefusal} of the first datagram,
  * which the OS refused alone: the caller skips it and goes on with the next.

@@ -59,6 +59,19 @@ pub fn configure(new_seed: u64, new_rate_ppm: u32) error{InvalidArgument}!void {
     rate_ppm.store(new_rate_ppm, .seq_cst);
 }
 
+var segmented_refused = std.atomic.Value(bool).init(false);
+
+/// Makes every segmented send (a message with a UDP_SEGMENT control message) fail with EIO, as
+/// on a device that cannot checksum segments, until turned off again. Independent of the rate.
+pub fn refuseSegmented(on: bool) void {
+    segmented_refused.store(on, .seq_cst);
+}
+
+/// Whether segmented sends are refused (see `refuseSegmented`).
+pub fn segmentedRefused() bool {
+    return segmented_refused.load(.monotonic);
+}
+
 /// How many faults of `fault` were injected at `point` since `configure`.
 pub fn count(point: Point, fault: Fault) u64 {
     return injected[@backingInt(point)][@backingInt(fault)].load(.monotonic);

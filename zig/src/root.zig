@@ -347,6 +347,16 @@ pub export fn br_fault_configure(seed: u64, rate_ppm: u32) i32 {
     return result(fault.configure(seed, rate_ppm));
 }
 
+/// Makes every segmented send fail with EIO while `on` is 1, as a device without segmentation
+/// offload does (a `-Dfault-injection` build; see `fault.refuseSegmented`); 0 stops it.
+/// `-ENOSYS` in a normal build, `-EINVAL` for another value.
+pub export fn br_fault_refuse_segmented(on: u32) i32 {
+    if (!fault.enabled) return negative(.NOSYS);
+    if (on > 1) return einval;
+    fault.refuseSegmented(on == 1);
+    return 0;
+}
+
 /// How many faults of kind `kind` (`fault.Fault`) were injected at `point` (`fault.Point`)
 /// since `br_fault_configure`, saturated at the largest `i32`; `-EINVAL` for an unknown kind.
 pub export fn br_fault_count(point: u32, kind: u32) i32 {

@@ -159,7 +159,18 @@ const faulty = struct {
         return backend.recvmmsg(fd, headers, flags);
     }
     fn sendmmsg(fd: fd_t, headers: []mmsghdr, flags: u32) SendError!usize {
-        const count = try fault.beforeSend(headers.len);
+        // A device without segmentation offload fails the first segmented message with EIO;
+        // the messages before it go out, as sendmmsg reports a failure after the first.
+        var asked = headers.len;
+        if (fault.segmentedRefused()) {
+            for (headers, 0..) |header, index| {
+                if (header.hdr.controllen == 0) continue;
+                if (index == 0) return error.Unexpected; // EIO at the C ABI
+                asked = index;
+                break;
+            }
+        }
+        const count = try fault.beforeSend(asked);
         return backend.sendmmsg(fd, headers[0..count], flags);
     }
 };
@@ -218,6 +229,11 @@ pub fn sendErrno(e: E) SendError {
         .OPNOTSUPP => error.OperationUnsupported,
         .PROTO => error.ProtocolError,
         .TIMEDOUT => error.TimedOut,
+        // A segmented send (UDP_SEGMENT) through a device that cannot checksum the segments:
+        // Linux's udp_send_skb refuses it so (net/ipv4/udp.c). Foreseen, but it is already the
+        // errno `error.Unexpected` stands for, and the caller sends such an entry's datagrams one
+        // by one on it (`UdpSocket`), so it needs no name of its own.
+        .IO => error.Unexpected,
         .FAULT => unreachable, // headers and buffers checked by `root.zig` and `udp`
         else => unexpected(e),
     };
