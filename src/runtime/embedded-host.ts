@@ -8,7 +8,8 @@
  * - at once (`setImmediate`) while tasks are ready, which is also how a turn that spent its
  *   time budget lets Bun's loop run (HTTP, timers, Promises) before the runtime continues;
  * - when the reactor thread of the thread driver hands events over: `Atomics.waitAsync` on the
- *   handoff's state word, whose Promise settles on Bun's thread. No JavaScript function is ever
+ *   handoff's state word, whose Promise settles on Bun's thread. The thread waits for the OS
+ *   only then, when no task is ready; while tasks are, each turn checks the OS itself. No JavaScript function is ever
  *   called from a native thread, so nothing depends on thread-safe callbacks;
  * - at the earliest timer deadline (`setTimeout`, unreferenced: the reactor thread is what
  *   keeps the process alive, exactly while tasks are alive).
@@ -91,6 +92,7 @@ export class EmbeddedHost {
 
   /** Schedules a turn (once) when the reactor thread hands events over, or has already. */
   #watch(): void {
+    this.#thread.letThreadWait();
     if (this.#watching) return;
     const waited = Atomics.waitAsync(this.#thread.handoff.control, STATE, HandoffState.waiting);
     this.#watching = true;

@@ -7,10 +7,16 @@
  *
  * ```text
  *   WAITING ──(reactor thread: epoll/kqueue returned n events)──▶ READY
- *   READY   ──(executor: dispatched the events)─────────────────▶ WAITING
+ *   READY   ──(executor: dispatched the events, and it is busy)─▶ PAUSED
+ *   PAUSED  ──(executor: it has nothing to run, it will wait)───▶ WAITING
  *   any     ──(executor: close)──▶ STOP ──(reactor thread left)──▶ STOPPED
  *   WAITING ──(reactor thread: the wait failed, errno in COUNT)──▶ FAILED
  * ```
+ *
+ * PAUSED is the busy executor's state: while it has tasks to run it checks the OS itself,
+ * without blocking, once a turn, and the reactor thread sleeps, so that a busy runtime does
+ * not pay a thread switch and a second system call per batch of events (nor take its host's
+ * core from it). The reactor thread waits for the OS only when the executor is about to wait.
  *
  * Each change is followed by `Atomics.notify`, and each side sleeps in `Atomics.wait` (or
  * `Atomics.waitAsync`) on the state word when it has nothing to do.
@@ -26,6 +32,7 @@ export const HandoffState = {
   stop: 2,
   stopped: 3,
   failed: 4,
+  paused: 5,
 } as const;
 
 /** Int32 slot of the control area that holds the state word. */

@@ -1,7 +1,8 @@
 /**
  * The reactor thread (a Bun `Worker`): step 8 on a thread of its own, as in the seed. It
  * blocks in the poller until the OS reports events, hands them to the executor through the
- * {@link Handoff}, and waits until the executor has taken them before it waits again.
+ * {@link Handoff}, and waits until the executor has taken them and asks it to wait again (a
+ * busy executor checks the OS itself meanwhile: the handoff's PAUSED state).
  * Registrations are edge-triggered, so nothing is lost while it waits for the executor: the
  * kernel keeps new readiness queued for the next wait.
  *
@@ -19,8 +20,8 @@ const poller = Poller.borrow(init.poller);
 function run(): void {
   for (;;) {
     let state = handoff.state;
-    while (state === HandoffState.ready) {
-      Atomics.wait(handoff.control, STATE, HandoffState.ready);
+    while (state === HandoffState.ready || state === HandoffState.paused) {
+      Atomics.wait(handoff.control, STATE, state);
       state = handoff.state;
     }
     if (state !== HandoffState.waiting) return;

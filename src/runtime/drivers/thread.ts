@@ -2,14 +2,16 @@
  * The thread driver: the seed's shape. A reactor thread (`reactor-thread.ts`) waits for the OS
  * (step 8) and hands the events over; the executor sleeps while it has nothing to run and is
  * woken by that handoff, then lets the reactor handle the events on its own thread (step 9),
- * since the map of wakers lives with the tasks.
+ * since the map of wakers lives with the tasks. While the executor has tasks to run it checks
+ * the OS itself, without blocking, and the reactor thread sleeps: a thread switch per batch of
+ * events would cost more than the check (and, embedded, take CPU from the host's thread).
  *
  * @module
  */
 import { Worker } from "node:worker_threads";
 import { SystemError } from "../../sys/errors.ts";
 import { workerModuleUrl } from "../../sys/locations.ts";
-import type { Poller } from "../../sys/poller.ts";
+import { EventBuffer, type Poller } from "../../sys/poller.ts";
 import type { Driver } from "../driver.ts";
 import type { Reactor } from "../reactor.ts";
 import type { Traced } from "../trace.ts";
@@ -28,6 +30,8 @@ export class ThreadDriver implements Driver {
   readonly #reactor: Reactor;
   readonly #traced: Traced;
   readonly #handoff: Handoff;
+  /** The events of the executor's own checks of the OS (the handoff's belong to the thread). */
+  readonly #events: EventBuffer;
   readonly #worker: Worker;
   readonly #createdAt = performance.now();
   #started = false;
@@ -40,6 +44,7 @@ export class ThreadDriver implements Driver {
     this.#reactor = reactor;
     this.#traced = traced;
     this.#handoff = Handoff.allocate(eventCapacity);
+    this.#events = new EventBuffer(eventCapacity);
     const init: HandoffInit = { memory: this.#handoff.memory, capacity: eventCapacity, poller: poller.handle };
     this.#worker = new Worker(workerModuleUrl("runtime/drivers/reactor-thread"), { workerData: init });
     // The reactor thread alone must not keep the process alive.
@@ -51,18 +56,38 @@ export class ThreadDriver implements Driver {
     return this.#handoff;
   }
 
+  /**
+   * Takes the events the reactor thread handed over, if any; otherwise, with tasks ready
+   * (`timeoutMs` 0), checks the OS itself without blocking while the reactor thread sleeps;
+   * otherwise lets the reactor thread wait for the OS and sleeps until it hands events over (or
+   * time runs out).
+   */
   park(timeoutMs: number): void {
+    const state = this.#handoff.state;
+    if (state === HandoffState.ready) return this.#takeEvents();
+    if (state === HandoffState.failed) this.#fail();
+    if (timeoutMs === 0) return this.#checkOs();
+    this.letThreadWait();
+    this.#sleep(timeoutMs);
+  }
+
+  /**
+   * Lets the reactor thread wait for the OS (the handoff's PAUSED → WAITING): the executor has
+   * nothing to run and is about to wait for it. Does nothing if it waits already.
+   */
+  letThreadWait(): void {
+    this.#handoff.transition(HandoffState.paused, HandoffState.waiting);
+  }
+
+  /** Sleeps until the reactor thread hands events over or `timeoutMs` passes, then takes them. */
+  #sleep(timeoutMs: number): void {
     const handoff = this.#handoff;
-    let state = handoff.state;
-    if (state === HandoffState.waiting && timeoutMs !== 0) {
-      // The executor sleeps here until the reactor thread hands events over (or time runs out).
-      // Until the thread has shown it runs, sleep in short steps, so that one that never
-      // starts is an error rather than a wait without end.
-      const limitMs = this.#checkStarted() ? Infinity : 100;
-      Atomics.wait(handoff.control, STATE, HandoffState.waiting, timeoutMs < 0 ? limitMs : Math.min(timeoutMs, limitMs));
-      state = handoff.state;
-    }
-    if (state === HandoffState.ready) this.takeEvents();
+    // Until the thread has shown it runs, sleep in short steps, so that one that never
+    // starts is an error rather than a wait without end.
+    const limitMs = this.#checkStarted() ? Infinity : 100;
+    Atomics.wait(handoff.control, STATE, HandoffState.waiting, timeoutMs < 0 ? limitMs : Math.min(timeoutMs, limitMs));
+    const state = handoff.state;
+    if (state === HandoffState.ready) this.#takeEvents();
     else if (state === HandoffState.failed) this.#fail();
   }
 
@@ -75,14 +100,25 @@ export class ThreadDriver implements Driver {
     return this.#started;
   }
 
-  /** Step 9 for a batch the reactor thread handed over, then gives the buffer back to it. */
-  takeEvents(): void {
+  /**
+   * Step 9 for a batch the reactor thread handed over; it then sleeps (PAUSED) until the
+   * executor runs out of work and lets it wait again.
+   */
+  #takeEvents(): void {
     const handoff = this.#handoff;
-    const count = handoff.control[COUNT]!;
+    this.#dispatch(handoff.events, handoff.control[COUNT]!);
+    handoff.transition(HandoffState.ready, HandoffState.paused);
+  }
+
+  /** Steps 8 and 9 on the executor's thread, without blocking: the events already there. */
+  #checkOs(): void {
+    this.#dispatch(this.#events, this.#poller.wait(this.#events, 0));
+  }
+
+  #dispatch(events: EventBuffer, count: number): void {
     const trace = this.#traced.trace;
-    if (trace !== null) traceOsEvents(trace, handoff.events, count, this.name);
-    this.#reactor.dispatch(handoff.events, count);
-    handoff.transition(HandoffState.ready, HandoffState.waiting);
+    if (trace !== null) traceOsEvents(trace, events, count, this.name);
+    this.#reactor.dispatch(events, count);
   }
 
   #fail(): never {
