@@ -337,6 +337,34 @@ describe.each(drivers)("Executor (%s driver)", (driver) => {
     expect(self.outcome()).toEqual({ state: "cancelled" });
   });
 
+  test("a task that woke itself and then cancelled itself in one poll is cancelled, not polled again", () => {
+    using runtime = new Runtime({ driver });
+    const steps: string[] = [];
+    let polls = 0;
+    let self: JoinHandle<void> | null = null;
+    self = runtime.spawn(
+      (function* (): Async<void> {
+        try {
+          yield* pollFn<void>((cx) => {
+            polls++;
+            cx.waker.wake(); // woken while it runs: it would be polled again...
+            self!.cancel(); // ...but the cancel, asked for after, wins when the poll returns
+            return PENDING;
+          });
+          steps.push("never");
+        } finally {
+          steps.push("finally");
+        }
+      })(),
+    );
+    runtime.run();
+    expect(polls).toBe(1);
+    expect(steps).toEqual(["finally"]);
+    expect(self.outcome()).toEqual({ state: "cancelled" });
+    self.cancel(); // cancelling a finished task does nothing
+    expect(self.outcome()).toEqual({ state: "cancelled" });
+  });
+
   test("a closed runtime refuses new work", () => {
     const runtime = new Runtime({ driver });
     runtime.close();
@@ -392,5 +420,30 @@ describe.each(["inline", "thread"] as const)("the executor's checks of the OS (%
       expect(busyPolls).toBeLessThanOrEqual(OS_CHECK_POLLS + 1);
     }
     busy.cancel();
+  });
+});
+
+describe("a task is its own join handle", () => {
+  test("the same handle awaited by several tasks gives each the value, and a promise too", async () => {
+    using runtime = new Runtime();
+    const gate = new Gate();
+    const handle = runtime.spawn(gate);
+    const joiners = [0, 1, 2].map(() =>
+      runtime.spawn(
+        (function* (): Async<string> {
+          return yield* handle;
+        })(),
+      ),
+    );
+    const promised = handle.promise();
+    runtime.spawn(
+      (function* (): Async<void> {
+        yield* yieldNow(); // every joiner waits first
+        gate.open();
+      })(),
+    );
+    runtime.run();
+    expect(joiners.map((joiner) => joiner.value())).toEqual(["open", "open", "open"]);
+    expect(await promised).toBe("open");
   });
 });

@@ -23,17 +23,29 @@ export interface RuntimeCore {
 export const POLL_BUDGET = 128;
 
 /**
- * What the executor passes to every poll of one task: that task's waker and its runtime.
- * One context per task, reused by every poll.
+ * What the executor passes to every poll of one task: that task's waker and its runtime. A
+ * task is its own context (`Task` in `task.ts`), reused by every poll; `new Context(waker,
+ * taskId, runtime)` makes a context of its own, for polling a future outside any task (as
+ * Rust's `Context::from_waker`).
+ *
+ * @example
+ * ```ts
+ * poll(cx: Context): Poll<number> {
+ *   if (this.#value !== null) return this.#value;
+ *   this.#waker = cx.waker; // woken when the value comes
+ *   return PENDING;
+ * }
+ * ```
  */
-export class Context {
-  readonly #waker: Waker;
+export interface Context {
+  /** The waker that puts this task back on the run queue; reading it counts as taking it. */
+  readonly waker: Waker;
   /**
    * Whether this poll has taken the waker. A poll that returns pending without taking it left
    * nothing that could wake the task (a lost wake, which the console warns about); the task
    * clears it before each poll.
    */
-  wakerTaken = false;
+  wakerTaken: boolean;
   /** The task's id, for traces (0 outside a task). */
   readonly taskId: number;
   readonly runtime: RuntimeCore;
@@ -41,34 +53,69 @@ export class Context {
    * Ready futures this poll may still consume (cooperative scheduling: a task whose futures
    * are always ready would otherwise never give the others a turn).
    */
-  budget = POLL_BUDGET;
+  budget: number;
   /** Set when a poll stopped because the turn's time was up: the task continues first next turn. */
+  preempted: boolean;
+  /**
+   * Whether the executor's turn is out of time, so that a task awaiting many ready futures in
+   * one poll also yields when the turn's time is up, not only when its budget of awaits is; if
+   * so, the poll is marked {@link preempted}. See {@link turnOutOfTime}.
+   */
+  outOfTime(): boolean;
+}
+
+/**
+ * {@link Context.outOfTime} for any context: one clock read, none at all without a time
+ * budget. The deadline is the turn's, kept by the executor: not a field per task.
+ *
+ * @example
+ * ```ts
+ * outOfTime(): boolean {
+ *   return turnOutOfTime(this);
+ * }
+ * ```
+ */
+export function turnOutOfTime(cx: Context): boolean {
+  const executor = cx.runtime.executor;
+  const deadlineMs = executor.turnDeadlineMs;
+  if (deadlineMs === Infinity || executor.clock() < deadlineMs) return false;
+  cx.preempted = true;
+  return true;
+}
+
+/** A context of its own around a waker, for polling a future outside any task. */
+class WakerContext implements Context {
+  readonly #waker: Waker;
+  wakerTaken = false;
+  readonly taskId: number;
+  readonly runtime: RuntimeCore;
+  budget = POLL_BUDGET;
   preempted = false;
 
-  /** @param waker the task's waker; null when the context is itself the waker (a task). */
-  constructor(waker: Waker | null, taskId: number, runtime: RuntimeCore) {
-    this.#waker = waker ?? (this as unknown as Waker);
+  constructor(waker: Waker, taskId: number, runtime: RuntimeCore) {
+    this.#waker = waker;
     this.taskId = taskId;
     this.runtime = runtime;
   }
 
-  /**
-   * Whether the executor's turn is out of time (one clock read, none at all without a time
-   * budget), so that a task awaiting many ready futures in one poll also yields when the turn's
-   * time is up, not only when its budget of awaits is; if so, the poll is marked
-   * {@link preempted}. The deadline is the turn's, kept by the executor: not a field per task.
-   */
   outOfTime(): boolean {
-    const executor = this.runtime.executor;
-    const deadlineMs = executor.turnDeadlineMs;
-    if (deadlineMs === Infinity || executor.clock() < deadlineMs) return false;
-    this.preempted = true;
-    return true;
+    return turnOutOfTime(this);
   }
 
-  /** The waker that puts this task back on the run queue. */
   get waker(): Waker {
     this.wakerTaken = true;
     return this.#waker;
   }
 }
+
+/**
+ * Makes a {@link Context} around `waker`, to poll a future outside any task (a test, a future
+ * driven by hand); `taskId` is what traces show (0: none).
+ *
+ * @example
+ * ```ts
+ * const cx = new Context({ wake: () => console.log("woken") }, 0, runtime);
+ * if (future.poll(cx) === PENDING) console.log("pending: the waker above is woken later");
+ * ```
+ */
+export const Context: new (waker: Waker, taskId: number, runtime: RuntimeCore) => Context = WakerContext;

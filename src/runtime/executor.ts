@@ -12,7 +12,7 @@
 import type { RuntimeCore } from "./context.ts";
 import type { Driver } from "./driver.ts";
 import type { Awaitable } from "./future.ts";
-import { JoinHandle } from "./join-handle.ts";
+import type { JoinHandle } from "./join-handle.ts";
 import { RunQueue } from "./run-queue.ts";
 import { Task, TaskState, type TaskStateValue } from "./task.ts";
 import { now } from "./timers.ts";
@@ -95,7 +95,7 @@ export interface TaskSnapshot {
   readonly waker: Waker;
 }
 
-const stateNames = ["idle", "scheduled", "running", "running"] as const;
+const stateNames = ["idle", "scheduled", "running", "running", "running"] as const;
 
 /** Runs tasks: spawns them, polls the ready ones in order, parks in the driver when none is. */
 export class Executor {
@@ -161,7 +161,7 @@ export class Executor {
       tasks.push({
         id: task.id,
         name: task.name,
-        state: stateNames[task.state as 0 | 1 | 2 | 3],
+        state: stateNames[task.state as 0 | 1 | 2 | 3 | 4],
         polls: task.polls,
         wakerTaken: task.wakerTaken,
         waker: task,
@@ -171,8 +171,8 @@ export class Executor {
   }
 
   /**
-   * Step 1: makes a task of `awaitable` and puts it on the run queue. Works from outside the
-   * runtime and from inside a task alike.
+   * Step 1: makes a task of `awaitable` and puts it on the run queue; the task is its own join
+   * handle. Works from outside the runtime and from inside a task alike.
    */
   spawn<T>(awaitable: Awaitable<T>, options?: SpawnOptions): JoinHandle<T> {
     // (No `= {}` default: that would be an object per spawn.)
@@ -182,7 +182,7 @@ export class Executor {
     this.onActivity?.();
     const trace = this.#runtime.trace;
     if (trace !== null) trace(traceEvent("spawn", { task: task.id, detail: task.name }));
-    return new JoinHandle(task);
+    return task;
   }
 
   /** Step 10: a waker puts its task back on the run queue, once. */
@@ -224,16 +224,18 @@ export class Executor {
   cancel(task: Task<unknown>): void {
     if (task.finished) return;
     if (task.state === TaskState.running || task.state === TaskState.runningWoken) {
-      task.cancelRequested = true;
+      // Its poll may not be cut short: it is cancelled when the poll returns.
+      task.state = TaskState.runningCancelled;
       return;
     }
+    if (task.state === TaskState.runningCancelled) return;
     this.#cancelNow(task);
   }
 
   #cancelNow(task: Task<unknown>): void {
     // A queued task stays in the queue; the executor skips it when it comes out.
     task.state = TaskState.cancelled;
-    const error = task.cancel();
+    const error = task.endCancelled();
     this.#finish(task);
     if (error !== undefined) this.#onUnjoinedError(error, task);
   }
@@ -264,7 +266,7 @@ export class Executor {
     task.wakeJoiners();
     this.#waking = waking;
     this.onActivity?.();
-    if (task.outcome?.state === "error" && !task.observed) this.#failed.push(task);
+    if (task.ended?.state === "error" && !task.observed) this.#failed.push(task);
   }
 
   /**
@@ -300,12 +302,13 @@ export class Executor {
     const trace = this.#runtime.trace;
     task.state = TaskState.running;
     if (trace !== null) trace(traceEvent(task.polls === 0 ? "poll" : "re-poll", { task: task.id }));
-    const finished = task.poll();
+    const finished = task.pollFuture();
     if (finished) {
       task.state = TaskState.done;
       this.#finish(task);
-      if (trace !== null) trace(traceEvent("ready", { task: task.id, detail: task.outcome!.state }));
-    } else if (task.cancelRequested) {
+      if (trace !== null) trace(traceEvent("ready", { task: task.id, detail: task.ended!.state }));
+    } else if ((task.state as TaskStateValue) === TaskState.runningCancelled) {
+      // (The poll may have changed the state: the task cancelled itself.)
       this.#cancelNow(task);
     } else if ((task.state as TaskStateValue) === TaskState.runningWoken) {
       // (The poll may have changed the state through the task's waker.)
@@ -332,9 +335,9 @@ export class Executor {
     const failed = this.#failed;
     this.#failed = [];
     for (const task of failed) {
-      if (task.observed || task.outcome?.state !== "error") continue;
+      if (task.observed || task.ended?.state !== "error") continue;
       task.observed = true;
-      this.#onUnjoinedError(task.outcome.error, task);
+      this.#onUnjoinedError(task.ended.error, task);
     }
   }
 

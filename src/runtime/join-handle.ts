@@ -1,11 +1,31 @@
 /**
- * Join handles: a future for a task's value, and the way to cancel the task.
+ * Join handles: a future for a task's value, and the way to cancel the task. A handle is its
+ * task (as tokio's `JoinHandle` is a pointer to its task's header): `Task` in `task.ts` extends
+ * {@link JoinHandle}, so a spawn makes one object, not a task and a handle beside it. This file
+ * holds what joining means; the task holds the state.
  *
  * @module
  */
 import type { Context } from "./context.ts";
 import { Future, handOver, PENDING, type Poll, resumeWith } from "./future.ts";
-import { type Outcome, type Task, TaskCancelledError } from "./task.ts";
+import type { Waker } from "./waker.ts";
+
+/** How a task ended. */
+export type Outcome<T> =
+  | { readonly state: "ok"; readonly value: T }
+  | { readonly state: "error"; readonly error: unknown }
+  | { readonly state: "cancelled" };
+
+/** Thrown by a join handle whose task was cancelled. */
+export class TaskCancelledError extends Error {
+  override readonly name = "TaskCancelledError";
+  readonly taskId: number;
+
+  constructor(taskId: number, taskName: string) {
+    super(`task ${taskId} (${taskName}) was cancelled`);
+    this.taskId = taskId;
+  }
+}
 
 /**
  * The handle of a spawned task. Awaiting it (`yield* handle`) gives the task's value, throws
@@ -24,48 +44,39 @@ import { type Outcome, type Task, TaskCancelledError } from "./task.ts";
  * }
  * ```
  */
-export class JoinHandle<T> extends Future<T> {
-  /** The task, whose runtime's executor cancels it (no field of its own for that: one per spawn). */
-  readonly #task: Task<T>;
-
-  constructor(task: Task<T>) {
-    super();
-    this.#task = task;
-  }
-
+export abstract class JoinHandle<T> extends Future<T> {
   /** The task's id, as traces show it. */
-  get id(): number {
-    return this.#task.id;
-  }
+  abstract get id(): number;
 
-  get name(): string {
-    return this.#task.name;
-  }
+  abstract get name(): string;
 
   /** Whether the task has ended, one way or another. */
-  get finished(): boolean {
-    return this.#task.finished;
-  }
+  abstract get finished(): boolean;
 
   /**
    * Marks the task as joined by whoever holds this handle: if it fails, its error is theirs
    * to read, and is not reported as unjoined.
    */
-  claim(): void {
-    this.#task.observed = true;
-  }
+  abstract claim(): void;
 
   /** How the task ended, or null while it runs. Reading it counts as joining. */
-  outcome(): Outcome<T> | null {
-    if (this.#task.outcome !== null) this.#task.observed = true;
-    return this.#task.outcome;
-  }
+  abstract outcome(): Outcome<T> | null;
+
+  /**
+   * Cancels the task: its future is dropped, so its `finally` blocks run and its sockets,
+   * registrations and timers are released; every joiner then gets {@link TaskCancelledError}.
+   * Cancelling a finished task does nothing. This is the only way to cancel a task.
+   */
+  abstract cancel(): void;
+
+  /** Adds a waker to wake when the task finishes; the same waker twice is kept once. */
+  protected abstract addJoiner(waker: Waker): void;
 
   /** The value of a finished task, or its error thrown; throws if it has not finished. */
   value(): T {
     const outcome = this.outcome();
-    if (outcome === null) throw new Error(`${this.#task.name} has not finished`);
-    return unwrap(outcome, this.#task);
+    if (outcome === null) throw new Error(`${this.name} has not finished`);
+    return unwrap(outcome, this);
   }
 
   /**
@@ -82,14 +93,14 @@ export class JoinHandle<T> extends Future<T> {
     return new Promise<T>((resolve, reject) => {
       const settle = (outcome: Outcome<T>) => {
         try {
-          resolve(unwrap(outcome, this.#task));
+          resolve(unwrap(outcome, this));
         } catch (error) {
           reject(error);
         }
       };
       const outcome = this.outcome();
       if (outcome !== null) return settle(outcome);
-      this.#task.addJoiner({ wake: () => settle(this.outcome()!) });
+      this.addJoiner({ wake: () => settle(this.outcome()!) });
     });
   }
 
@@ -105,8 +116,8 @@ export class JoinHandle<T> extends Future<T> {
 
   poll(cx: Context): Poll<T> {
     const outcome = this.outcome();
-    if (outcome !== null) return unwrap(outcome, this.#task);
-    this.#task.addJoiner(cx.waker);
+    if (outcome !== null) return unwrap(outcome, this);
+    this.addJoiner(cx.waker);
     return PENDING;
   }
 
@@ -117,26 +128,17 @@ export class JoinHandle<T> extends Future<T> {
    * by polling again.
    */
   override drop(): void {}
-
-  /**
-   * Cancels the task: its future is dropped, so its `finally` blocks run and its sockets,
-   * registrations and timers are released; every joiner then gets {@link TaskCancelledError}.
-   * Cancelling a finished task does nothing. This is the only way to cancel a task.
-   */
-  cancel(): void {
-    this.#task.runtime.executor.cancel(this.#task as Task<unknown>);
-  }
 }
 
 /** The value of an outcome, or the error it stands for, thrown. */
-function unwrap<T>(outcome: Outcome<T>, task: Task<T>): T {
+function unwrap<T>(outcome: Outcome<T>, handle: JoinHandle<T>): T {
   switch (outcome.state) {
     case "ok":
       return outcome.value;
     case "error":
       throw outcome.error;
     case "cancelled":
-      throw new TaskCancelledError(task.id, task.name);
+      throw new TaskCancelledError(handle.id, handle.name);
   }
 }
 

@@ -1,50 +1,40 @@
 /**
  * A task: a future the executor owns and polls, with its scheduling state and the outcome its
- * join handle reads. A task is also the {@link Context} its future is polled with and the
- * {@link Waker} that puts it back on the run queue: one object where there were three, as a
- * tokio task's header is both its scheduling state and its waker's data. A task spawned from a
- * generator also runs the generator itself (it is its own {@link GeneratorRun}), with no driver
- * object between them.
+ * joiners read. A task is one object where there were five: it is the {@link Context} its
+ * future is polled with, the {@link Waker} that puts it back on the run queue (as a tokio
+ * task's header is both its scheduling state and its waker's data), its own
+ * {@link JoinHandle} (as tokio's handle is a pointer to that header), and, when spawned from a
+ * generator, it runs the generator itself (it is its own {@link GeneratorRun}).
  *
  * @module
  */
 import { dropGenerator, type GeneratorRun, generatorOf, pollGenerator } from "./async-future.ts";
-import { Context, POLL_BUDGET, type RuntimeCore } from "./context.ts";
+import { type Context, POLL_BUDGET, type RuntimeCore, turnOutOfTime } from "./context.ts";
 import { type Async, type Awaitable, type Future, PENDING, type Poll } from "./future.ts";
+import { JoinHandle, type Outcome } from "./join-handle.ts";
 import type { Waker } from "./waker.ts";
+
+// Defined with the join handle, which throws it; exported here too, where tasks are.
+export { type Outcome, TaskCancelledError } from "./join-handle.ts";
 
 /**
  * Where a task is in its life. `runningWoken` records a wake that came while the task was
- * being polled, so that the executor polls it again instead of losing the wake.
+ * being polled, so that the executor polls it again instead of losing the wake;
+ * `runningCancelled` a `cancel()` that came then, carried out when the poll returns (a state,
+ * not a flag beside it: a field fewer per task).
  */
 export const TaskState = {
   idle: 0,
   scheduled: 1,
   running: 2,
   runningWoken: 3,
-  done: 4,
-  cancelled: 5,
+  runningCancelled: 4,
+  done: 5,
+  cancelled: 6,
 } as const;
 
 /** One of the {@link TaskState} values. */
 export type TaskStateValue = (typeof TaskState)[keyof typeof TaskState];
-
-/** How a task ended. */
-export type Outcome<T> =
-  | { readonly state: "ok"; readonly value: T }
-  | { readonly state: "error"; readonly error: unknown }
-  | { readonly state: "cancelled" };
-
-/** Thrown by a join handle whose task was cancelled. */
-export class TaskCancelledError extends Error {
-  override readonly name = "TaskCancelledError";
-  readonly taskId: number;
-
-  constructor(taskId: number, taskName: string) {
-    super(`task ${taskId} (${taskName}) was cancelled`);
-    this.taskId = taskId;
-  }
-}
 
 let nextTaskId = 1;
 
@@ -52,18 +42,29 @@ let nextTaskId = 1;
 const OK_UNDEFINED: Outcome<undefined> = Object.freeze({ state: "ok", value: undefined });
 
 /**
- * One spawned future and its state. The executor makes every state change.
+ * One spawned future and its state, and its join handle. The executor makes every state change.
  *
  * @example
  * ```ts
- * // Made by Executor.spawn; a future polled by the task sees the task as its context:
+ * // Made by Executor.spawn, which returns it as the JoinHandle; a future polled by the task
+ * // sees the task as its context:
  * poll(cx: Context) {
  *   cx.waker.wake(); // the task itself: back on the run queue
  *   return PENDING;
  * }
  * ```
  */
-export class Task<T> extends Context implements Waker, GeneratorRun<T> {
+export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorRun<T> {
+  // Its fields (with Future's one) are counted: JSC puts an object of 13 to 18 fields in its
+  // 160-byte size class, and one of 19 in the 224-byte one (bench/runtime.ts's header).
+
+  // As a Context (see context.ts):
+  wakerTaken = false;
+  readonly taskId: number;
+  readonly runtime: RuntimeCore;
+  budget = POLL_BUDGET;
+  preempted = false;
+
   /** The name given at spawn, if any (the default name is made only when asked for). */
   readonly #name: string | undefined;
   /**
@@ -75,9 +76,8 @@ export class Task<T> extends Context implements Waker, GeneratorRun<T> {
   awaiting: Future<unknown> | null;
   input: unknown = undefined;
   state: TaskStateValue = TaskState.scheduled;
-  outcome: Outcome<T> | null = null;
-  /** A cancel asked for while the task was running, carried out when its poll returns. */
-  cancelRequested = false;
+  /** How the task ended, null while it runs (read by the executor: not counted as joining). */
+  ended: Outcome<T> | null = null;
   /** Whether anyone has joined (or is joining) the task: its failure is then theirs to see. */
   observed = false;
   /** How many times the task has been polled. */
@@ -93,12 +93,23 @@ export class Task<T> extends Context implements Waker, GeneratorRun<T> {
 
   /** Throws a TypeError naming `awaitable` if it is neither a future nor a generator. */
   constructor(awaitable: Awaitable<T>, name: string | undefined, runtime: RuntimeCore) {
-    // The task is its own waker (null): `cx.waker.wake()` from a future polled by it calls `wake` below.
-    super(null, nextTaskId++, runtime);
+    super();
+    this.taskId = nextTaskId++;
+    this.runtime = runtime;
     this.#name = name;
     const generator = generatorOf(awaitable);
     this.generator = generator as Async<T>;
     this.awaiting = generator === null ? (awaitable as Future<T>) : null;
+  }
+
+  /** The waker that puts this task back on the run queue: the task itself (see {@link Context.waker}). */
+  get waker(): Waker {
+    this.wakerTaken = true;
+    return this;
+  }
+
+  outOfTime(): boolean {
+    return turnOutOfTime(this);
   }
 
   /** The task's id, as traces show it. */
@@ -111,7 +122,20 @@ export class Task<T> extends Context implements Waker, GeneratorRun<T> {
   }
 
   get finished(): boolean {
-    return this.outcome !== null;
+    return this.ended !== null;
+  }
+
+  claim(): void {
+    this.observed = true;
+  }
+
+  outcome(): Outcome<T> | null {
+    if (this.ended !== null) this.observed = true;
+    return this.ended;
+  }
+
+  cancel(): void {
+    this.runtime.executor.cancel(this as Task<unknown>);
   }
 
   /** Step 10: puts the task back on its executor's run queue (once). */
@@ -119,8 +143,8 @@ export class Task<T> extends Context implements Waker, GeneratorRun<T> {
     this.runtime.executor.wakeTask(this as Task<unknown>);
   }
 
-  /** Polls the future once (steps 2 and 11). Returns whether the task has finished. */
-  poll(): boolean {
+  /** Polls the task's future once (steps 2 and 11). Returns whether the task has finished. */
+  pollFuture(): boolean {
     this.polls++;
     this.budget = POLL_BUDGET;
     this.wakerTaken = false;
@@ -135,21 +159,22 @@ export class Task<T> extends Context implements Waker, GeneratorRun<T> {
       } catch {
         // the error being thrown already is the one to report
       }
-      this.outcome = { state: "error", error };
+      this.ended = { state: "error", error };
       return true;
     }
     if (value === PENDING) return false;
     // Most tasks end with no value: they share one outcome instead of leaving one each.
-    this.outcome = value === undefined ? (OK_UNDEFINED as Outcome<T>) : { state: "ok", value };
+    this.ended = value === undefined ? (OK_UNDEFINED as Outcome<T>) : { state: "ok", value };
     return true;
   }
 
   /**
-   * Ends the task as cancelled: drops its future, which runs its `finally` blocks and releases
-   * its registrations and timers. Returns the error a `finally` block threw, if any.
+   * Ends the task as cancelled (the executor's part of {@link cancel}): drops its future, which
+   * runs its `finally` blocks and releases its registrations and timers. Returns the error a
+   * `finally` block threw, if any.
    */
-  cancel(): unknown {
-    this.outcome = { state: "cancelled" };
+  endCancelled(): unknown {
+    this.ended = { state: "cancelled" };
     try {
       this.#dropBody();
       return undefined;
@@ -164,8 +189,7 @@ export class Task<T> extends Context implements Waker, GeneratorRun<T> {
     else dropGenerator(this);
   }
 
-  /** Adds a waker to wake when the task finishes; the same waker twice is kept once. */
-  addJoiner(waker: Waker): void {
+  protected addJoiner(waker: Waker): void {
     this.observed = true;
     const joiners = this.#joiners;
     if (joiners === null) {
