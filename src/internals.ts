@@ -56,7 +56,7 @@ export {
   WRITE,
 } from "./runtime/reactor.ts";
 export { TimerQueue } from "./runtime/timers.ts";
-export { FIRED, Timer, type TimerEntry, TimerWheel, UNARMED } from "./runtime/timer-wheel.ts";
+export { FIRED, removeTimer, Timer, type TimerEntry, TimerWheel, UNARMED, WheelSlot } from "./runtime/timer-wheel.ts";
 export type { Traced } from "./runtime/trace.ts";
 export { noopWaker } from "./runtime/waker.ts";
 export { Poller, type PollerHandle, pollerBackend } from "./sys/poller.ts";

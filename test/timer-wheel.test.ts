@@ -1,7 +1,7 @@
 // The timer wheel on its own: order, cancellation, far deadlines, crowded ticks, reuse, and a
 // long random run checked against a plain sorted list.
 import { describe, expect, test } from "bun:test";
-import { FIRED, Timer, type TimerEntry, TimerWheel, UNARMED } from "../src/runtime/timer-wheel.ts";
+import { FIRED, removeTimer, Timer, type TimerEntry, TimerWheel, UNARMED } from "../src/runtime/timer-wheel.ts";
 import { Runtime } from "../src/runtime/runtime.ts";
 import { now, sleep } from "../src/runtime/timers.ts";
 import { Context } from "../src/runtime/context.ts";
@@ -95,6 +95,27 @@ describe("TimerWheel", () => {
     );
     wheel.remove(timers[1]!); // fired already
     expect(wheel.size).toBe(0);
+  });
+
+  test("a timer knows its wheel through its slot: removeTimer finds it, another wheel refuses to remove it", () => {
+    const first = recordingWheel();
+    const second = recordingWheel();
+    const timer = first.add("on the first", 50);
+    expect(timer.wheelSlot!.wheel).toBe(first.wheel);
+    // The second wheel's links are not this timer's: removing it there would corrupt both.
+    expect(() => second.wheel.remove(timer)).toThrow("this timer is set on another wheel");
+    expect(first.wheel.size).toBe(1);
+    removeTimer(timer);
+    expect(timer.wheelSlot).toBe(UNARMED);
+    expect(first.wheel.size).toBe(0);
+    removeTimer(timer); // not set: nothing to do
+    second.wheel.insert(timer); // free to be set on any wheel now
+    expect(first.wheel.fireDue(50)).toBe(0);
+    expect(second.wheel.fireDue(50)).toBe(1);
+    expect(first.fired).toEqual(["on the first"]); // its waker is still the one it was made with
+    removeTimer(timer); // fired: nothing to do
+    expect(timer.wheelSlot).toBe(FIRED);
+    expect(second.wheel.size).toBe(0);
   });
 
   test("a timer can be set again after it was removed, and after it fired; setting it twice is refused", () => {

@@ -50,25 +50,69 @@ const RANGE_MS = WIDTH_MS[LEVELS]!;
  */
 const WAIT_MS_MAX = 0x7fff_ffff;
 
+/**
+ * One slot of a wheel: a list of timers threaded through the timers themselves, and the wheel
+ * it belongs to, so that a timer in a slot knows its wheel without a field of its own for it
+ * (a `Sleep` then fits JavaScriptCore's 64-byte size class, not the 80-byte one).
+ *
+ * @example
+ * ```ts
+ * const slot = sleep.wheelSlot; // the slot it waits in, or UNARMED, or FIRED
+ * if (slot !== UNARMED && slot !== FIRED) slot.wheel!.remove(sleep);
+ * ```
+ */
+export class WheelSlot {
+  /** The wheel, or null for {@link FIRED}, which is in none. */
+  readonly wheel: TimerWheel | null;
+  /** `level * SLOTS + slot`: where the wheel's per-slot tables keep this slot. */
+  readonly index: number;
+  head: TimerEntry | null = null;
+  tail: TimerEntry | null = null;
+
+  constructor(wheel: TimerWheel | null, index: number) {
+    this.wheel = wheel;
+    this.index = index;
+  }
+}
+
 /** `wheelSlot` of a timer that is in no slot: never armed, removed, or not yet re-armed. */
-export const UNARMED = -1;
-/** `wheelSlot` of a timer that has fired. */
-export const FIRED = -2;
+export const UNARMED = null;
+/** `wheelSlot` of a timer that has fired (a slot of no wheel, never holding a timer). */
+export const FIRED: WheelSlot = Object.freeze(new WheelSlot(null, -1));
 
 /**
  * What the wheel keeps: a deadline, the waker to wake at it, and the wheel's own links (which
- * only the wheel touches). `Sleep` and {@link Timer} are entries.
+ * only the wheel touches). `Sleep` and {@link Timer} are entries. The tick a timer fires at is
+ * its deadline rounded up to a whole millisecond, derived when needed rather than kept.
  */
 export interface TimerEntry {
   /** When the timer is due, a {@link now} value in milliseconds. */
   readonly deadline: number;
   waker: Waker;
-  /** The tick the timer fires at: its deadline rounded up to a whole millisecond. */
-  wheelTick: number;
-  /** Where it is: `level * SLOTS + slot`, or {@link UNARMED}, or {@link FIRED}. */
-  wheelSlot: number;
+  /** The slot it waits in, or {@link UNARMED}, or {@link FIRED}. */
+  wheelSlot: WheelSlot | null;
   wheelPrev: TimerEntry | null;
   wheelNext: TimerEntry | null;
+}
+
+/** Whether `entry` waits in a slot of some wheel (it is set, and has not fired). */
+function isSet(entry: TimerEntry): boolean {
+  return entry.wheelSlot !== UNARMED && entry.wheelSlot !== FIRED;
+}
+
+/**
+ * Removes `entry` from the wheel it is set on, whichever that is; an entry not set (never
+ * armed, removed, or fired) is left as it is. O(1).
+ *
+ * @example
+ * ```ts
+ * override drop(): void {
+ *   removeTimer(this); // a Sleep dropped before its deadline
+ * }
+ * ```
+ */
+export function removeTimer(entry: TimerEntry): void {
+  entry.wheelSlot?.wheel?.remove(entry);
 }
 
 /**
@@ -83,8 +127,7 @@ export interface TimerEntry {
 export class Timer implements TimerEntry {
   readonly deadline: number;
   waker: Waker;
-  wheelTick = 0;
-  wheelSlot = UNARMED;
+  wheelSlot: WheelSlot | null = UNARMED;
   wheelPrev: TimerEntry | null = null;
   wheelNext: TimerEntry | null = null;
 
@@ -115,9 +158,8 @@ function lowestBit(word: number): number {
  * ```
  */
 export class TimerWheel {
-  /** First and last timer of each slot (`level * SLOTS + slot`). */
-  readonly #heads: (TimerEntry | null)[] = new Array<TimerEntry | null>(LEVELS * SLOTS).fill(null);
-  readonly #tails: (TimerEntry | null)[] = new Array<TimerEntry | null>(LEVELS * SLOTS).fill(null);
+  /** The slots, `level * SLOTS + slot`, each with its first and last timer. */
+  readonly #slots: WheelSlot[] = Array.from({ length: LEVELS * SLOTS }, (_, index) => new WheelSlot(this, index));
   /** Per level, two words: bit s set when slot s holds a timer (slots 0–31, then 32–63). */
   readonly #occupied = new Uint32Array(LEVELS * 2);
   /**
@@ -146,16 +188,19 @@ export class TimerWheel {
 
   /** Puts an entry (not set already) into the wheel: O(1). */
   insert(entry: TimerEntry): void {
-    if (entry.wheelSlot >= 0) throw new Error("this timer is set already: remove it before setting it again");
+    if (isSet(entry)) throw new Error("this timer is set already: remove it before setting it again");
     if (Number.isNaN(entry.deadline)) throw new RangeError("a timer's deadline NaN is not a number");
-    entry.wheelTick = Math.ceil(entry.deadline);
     this.#link(entry);
     this.#size++;
   }
 
-  /** Removes a timer that has not fired: O(1). Removing it twice, or after it fired, does nothing. */
+  /**
+   * Removes a timer that has not fired: O(1). Removing it twice, or after it fired, does
+   * nothing; removing it from a wheel it is not set on is refused (its links are another's).
+   */
   remove(entry: TimerEntry): void {
-    if (entry.wheelSlot < 0) return;
+    if (!isSet(entry)) return;
+    if (entry.wheelSlot!.wheel !== this) throw new Error("this timer is set on another wheel: remove it from that one");
     this.#unlink(entry);
     entry.wheelSlot = UNARMED;
     this.#size--;
@@ -191,15 +236,17 @@ export class TimerWheel {
       // The wheel moves to the slot, then takes its list whole: a waker that sets a timer
       // while it is woken cannot touch the list being walked.
       this.#elapsed = Math.max(this.#elapsed, slotStart);
-      let entry: TimerEntry | null = this.#heads[index]!;
-      this.#heads[index] = null;
-      this.#tails[index] = null;
+      const slot = this.#slots[index]!;
+      let entry: TimerEntry | null = slot.head;
+      slot.head = null;
+      slot.tail = null;
       this.#emptied(index);
       while (entry !== null) {
         const next: TimerEntry | null = entry.wheelNext;
         entry.wheelPrev = null;
         entry.wheelNext = null;
-        if (entry.wheelTick <= this.#elapsed) {
+        // (The tick is ceil(deadline), and the wheel's ticks are whole: compared as they are.)
+        if (entry.deadline <= this.#elapsed) {
           entry.wheelSlot = FIRED;
           this.#size--;
           fired++;
@@ -218,39 +265,41 @@ export class TimerWheel {
   #link(entry: TimerEntry): void {
     const elapsed = this.#elapsed;
     // A tick at or before the present goes into the present's slot: due at the next fireDue.
-    const tick = Math.min(Math.max(entry.wheelTick, elapsed), elapsed + RANGE_MS - 1);
+    const exactTick = Math.ceil(entry.deadline);
+    const tick = Math.min(Math.max(exactTick, elapsed), elapsed + RANGE_MS - 1);
     let level = 0;
     while (level < LEVELS - 1 && Math.floor(tick / WIDTH_MS[level + 1]!) !== Math.floor(elapsed / WIDTH_MS[level + 1]!)) {
       level++;
     }
     const index = level * SLOTS + (Math.floor(tick / WIDTH_MS[level]!) % SLOTS);
-    const tail = this.#tails[index]!;
-    entry.wheelSlot = index;
+    const slot = this.#slots[index]!;
+    const tail = slot.tail;
+    entry.wheelSlot = slot;
     // The real tick, not the clamped one: a timer beyond the top level's reach (Infinity
     // included) must not make the driver wake for it.
-    const earliest = Math.max(entry.wheelTick, elapsed);
+    const earliest = Math.max(exactTick, elapsed);
     if (earliest < this.#earliestTicks[index]!) this.#earliestTicks[index] = earliest;
     entry.wheelPrev = tail;
     entry.wheelNext = null;
     if (tail === null) {
-      this.#heads[index] = entry;
+      slot.head = entry;
       this.#occupied[index >> 5]! |= 1 << (index & 31);
     } else {
       tail.wheelNext = entry;
     }
-    this.#tails[index] = entry;
+    slot.tail = entry;
   }
 
   #unlink(entry: TimerEntry): void {
-    const index = entry.wheelSlot;
+    const slot = entry.wheelSlot!;
     const { wheelPrev: prev, wheelNext: next } = entry;
-    if (prev === null) this.#heads[index] = next;
+    if (prev === null) slot.head = next;
     else prev.wheelNext = next;
-    if (next === null) this.#tails[index] = prev;
+    if (next === null) slot.tail = prev;
     else next.wheelPrev = prev;
     entry.wheelPrev = null;
     entry.wheelNext = null;
-    if (this.#heads[index] === null) this.#emptied(index);
+    if (slot.head === null) this.#emptied(slot.index);
   }
 
   #emptied(index: number): void {
