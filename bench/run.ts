@@ -24,9 +24,9 @@
  * per process, some 0.3-0.4 s of CPU on another thread, which a short run charges to its echoes
  * (most visibly where there are few echoes per second: bursts of 1200 B).
  *
- * `--warmup S` (default 0) does the same for the first tables: each fresh server first runs S
- * seconds under the same load, not measured (its errors still count). Without it those tables
- * include the one-time cost, as they always have.
+ * The first tables are steady figures too: each fresh server first runs `--warmup` seconds
+ * (default 2) under the same load, not measured (its errors still count), every server alike,
+ * the references included. `--warmup 0` gives cold figures, the one-time cost included.
  *
  * With two or more cores the server is pinned to one core and the load generator to another
  * (taskset), so that they do not take turns on one.
@@ -160,7 +160,7 @@ function options(): Options {
   const seconds = Number(values.seconds ?? (smoke ? "0.3" : "3"));
   const repeat = Number(values.repeat ?? (smoke ? "1" : "3"));
   const rounds = Number(values.rounds ?? (smoke ? "1" : "7"));
-  const warmupSeconds = Number(values.warmup ?? "0");
+  const warmupSeconds = Number(values.warmup ?? (smoke ? "0" : "2"));
   if (!(seconds > 0) || !Number.isInteger(repeat) || repeat < 1)
     throw new Error("--seconds must be > 0 and --repeat a whole number >= 1");
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number >= 1, not ${values.rounds}`);
@@ -576,8 +576,9 @@ async function main(): Promise<void> {
         `verified); RTT with one datagram in flight for ${opts.latencySeconds} s. Median of ${opts.repeat} runs, each on a fresh ` +
         `server process${pinned ? "; server pinned to core 1, load generator to core 0" : ""}` +
         (opts.warmupSeconds > 0
-          ? `; each server first under the same load for ${opts.warmupSeconds} s, not measured (the JIT's one-time compiling).`
-          : "."),
+          ? `; each server, the reference too, first under the same load for ${opts.warmupSeconds} s, not measured: ` +
+            "a long-running server's figures, without the JIT's one-time compiling."
+          : "; no warm-up: cold figures, the JIT's one-time compiling included."),
       "- CPU µs/echo: the server's utime + stime (/proc) over the run, divided by verified echoes.",
       "- Offload rows: the same 8 sockets, each with 4 bursts of 16 datagrams in flight, every burst one send with " +
         "UDP_SEGMENT and every echoed datagram verified on its own (boundaries included); single-datagram clients as above. " +
