@@ -2,6 +2,7 @@
 // works and prints its table. It is not a timed test: no figure is compared with a threshold.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
+import { run } from "../scripts/build.ts";
 import { runProcess } from "./helpers.ts";
 
 const root = join(import.meta.dir, "..");
@@ -62,3 +63,13 @@ test("bun run bench:runtime --quick runs every workload on every runtime and pri
   expect(stdout.match(/^\| 200 tasks × 10 yields: ns per poll \|/gm)).toHaveLength(2);
   expect(stderr).not.toContain("written to bench/RESULTS.md");
 }, 300_000);
+
+test("the load generator refuses a datagram size below its 16-byte header, named, instead of writing past it", async () => {
+  run([join(root, "scripts", "zig"), "build", "bench", "--summary", "none"], join(root, "zig"));
+  const loadgen = join(root, "zig", "zig-out", "bin", "loadgen");
+  for (const mode of ["throughput", "latency", "count"]) {
+    const { stderr, exitCode } = await runProcess([loadgen, mode, "127.0.0.1", "9", "8", "1"]);
+    expect(exitCode).toBe(2);
+    expect(stderr).toContain("size 8 is smaller than the 16-byte header every datagram carries");
+  }
+});

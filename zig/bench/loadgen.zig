@@ -85,7 +85,7 @@ fn fill(out: []u8, socket: u32, sequence: u64) void {
 
 /// Whether `echo` is exactly what socket `socket` sent with a sequence number it has used.
 fn verify(echo: []const u8, socket: u32, size: usize, sent: u64) bool {
-    if (echo.len != size or size < header_size) return echo.len == size and size < header_size;
+    if (echo.len != size) return false;
     const sequence = std.mem.readInt(u64, echo[0..8], .little);
     if (sequence >= sent or std.mem.readInt(u32, echo[8..12], .little) != socket) return false;
     if (std.mem.readInt(u32, echo[12..16], .little) != size) return false;
@@ -366,6 +366,8 @@ pub fn main(init: std.process.Init.Minimal) void {
     const size = number(usize, args.next(), 64);
     const seconds = number(f64, args.next(), 3);
     if (size > 65507) die("size {d} is larger than 65507", .{size});
+    // Every datagram carries the header that makes its echo verifiable.
+    if (size < header_size) die("size {d} is smaller than the {d}-byte header every datagram carries", .{ size, header_size });
     const bursty = std.mem.eql(u8, mode, "burst") or std.mem.eql(u8, mode, "burst-count");
     if (bursty or std.mem.eql(u8, mode, "throughput") or std.mem.eql(u8, mode, "count")) {
         const socket_count = number(usize, args.next(), 8);
