@@ -239,7 +239,43 @@ class StallingSendSocket extends RecordingSocket {
   }
 }
 
+/** A socket whose kernel may refuse segmented sends (see {@link RecordingSocket}). */
+class SegmentingSocket extends RecordingSocket {
+  segmentationRefused: string | null = null;
+
+  protected refuse(): TryResult<BatchSendReport> | null {
+    return null;
+  }
+}
+
 describe.each(drivers)("the echo service (%s driver)", (driver) => {
+  test("when the kernel refuses segmented sends, the service says so once and echoes on", () => {
+    using runtime = new Runtime({ driver });
+    using real = UdpSocket.bind("127.0.0.1:0");
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const socket = new SegmentingSocket(real);
+    const stats = new EchoStats();
+    const stop = new Gate();
+    const reports: string[] = [];
+    const options = { stop, report: (line: string) => reports.push(line), sampleSeconds: null };
+    const service = runtime.spawn(serveEcho(socket, policy({ stats }), options));
+
+    // Segmented sends work: nothing to say.
+    client.trySendTo(new Uint8Array([1]), real.localAddress);
+    driveUntil(runtime, () => stats.get("datagramsOut") === 1);
+    // The kernel refuses one (EIO): one line, however long it lasts, and the echo goes on.
+    socket.segmentationRefused = "EIO";
+    driveUntil(runtime, () => reports.length > 0);
+    const sampled = performance.now();
+    driveUntil(runtime, () => performance.now() - sampled > 600); // two more samples
+    expect(reports).toEqual(["the kernel refused a segmented send (EIO): bursts are echoed one datagram per send from now on"]);
+    client.trySendTo(new Uint8Array([2]), real.localAddress);
+    driveUntil(runtime, () => stats.get("datagramsOut") === 2);
+    expect(socket.sent).toEqual([1, 2]);
+    stop.open();
+    driveUntil(runtime, () => service.finished);
+  });
+
   test("ENOBUFS on send is retried after a pause and counted, never fatal; no reply is lost", () => {
     using runtime = new Runtime({ driver });
     using real = UdpSocket.bind("127.0.0.1:0");

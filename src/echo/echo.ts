@@ -27,7 +27,7 @@ import { Counter, type EchoStats } from "./stats.ts";
 
 /** What the echo needs of its socket (its public API): a `UdpSocket`, or a test double. */
 export type EchoSocket = Pick<UdpSocket, "recvBatch" | "trySendBatch" | "writable"> &
-  Partial<Pick<UdpSocket, "kernelDrops" | "enableErrorQueue" | "tryRecvError">>;
+  Partial<Pick<UdpSocket, "kernelDrops" | "enableErrorQueue" | "tryRecvError" | "segmentationRefused">>;
 
 /**
  * Errors a receive can report that concern one peer, not the socket: the asynchronous report

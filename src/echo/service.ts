@@ -48,7 +48,10 @@ export function policyFor(config: EchoConfig, stats: EchoStats, offload: boolean
 export interface ServeOptions {
   /** Ready when the service must stop (a signal, a flag set by another thread). */
   readonly stop: Awaitable<unknown>;
-  /** Receives one line per failure of the echo loop. */
+  /**
+   * Receives one line per failure of the echo loop, and one when the kernel refused the
+   * socket's segmented sends (bursts then go back one datagram per send).
+   */
   readonly report: (line: string) => void;
   /** Seconds between samples of the tasks alive, or null for none. */
   readonly sampleSeconds: number | null;
@@ -76,15 +79,31 @@ function kernelDropCounter(socket: EchoSocket, stats: EchoStats): (() => void) |
 }
 
 /**
- * What the kernel tells about the socket outside the datagrams it delivers, read every
- * {@link KERNEL_DROPS_MS}: its drop count, and the errors waiting in its error queue (a send may
- * have taken the error report that would have woken the reader for them).
+ * A function that reports, once, that the kernel refused the socket's segmented sends (GSO):
+ * the echo goes on, bursts going back one datagram per send, but the operator should know why
+ * it costs more. Null for a socket that cannot tell.
  */
-function* sampleKernel(updateDrops: (() => void) | null, unreachable: UnreachablePeers | null): Async<never> {
+function segmentationWatch(socket: EchoSocket, report: (line: string) => void): (() => void) | null {
+  if (socket.segmentationRefused === undefined) return null;
+  let reported = false;
+  return () => {
+    const refusal = socket.segmentationRefused ?? null;
+    if (reported || refusal === null) return;
+    reported = true;
+    report(`the kernel refused a segmented send (${refusal}): bursts are echoed one datagram per send from now on`);
+  };
+}
+
+/**
+ * What the kernel tells about the socket outside the datagrams it delivers, read every
+ * {@link KERNEL_DROPS_MS}: its drop count, the errors waiting in its error queue (a send may
+ * have taken the error report that would have woken the reader for them), and whether it
+ * refused segmented sends.
+ */
+function* sampleKernel(checks: readonly (() => void)[]): Async<never> {
   for (;;) {
     yield* sleep(KERNEL_DROPS_MS);
-    updateDrops?.();
-    unreachable?.drain();
+    for (const check of checks) check();
   }
 }
 
@@ -138,10 +157,9 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
     options.sampleSeconds === null ? null : spawn(sampleTasks(stats, options.sampleSeconds), { name: "stats sampler" });
   const updateKernelDrops = kernelDropCounter(socket, stats);
   updateKernelDrops?.(); // those dropped before the service started (it was slow to start)
-  const kernelSampler =
-    updateKernelDrops === null && unreachable === null
-      ? null
-      : spawn(sampleKernel(updateKernelDrops, unreachable), { name: "kernel sampler" });
+  const drainErrors = unreachable === null ? null : () => void unreachable.drain();
+  const checks = [updateKernelDrops, drainErrors, segmentationWatch(socket, options.report)].filter((check) => check !== null);
+  const kernelSampler = checks.length === 0 ? null : spawn(sampleKernel(checks), { name: "kernel sampler" });
   const collector = spawn(collectGarbage(), { name: "garbage collector" });
   try {
     // The reader only ends by failing too often; the stop ends it otherwise. (A select only
