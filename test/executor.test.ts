@@ -114,6 +114,34 @@ describe.each(drivers)("Executor (%s driver)", (driver) => {
     expect(runtime.errors).toEqual([]); // it was joined, so it is not reported
   });
 
+  test("a failed task is reported only if nobody claimed, awaited or read it, and then once", () => {
+    using runtime = quietRuntime(driver);
+    function* fail(message: string): Async<void> {
+      yield* yieldNow();
+      throw new Error(message);
+    }
+    const claimed = runtime.spawn(fail("claimed"));
+    claimed.claim();
+    const awaited = runtime.spawn(fail("awaited"));
+    runtime.spawn(
+      (function* (): Async<void> {
+        try {
+          yield* awaited;
+        } catch {
+          // seen here: not to be reported
+        }
+      })(),
+    );
+    const ignored = runtime.spawn(fail("ignored"));
+    runtime.run();
+    expect(runtime.errors.map((error) => (error as Error).message)).toEqual(["ignored"]);
+    // Read afterwards: the outcome is there, and the report is not repeated.
+    expect(ignored.outcome()?.state).toBe("error");
+    expect(claimed.outcome()?.state).toBe("error");
+    runtime.run();
+    expect(runtime.errors).toHaveLength(1);
+  });
+
   test("a task woken twice before it runs is queued once", () => {
     using runtime = new Runtime({ driver });
     const gate = new Gate();

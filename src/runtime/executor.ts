@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { RuntimeCore } from "./context.ts";
+import { POLL_BUDGET, type RuntimeCore } from "./context.ts";
 import type { Driver } from "./driver.ts";
 import type { Awaitable } from "./future.ts";
 import type { JoinHandle } from "./join-handle.ts";
@@ -95,7 +95,8 @@ export interface TaskSnapshot {
   readonly waker: Waker;
 }
 
-const stateNames = ["idle", "scheduled", "running", "running", "running"] as const;
+/** What a snapshot calls each live state (`TaskState` values 0 to 5). */
+const stateNames = ["idle", "scheduled", "running", "running", "running", "idle"] as const;
 
 /** Runs tasks: spawns them, polls the ready ones in order, parks in the driver when none is. */
 export class Executor {
@@ -110,6 +111,15 @@ export class Executor {
    * turn in progress). Futures read it through their context's `outOfTime()`.
    */
   turnDeadlineMs = Infinity;
+  /**
+   * Ready futures the poll in progress may still consume (a task's `cx.budget`): the
+   * executor's, since it polls one task at a time, rather than a field of every task.
+   */
+  pollBudget = POLL_BUDGET;
+  /** Whether the poll in progress was cut short by the turn's time (a task's `cx.preempted`). */
+  pollPreempted = false;
+  /** Whether the poll in progress has taken its task's waker (a task's `cx.wakerTaken`). */
+  pollWakerTaken = false;
   readonly #queue = new RunQueue<Task<unknown>>();
   /** The live tasks, in spawn order: a list threaded through the tasks (no hashing, no entry objects). */
   #aliveHead: Task<unknown> | null = null;
@@ -161,7 +171,7 @@ export class Executor {
       tasks.push({
         id: task.id,
         name: task.name,
-        state: stateNames[task.state as 0 | 1 | 2 | 3 | 4],
+        state: stateNames[task.state as 0 | 1 | 2 | 3 | 4 | 5],
         polls: task.polls,
         wakerTaken: task.wakerTaken,
         waker: task,
@@ -190,6 +200,7 @@ export class Executor {
     const self = task.state === TaskState.running;
     switch (task.state) {
       case TaskState.idle:
+      case TaskState.idleWakerNotTaken:
         task.state = TaskState.scheduled;
         this.#queue.push(task);
         this.onActivity?.();
@@ -288,7 +299,7 @@ export class Executor {
       const task = this.#queue.shift()!;
       if (task.state !== TaskState.scheduled) continue; // cancelled while queued
       // (Without a budget, a task is never marked preempted.)
-      if (deadlineMs !== Infinity) task.preempted = false;
+      if (deadlineMs !== Infinity) this.pollPreempted = false;
       this.#pollTask(task);
     }
     this.turnDeadlineMs = Infinity;
@@ -313,10 +324,10 @@ export class Executor {
     } else if ((task.state as TaskStateValue) === TaskState.runningWoken) {
       // (The poll may have changed the state through the task's waker.)
       task.state = TaskState.scheduled;
-      if (task.preempted) {
+      if (this.pollPreempted) {
         // Cut short by the turn's time, not by its own choice: it goes on where it stopped,
         // before the tasks behind it, so that budgets change when work runs, never its order.
-        task.preempted = false;
+        this.pollPreempted = false;
         this.#queue.unshift(task);
       } else {
         this.#queue.push(task);
@@ -324,7 +335,7 @@ export class Executor {
       if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: "woken while it ran: queued again" }));
     } else {
       // Step 7: pending, and nobody woke it: paused until its waker is woken.
-      task.state = TaskState.idle;
+      task.state = this.pollWakerTaken ? TaskState.idle : TaskState.idleWakerNotTaken;
       if (trace !== null) trace(traceEvent("pending", { task: task.id }));
     }
   }
@@ -336,7 +347,7 @@ export class Executor {
     this.#failed = [];
     for (const task of failed) {
       if (task.observed || task.ended?.state !== "error") continue;
-      task.observed = true;
+      task.claim();
       this.#onUnjoinedError(task.ended.error, task);
     }
   }
@@ -408,7 +419,9 @@ export class Executor {
     const problems: string[] = [];
     const queued = new Set<Task<unknown>>();
     this.#queue.forEach((task) => {
-      if (task.state === TaskState.idle) problems.push(`task ${task.id} (${task.name}) is both queued and idle`);
+      if (task.state === TaskState.idle || task.state === TaskState.idleWakerNotTaken) {
+        problems.push(`task ${task.id} (${task.name}) is both queued and idle`);
+      }
       if (task.state !== TaskState.scheduled) return; // cancelled while queued: skipped when taken
       if (queued.has(task)) problems.push(`task ${task.id} (${task.name}) is queued twice`);
       queued.add(task);

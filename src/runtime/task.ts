@@ -20,8 +20,10 @@ export { type Outcome, TaskCancelledError } from "./join-handle.ts";
 /**
  * Where a task is in its life. `runningWoken` records a wake that came while the task was
  * being polled, so that the executor polls it again instead of losing the wake;
- * `runningCancelled` a `cancel()` that came then, carried out when the poll returns (a state,
- * not a flag beside it: a field fewer per task).
+ * `runningCancelled` a `cancel()` that came then, carried out when the poll returns;
+ * `idleWakerNotTaken` is idle after a poll that returned pending without taking its waker (a lost
+ * wake, which the console warns about, unless the future stored a waker it had taken before).
+ * States, not flags beside them: fields fewer per task.
  */
 export const TaskState = {
   idle: 0,
@@ -29,14 +31,27 @@ export const TaskState = {
   running: 2,
   runningWoken: 3,
   runningCancelled: 4,
-  done: 5,
-  cancelled: 6,
+  idleWakerNotTaken: 5,
+  done: 6,
+  cancelled: 7,
 } as const;
 
 /** One of the {@link TaskState} values. */
 export type TaskStateValue = (typeof TaskState)[keyof typeof TaskState];
 
 let nextTaskId = 1;
+
+/**
+ * The names given at spawn, kept beside the tasks rather than in a field of each: most tasks
+ * have none (the default name is made only when asked for), and a field would cost every task.
+ */
+const givenNames = new WeakMap<object, string>();
+
+/**
+ * A task's joiners once someone has joined it (claimed it, read its outcome, or was woken when
+ * it ended) and nobody waits now: so that "observed" needs no field of its own.
+ */
+const JOINED: Waker = Object.freeze({ wake() {} });
 
 /** The outcome of every task that ended with `undefined` (outcomes are never changed). */
 const OK_UNDEFINED: Outcome<undefined> = Object.freeze({ state: "ok", value: undefined });
@@ -55,18 +70,16 @@ const OK_UNDEFINED: Outcome<undefined> = Object.freeze({ state: "ok", value: und
  * ```
  */
 export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorRun<T> {
-  // Its fields (with Future's one) are counted: JSC puts an object of 13 to 18 fields in its
-  // 160-byte size class, and one of 19 in the 224-byte one (bench/runtime.ts's header).
+  // Its fields (with Future's one) are counted: JSC puts an object of 9 to 12 fields in its
+  // 112-byte size class, of 13 to 18 in the 160-byte one (bench/runtime.ts's header). Hence what
+  // is not here: the name (in givenNames), whether it was joined (in #joiners), and the state of
+  // the poll in progress, which is the executor's since it polls one task at a time (its budget,
+  // its preemption, whether it took the waker: kept past the poll as the state `idleWakerNotTaken`).
 
   // As a Context (see context.ts):
-  wakerTaken = false;
   readonly taskId: number;
   readonly runtime: RuntimeCore;
-  budget = POLL_BUDGET;
-  preempted = false;
 
-  /** The name given at spawn, if any (the default name is made only when asked for). */
-  readonly #name: string | undefined;
   /**
    * The generator spawned, which the task runs itself (see {@link GeneratorRun}); null (though
    * typed as set) when a future was spawned: that future is then {@link awaiting} for good.
@@ -78,13 +91,11 @@ export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorR
   state: TaskStateValue = TaskState.scheduled;
   /** How the task ended, null while it runs (read by the executor: not counted as joining). */
   ended: Outcome<T> | null = null;
-  /** Whether anyone has joined (or is joining) the task: its failure is then theirs to see. */
-  observed = false;
   /** How many times the task has been polled. */
   polls = 0;
   /**
-   * Who waits to join this task: nobody, one waker (a task, or a Promise's), or, rarely,
-   * several in an array (one field where two were: 8 bytes a task).
+   * Who waits to join this task: never anyone (null), nobody now though someone joined
+   * ({@link JOINED}), one waker (a task, or a Promise's), or, rarely, several in an array.
    */
   #joiners: Waker | Waker[] | null = null;
   /** The executor's list of live tasks, in spawn order, threaded through the tasks themselves. */
@@ -96,7 +107,7 @@ export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorR
     super();
     this.taskId = nextTaskId++;
     this.runtime = runtime;
-    this.#name = name;
+    if (name !== undefined) givenNames.set(this, name);
     const generator = generatorOf(awaitable);
     this.generator = generator as Async<T>;
     this.awaiting = generator === null ? (awaitable as Future<T>) : null;
@@ -104,12 +115,51 @@ export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorR
 
   /** The waker that puts this task back on the run queue: the task itself (see {@link Context.waker}). */
   get waker(): Waker {
-    this.wakerTaken = true;
+    this.runtime.executor.pollWakerTaken = true;
     return this;
+  }
+
+  /**
+   * Whether the latest poll took the waker (see {@link Context.wakerTaken}): the executor's
+   * while the task is polled; afterwards a task that went idle without it is `idleWakerNotTaken`.
+   */
+  get wakerTaken(): boolean {
+    const state = this.state;
+    if (state === TaskState.running || state === TaskState.runningWoken || state === TaskState.runningCancelled) {
+      return this.runtime.executor.pollWakerTaken;
+    }
+    return state !== TaskState.idleWakerNotTaken;
+  }
+
+  set wakerTaken(value: boolean) {
+    this.runtime.executor.pollWakerTaken = value;
   }
 
   outOfTime(): boolean {
     return turnOutOfTime(this);
+  }
+
+  /** The budget of the poll in progress (see {@link Context.budget}): the executor's. */
+  get budget(): number {
+    return this.runtime.executor.pollBudget;
+  }
+
+  set budget(value: number) {
+    this.runtime.executor.pollBudget = value;
+  }
+
+  /** Whether the poll in progress was cut short by the turn's time: the executor's. */
+  get preempted(): boolean {
+    return this.runtime.executor.pollPreempted;
+  }
+
+  set preempted(value: boolean) {
+    this.runtime.executor.pollPreempted = value;
+  }
+
+  /** Whether anyone has joined (or is joining) the task: its failure is then theirs to see. */
+  get observed(): boolean {
+    return this.#joiners !== null;
   }
 
   /** The task's id, as traces show it. */
@@ -118,7 +168,7 @@ export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorR
   }
 
   get name(): string {
-    return this.#name ?? `task ${this.taskId}`;
+    return givenNames.get(this) ?? `task ${this.taskId}`;
   }
 
   get finished(): boolean {
@@ -126,11 +176,11 @@ export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorR
   }
 
   claim(): void {
-    this.observed = true;
+    this.#joiners ??= JOINED;
   }
 
   outcome(): Outcome<T> | null {
-    if (this.ended !== null) this.observed = true;
+    if (this.ended !== null) this.claim();
     return this.ended;
   }
 
@@ -146,8 +196,9 @@ export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorR
   /** Polls the task's future once (steps 2 and 11). Returns whether the task has finished. */
   pollFuture(): boolean {
     this.polls++;
-    this.budget = POLL_BUDGET;
-    this.wakerTaken = false;
+    const executor = this.runtime.executor;
+    executor.pollBudget = POLL_BUDGET;
+    executor.pollWakerTaken = false;
     let value: Poll<T>;
     try {
       value = this.generator === null ? (this.awaiting!.poll(this) as Poll<T>) : pollGenerator(this, this);
@@ -190,9 +241,8 @@ export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorR
   }
 
   protected addJoiner(waker: Waker): void {
-    this.observed = true;
     const joiners = this.#joiners;
-    if (joiners === null) {
+    if (joiners === null || joiners === JOINED) {
       this.#joiners = waker;
     } else if (Array.isArray(joiners)) {
       if (!joiners.includes(waker)) joiners.push(waker);
@@ -204,8 +254,8 @@ export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorR
   /** Wakes everyone waiting to join, once the task has finished. */
   wakeJoiners(): void {
     const joiners = this.#joiners;
-    this.#joiners = null;
-    if (joiners === null) return;
+    if (joiners === null || joiners === JOINED) return;
+    this.#joiners = JOINED;
     if (Array.isArray(joiners)) for (const waker of joiners) waker.wake();
     else joiners.wake();
   }
