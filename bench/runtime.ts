@@ -59,6 +59,34 @@
  * when several join). A sleeping task is now 5 cells; spawn's profile is still led by
  * constructing the task (the `Context` constructor, a third of the samples, GC included).
  *
+ * Then (helper r10, 2026-11-28), measurement first. A fresh process timed the JIT's compiling
+ * with the work: the spawn workload's first run in a process took 1,100–1,300 ns a task, its
+ * second 530–740, its third 335, while tokio's stayed at 700–870 (same processes, load about 1).
+ * So `--warmup` (above): every column, tokio and Bun included, runs its workload once
+ * unmeasured at the same size in the same process; the cold table keeps the first run.
+ * Cells, counted with `heapStats()` and sized with `estimateShallowMemoryUsageOf` (kept by
+ * test/task-cells.test.ts): JSC's size classes here are 32, 48, 64, 80, 112, 160, 224 bytes
+ * (fields: 1–2, 3–4, 5–6, 7–8, 9–12, 13–18, 19–26), so a field counts only when it crosses one.
+ * The sampling profile of a warm spawn + join was led by allocation in the task's and the join
+ * handle's constructors (a third of the samples, GC included), then resuming generators. Done:
+ * a task is its own join handle (Task extends JoinHandle; Context became an interface the task
+ * implements), one object per spawn instead of two; then 17 fields down to 12 (160 → 112 B):
+ * the poll in progress (budget, preemption, whether it took the waker) is the executor's, a cancel
+ * during a poll and an idle task that did not take its waker are states, given names are in a
+ * WeakMap, "joined" is a sentinel in the joiners field. A Sleep went from 80 to 64 B: its wheel
+ * is its slot's (`WheelSlot`), and its tick is derived from its deadline. A sleeping task is now
+ * 330 heap bytes (fixture, 20,000 tasks), was 504 at the start of this round: task 112, sleep
+ * 64, and the user's generator (generator, function, scope). Measured after (load 2.0–2.9,
+ * other helpers' work running; warm run, same processes): 1,000,000 sleepers use 427–445
+ * resident bytes a task against Bun's 533 (0.80–0.83×) and tokio's 464, in 0.37–0.39× Bun's
+ * wall time; spawn + join of 100,000 costs 585–1,030 ns a task against tokio's 778–869
+ * (0.75–1.23×: on these 2 shared cores JSC's collector threads compete with the other work,
+ * tokio's single thread does not). The 112-byte task did not change spawn's time measurably
+ * (interleaved A/B, 4 rounds each, within the noise); in a process warmed seven times, spawn +
+ * join reaches 205–305 ns. A poll (`yieldNow`) is 140–210 ns warm against tokio's 120–130:
+ * most of it is JSC resuming the generator (`generatorResume`), which this runtime cannot
+ * avoid while tasks are generators.
+ *
  * The first run of this benchmark, before those changes (same machine, loaded), in ratios to
  * tokio: 4.07× per poll, 5.03× per spawn + join, 1.95× per wake, 4.74× the wall time of a million
  * sleeping tasks (2.47× Bun's) at 2.80× the resident bytes (2.44× Bun's), 0.93× per timer.
