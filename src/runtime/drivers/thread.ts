@@ -82,10 +82,17 @@ export class ThreadDriver implements Driver {
   /** Sleeps until the reactor thread hands events over or `timeoutMs` passes, then takes them. */
   #sleep(timeoutMs: number): void {
     const handoff = this.#handoff;
-    // Until the thread has shown it runs, sleep in short steps, so that one that never
-    // starts is an error rather than a wait without end.
-    const limitMs = this.#checkStarted() ? Infinity : 100;
-    Atomics.wait(handoff.control, STATE, HandoffState.waiting, timeoutMs < 0 ? limitMs : Math.min(timeoutMs, limitMs));
+    const deadlineMs = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+    for (;;) {
+      // Until the thread has shown it runs, sleep in short steps, so that one that never
+      // starts is an error (after START_WAIT_MS) rather than a wait without end; one that is
+      // slow to start (a loaded machine) is waited for.
+      const started = this.#checkStarted();
+      const leftMs = deadlineMs - performance.now();
+      if (leftMs <= 0) break;
+      const woken = Atomics.wait(handoff.control, STATE, HandoffState.waiting, started ? leftMs : Math.min(leftMs, 100));
+      if (woken !== "timed-out" || started) break;
+    }
     const state = handoff.state;
     if (state === HandoffState.ready) this.#takeEvents();
     else if (state === HandoffState.failed) this.#fail();
