@@ -18,12 +18,14 @@
  * × 32 in flight, every echo verified. Ratios are within one app, same run: requests/s under
  * the flood against idle, echoes/s with HTTP against the flood alone.
  *
- * Usage: bun bench/fairness.ts [--seconds S] [--budgets MS,…] [--only a,b] [--no-write]
+ * Usage: bun bench/fairness.ts [--seconds S] [--warmup S] [--pin loop|process|none]
+ *        [--budgets MS,…] [--only a,b] [--no-write]
  * (default 3 s a phase; the table goes to its own section of bench/RESULTS.md unless
  * --no-write, replacing the previous run's).
  *
  * @module
  */
+import { readdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -66,12 +68,30 @@ function apps(budgetsMs: string[]): App[] {
   ];
 }
 
-const pinned = cpus().length >= 2 && Bun.which("taskset") !== null;
+/**
+ * Where the processes run (`--pin`), on a machine with two cores or more and `taskset`:
+ *
+ * - `loop` (default): the app's event-loop thread alone on core 1; the app's other threads
+ *   (JIT compiler, GC helpers, allocator scavenger, the runtime's reactor thread), the load
+ *   generator and the HTTP client on core 0. The event loop then shares its core with nothing
+ *   of its own, as on a machine with cores to spare, where those threads run elsewhere;
+ * - `process`: the whole app on core 1 (its event loop takes turns with its own JIT and
+ *   allocator threads, which took 1–5 ms slices of that core in a cold process), the rest on 0;
+ * - `none`: nothing pinned.
+ */
+type Pinning = "loop" | "process" | "none";
+let pinning: Pinning = "loop";
 
-/** The app on core 1, the load and the HTTP client on core 0, so that they do not take turns. */
+/** The load and the HTTP client on core 0, away from the app's event loop. */
 function onCore(core: number, command: string[]): string[] {
-  return pinned ? ["taskset", "-c", String(core), ...command] : command;
+  return pinning === "none" ? command : ["taskset", "-c", String(core), ...command];
 }
+
+const PIN_NOTES: Record<Pinning, string> = {
+  loop: "the app's event-loop thread alone on core 1; its other threads, the load generator and the HTTP client on core 0",
+  process: "the whole app on core 1, the load generator and the HTTP client on core 0",
+  none: "nothing pinned",
+};
 
 interface Latency {
   readonly p50: number;
@@ -102,7 +122,8 @@ class RunningApp {
   httpPort = 0;
 
   constructor(app: App) {
-    const command = onCore(1, [bun, "--preload", probe, join(root, app.script), "0", "0", "127.0.0.1"]);
+    const script = [bun, "--preload", probe, join(root, app.script), "0", "0", "127.0.0.1"];
+    const command = pinning === "process" ? onCore(1, script) : script;
     this.#child = Bun.spawn(command, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...app.env } });
     void this.#read();
   }
@@ -134,8 +155,22 @@ class RunningApp {
   async ready(): Promise<void> {
     const match = await this.line(/listening on udp [\d.]+:(\d+), http [\d.]+:(\d+)/);
     if (match === null) throw new Error(`the app did not start: ${await new Response(this.#child.stderr).text()}`);
+    this.pinThreads();
     this.udpPort = Number(match[1]);
     this.httpPort = Number(match[2]);
+  }
+
+  /**
+   * With `--pin loop`: the app's event-loop thread (the main thread, whose id is the process's)
+   * on core 1, its other threads on core 0. Called again before the measured window, for the
+   * threads started since (a thread starts on its parent's cores).
+   */
+  pinThreads(): void {
+    if (pinning !== "loop") return;
+    const pid = this.#child.pid;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      Bun.spawnSync(["taskset", "-p", "-c", tid === String(pid) ? "1" : "0", tid], { stdout: "ignore", stderr: "ignore" });
+    }
   }
 
   /** The host timer's delays since the last call; null if the app has died. */
@@ -178,20 +213,29 @@ function httpClient(app: RunningApp, seconds: number): Promise<Http> {
 
 type PhaseName = "idle" | "flood" | "flood+http";
 
-async function measurePhase(spec: App, phase: PhaseName, seconds: number): Promise<Phase> {
+/** The phase's load on the app for `seconds`: the HTTP client, the flood, or both at once. */
+function load(app: RunningApp, phase: PhaseName, seconds: number) {
+  return Promise.all([
+    phase === "flood" ? null : httpClient(app, seconds),
+    phase === "idle" ? null : flood(app, seconds).catch((error: unknown) => error as Error),
+  ]);
+}
+
+async function measurePhase(spec: App, phase: PhaseName, seconds: number, warmupSeconds: number): Promise<Phase> {
   const app = new RunningApp(spec);
   const result: Phase = { http: null, timer: null, echoesPerSec: null, failure: null };
   try {
     await app.ready();
-    await Bun.sleep(200); // let the app settle (JIT, first timers)
+    await Bun.sleep(200); // let the app settle (first timers)
+    // The same load, unmeasured: the JIT compiles the hot paths now rather than inside the
+    // measured window, so that the figures are a running app's, not its first seconds'.
+    if (warmupSeconds > 0) await load(app, phase, warmupSeconds);
+    app.pinThreads();
     await app.hostTimer(); // start the host timer's figures afresh
-    const [http, load] = await Promise.all([
-      phase === "flood" ? null : httpClient(app, seconds),
-      phase === "idle" ? null : flood(app, seconds).catch((error: unknown) => error as Error),
-    ]);
+    const [http, loaded] = await load(app, phase, seconds);
     result.http = http;
-    if (load instanceof Error) result.failure = load.message.split("\n")[0]!;
-    else if (load !== null) result.echoesPerSec = load.echoes_per_sec;
+    if (loaded instanceof Error) result.failure = loaded.message.split("\n")[0]!;
+    else if (loaded !== null) result.echoesPerSec = loaded.echoes_per_sec;
     result.timer = await app.hostTimer();
     if (!app.alive) result.failure ??= "the app died";
   } finally {
@@ -258,11 +302,18 @@ async function main(): Promise<void> {
       seconds: { type: "string" },
       only: { type: "string" },
       budgets: { type: "string" },
+      warmup: { type: "string" },
+      pin: { type: "string" },
       "no-write": { type: "boolean" },
     },
   });
   const seconds = Number(values.seconds ?? "3");
   if (!(seconds > 0)) throw new RangeError(`--seconds ${values.seconds} is not a positive number`);
+  const warmupSeconds = Number(values.warmup ?? "0");
+  if (!(warmupSeconds >= 0)) throw new RangeError(`--warmup ${values.warmup} is not a number of seconds ≥ 0`);
+  const pin = values.pin ?? "loop";
+  if (pin !== "loop" && pin !== "process" && pin !== "none") throw new RangeError(`--pin ${pin} is not loop, process or none`);
+  pinning = cpus().length >= 2 && Bun.which("taskset") !== null ? pin : "none";
   const only = values.only?.split(",") ?? null;
   const APPS = apps((values.budgets ?? "0.25,4,Infinity").split(","));
   buildNative();
@@ -274,7 +325,7 @@ async function main(): Promise<void> {
   for (const app of measured) {
     const phases = {} as Record<PhaseName, Phase>;
     for (const phase of ["idle", "flood", "flood+http"] as const) {
-      phases[phase] = await measurePhase(app, phase, seconds);
+      phases[phase] = await measurePhase(app, phase, seconds, warmupSeconds);
       if (phases[phase].failure !== null) failures.push(`${app.name} (${phase}): ${phases[phase].failure}`);
       console.error(`${app.name} ${phase}: ${JSON.stringify(phases[phase])}`);
     }
@@ -293,7 +344,7 @@ async function main(): Promise<void> {
     const context = [
       "",
       `Measured ${when} UTC; ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}; Bun ${Bun.version}` +
-        `${pinned ? "; app on core 1, load generator and HTTP client on core 0" : ""}.`,
+        `; ${PIN_NOTES[pinning]}${warmupSeconds > 0 ? `; each phase measured after ${warmupSeconds} s of the same load, unmeasured` : ""}.`,
       "Load: 64-byte datagrams, 4 sockets × 32 in flight; HTTP: one `GET /stats` at a time; " +
         "host timer: `setTimeout(…, 1)` in a loop inside the app.",
       ...measured.map((app) => `- ${app.name}: ${app.note}`),
