@@ -5,15 +5,17 @@
  * - `embedded`: examples/embedded-http.ts (the echo on bun-reactor, beside Bun.serve), with its
  *   default turn budget;
  * - `embedded-<budget>`: the same with `TURN_BUDGET_MS` set to each of `--budgets` (default
- *   0.25, 4 and Infinity, which is the turn as it was before the budget), to show what the
+ *   0.5, 4 and Infinity, which is the turn as it was before the budget), to show what the
  *   budget trades;
  * - `bun-udp-http`: bench/servers/bun-udp-http.ts, the same two routes on Bun.udpSocket and
  *   Bun.serve alone.
  *
  * Each app runs three phases, each on a fresh process: `idle` (HTTP only), `flood` (the Zig
  * load generator's UDP flood only) and `flood+http` (both at once). The HTTP client
- * (bench/http-probe.ts) fetches `/stats` one request at a time and reports requests/s and
- * p50/p99/max latency; a host timer loop preloaded into the app (bench/host-timer-probe.ts)
+ * (zig/bench/http-probe.zig) fetches `/stats` one request at a time and reports requests/s and
+ * p50/p99/max latency: one thread blocking in `read`, since a JavaScript client's own handoffs
+ * (its event loop, its HTTP thread: each a wakeup on a loaded core) took about as long as the
+ * server when idle and added milliseconds to the p99 under the flood; a host timer loop preloaded into the app (bench/host-timer-probe.ts)
  * reports how long `setTimeout(…, 1)` took to fire. The load: 64-byte datagrams from 4 sockets
  * × 32 in flight, every echo verified. Ratios are within one app, same run: requests/s under
  * the flood against idle, echoes/s with HTTP against the flood alone.
@@ -34,6 +36,7 @@ import { writeSection } from "./results-file.ts";
 
 const root = join(import.meta.dir, "..");
 const loadgen = join(root, "zig", "zig-out", "bin", "loadgen");
+const httpProbe = join(root, "zig", "zig-out", "bin", "http-probe");
 const bun = process.execPath;
 const probe = join(root, "bench", "host-timer-probe.ts");
 
@@ -208,7 +211,7 @@ function flood(app: RunningApp, seconds: number): Promise<{ echoes_per_sec: numb
 }
 
 function httpClient(app: RunningApp, seconds: number): Promise<Http> {
-  return json(onCore(0, [bun, join(root, "bench", "http-probe.ts"), `http://127.0.0.1:${app.httpPort}/stats`, String(seconds)]));
+  return json(onCore(0, [httpProbe, "127.0.0.1", String(app.httpPort), "/stats", String(seconds)]));
 }
 
 type PhaseName = "idle" | "flood" | "flood+http";
@@ -315,7 +318,7 @@ async function main(): Promise<void> {
   if (pin !== "loop" && pin !== "process" && pin !== "none") throw new RangeError(`--pin ${pin} is not loop, process or none`);
   pinning = cpus().length >= 2 && Bun.which("taskset") !== null ? pin : "none";
   const only = values.only?.split(",") ?? null;
-  const APPS = apps((values.budgets ?? "0.25,4,Infinity").split(","));
+  const APPS = apps((values.budgets ?? "0.5,4,Infinity").split(","));
   buildNative();
   run([join(root, "scripts", "zig"), "build", "bench", "--summary", "none"], join(root, "zig"));
 
@@ -345,7 +348,7 @@ async function main(): Promise<void> {
       "",
       `Measured ${when} UTC; ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}; Bun ${Bun.version}` +
         `; ${PIN_NOTES[pinning]}${warmupSeconds > 0 ? `; each phase measured after ${warmupSeconds} s of the same load, unmeasured` : ""}.`,
-      "Load: 64-byte datagrams, 4 sockets × 32 in flight; HTTP: one `GET /stats` at a time; " +
+      "Load: 64-byte datagrams, 4 sockets × 32 in flight; HTTP: one `GET /stats` at a time (zig/bench/http-probe.zig); " +
         "host timer: `setTimeout(…, 1)` in a loop inside the app.",
       ...measured.map((app) => `- ${app.name}: ${app.note}`),
     ];

@@ -73,3 +73,45 @@ test("the load generator refuses a datagram size below its 16-byte header, named
     expect(stderr).toContain("size 8 is smaller than the 16-byte header every datagram carries");
   }
 });
+
+test("the fairness benchmark's HTTP probe times real requests to Bun.serve, counts the failed ones and refuses bad input", async () => {
+  run([join(root, "scripts", "zig"), "build", "bench", "--summary", "none"], join(root, "zig"));
+  const probe = join(root, "zig", "zig-out", "bin", "http-probe");
+  let served = 0;
+  using server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(request) {
+      served++;
+      return new URL(request.url).pathname === "/ok" ? Response.json({ served }) : new Response("no", { status: 404 });
+    },
+  });
+  const ok = await runProcess([probe, "127.0.0.1", String(server.port), "/ok", "0.3"]);
+  expect(ok.exitCode).toBe(0);
+  const figures = JSON.parse(ok.stdout) as {
+    requests: number;
+    failed: number;
+    perSec: number;
+    p50: number;
+    p99: number;
+    max: number;
+  };
+  expect(figures.failed).toBe(0);
+  expect(figures.requests).toBeGreaterThan(10);
+  expect(served).toBe(figures.requests); // one request on the wire per request counted
+  expect(figures.p50).toBeLessThanOrEqual(figures.p99);
+  expect(figures.p99).toBeLessThanOrEqual(figures.max);
+  const notFound = await runProcess([probe, "127.0.0.1", String(server.port), "/missing", "0.2"]);
+  expect(JSON.parse(notFound.stdout)).toMatchObject({ requests: 0, p50: null });
+  expect((JSON.parse(notFound.stdout) as { failed: number }).failed).toBeGreaterThan(0);
+  for (const [args, message] of [
+    [["127.0.0.1", "x", "/ok", "1"], "PORT x is not a number"],
+    [["1.2.3", "80", "/ok", "1"], "HOST 1.2.3 is not an IPv4 address or ::1"],
+    [["127.0.0.1", "80", "ok", "1"], "PATH ok does not start with /"],
+    [["127.0.0.1", "80", "/ok", "0"], "SECONDS 0 is not a positive number"],
+  ] as const) {
+    const refused = await runProcess([probe, ...args]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(message);
+  }
+});

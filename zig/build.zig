@@ -60,7 +60,7 @@ pub fn build(b: *std.Build) void {
         .optimize = optimize,
         .imports = &.{.{ .name = "build_options", .module = build_options }},
     });
-    for ([_][]const u8{ "loadgen", "echo-reference" }) |name| {
+    for ([_][]const u8{ "loadgen", "echo-reference", "http-probe" }) |name| {
         const exe = b.addExecutable(.{
             .name = name,
             .root_module = b.createModule(.{
