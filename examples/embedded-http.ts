@@ -5,7 +5,7 @@
  *
  * Usage: bun examples/embedded-http.ts [UDP_PORT] [HTTP_PORT] [HOST]
  * (defaults 7777, 8080 and 127.0.0.1; port 0 picks a free one). Stop it with Ctrl-C.
- * `TURN_BUDGET_MS` in the environment sets the runtime's turn budget (default 0.5 ms; `Infinity`
+ * `TURN_BUDGET_MS` in the environment sets the runtime's turn budget (default 0.25 ms; `Infinity`
  * turns it off): how long the echo may hold Bun's thread before HTTP gets its turn.
  *
  * ```sh
