@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { DatagramBatch } from "../src/net/datagram-batch.ts";
 import { SocketClosedError, UdpSocket } from "../src/net/udp-socket.ts";
 import type { Async } from "../src/runtime/future.ts";
@@ -298,8 +298,21 @@ test("a datagram received into a batch has no refusal, whatever an earlier send 
 });
 
 describe("bad values at the socket's edge, refused before a descriptor is opened or a slot touched", () => {
-  // Which descriptors are new, not how many there are: earlier tests' may still be closing.
-  const openDescriptors = () => new Set(readdirSync(existsSync("/proc/self/fd") ? "/proc/self/fd" : "/dev/fd"));
+  // Which sockets are new, not how many there are: earlier tests' may still be closing. Only
+  // sockets: a reactor thread of an earlier test may still be starting or ending, and a Bun
+  // Worker's own event loop opens and closes descriptors of its own (where /proc shows what a
+  // descriptor is; elsewhere, every new one counts).
+  const isSocket = (path: string) => {
+    try {
+      return readlinkSync(path).startsWith("socket:");
+    } catch {
+      return false; // closed meanwhile
+    }
+  };
+  const openDescriptors = () =>
+    existsSync("/proc/self/fd")
+      ? new Set(readdirSync("/proc/self/fd").filter((fd) => isSocket(`/proc/self/fd/${fd}`)))
+      : new Set(readdirSync("/dev/fd"));
   const opened = (before: Set<string>) => [...openDescriptors()].filter((fd) => !before.has(fd));
 
   test("bad options of bind are named, and no descriptor is opened for them", () => {
