@@ -15,20 +15,26 @@ beforeAll(() => {
   );
 }, 120_000);
 
+/** Runs a fixture with seed `seed` on the fault-injection build of the library. */
+async function runWithFaults(fixture: string, seed: number): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", fixture), String(seed)], {
+    env: { ...process.env, BUN_REACTOR_LIB: faultLibrary },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { stdout, stderr, exitCode };
+}
+
 describe("sendBatch under injected faults", () => {
   test.each([3, 77])(
     "seed %p: 3,200 datagrams sent in batches of 64 all arrive, none refused",
     async (seed) => {
-      const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "faulty-send.ts"), String(seed)], {
-        env: { ...process.env, BUN_REACTOR_LIB: faultLibrary },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const [stdout, stderr, exitCode] = await Promise.all([
-        new Response(child.stdout).text(),
-        new Response(child.stderr).text(),
-        child.exited,
-      ]);
+      const { stdout, stderr, exitCode } = await runWithFaults("faulty-send.ts", seed);
       expect(stderr).toBe("");
       expect(exitCode).toBe(0);
       const result = JSON.parse(stdout) as { sent: number; received: number; refused: number; faults: Record<string, number> };
@@ -49,16 +55,7 @@ describe("segmented sends refused by the kernel (EIO, a device without checksum 
   test.each([0, 5])(
     "seed %p: every coalesced entry still arrives datagram by datagram, each once and in order",
     async (seed) => {
-      const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "refused-segmentation.ts"), String(seed)], {
-        env: { ...process.env, BUN_REACTOR_LIB: faultLibrary },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      const [stdout, stderr, exitCode] = await Promise.all([
-        new Response(child.stdout).text(),
-        new Response(child.stderr).text(),
-        child.exited,
-      ]);
+      const { stdout, stderr, exitCode } = await runWithFaults("refused-segmentation.ts", seed);
       expect(stderr).toBe("");
       expect(exitCode).toBe(0);
       // 40 rounds of three entries: 6 + 1 + 3 datagrams each.
