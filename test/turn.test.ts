@@ -59,7 +59,7 @@ describe.each(drivers)("Runtime.turn (%s driver)", (driver) => {
     expect(waitMs).toBeLessThanOrEqual(5_001);
   });
 
-  test("a task awaiting ready futures stops once the turn's budget is spent, at most one await past it", () => {
+  test("a task awaiting ready futures stops before the await that would pass the turn's budget", () => {
     const clock = new FakeClock();
     using runtime = new Runtime({ driver, turnBudgetMs: 1, turnClock: clock.read });
     let awaits = 0;
@@ -75,10 +75,36 @@ describe.each(drivers)("Runtime.turn (%s driver)", (driver) => {
     for (let turn = 0; turn < 20; turn++) {
       const startMs = clock.nowMs;
       expect(runtime.turn()).toBe(0);
-      // 1 ms budget, 0.3 ms per await: the fourth await passes the budget and is the last.
-      expect(clock.nowMs - startMs).toBeCloseTo(1.2, 9);
+      // 1 ms budget, 0.3 ms per await: a fourth would end at 1.2 ms, so the turn ends after
+      // the third (the moving average of the steps has seen enough of them by then).
+      expect(clock.nowMs - startMs).toBeCloseTo(0.9, 9);
     }
-    expect(awaits).toBeGreaterThanOrEqual(20 * 3);
+    // Three awaits a turn; the last one's count lands in the next turn.
+    expect(awaits).toBe(20 * 3 - 1);
+  });
+
+  test("a step longer than the ones before passes the budget by that one step at most, and the next turns learn it", () => {
+    const clock = new FakeClock();
+    using runtime = new Runtime({ driver, turnBudgetMs: 1, turnClock: clock.read });
+    const stepsMs = [0.1, 0.1, 0.1, 0.1, 0.1, 0.8, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4];
+    let step = 0;
+    runtime.spawn(
+      (function* (): Async<void> {
+        while (step < stepsMs.length) yield* clock.work(stepsMs[step++]!);
+      })(),
+    );
+    const spentMs: number[] = [];
+    while (runtime.executor.alive > 0) {
+      const startMs = clock.nowMs;
+      runtime.turn();
+      spentMs.push(Number((clock.nowMs - startMs).toFixed(6)));
+    }
+    // Five steps of 0.1 ms predict short steps; the 0.8 ms one passes the budget (1.3 ms), and is
+    // the turn's last. Then the 0.4 ms steps: two a turn (a third would end at 1.2 ms).
+    expect(spentMs[0]).toBe(1.3);
+    expect(Math.max(...spentMs)).toBeLessThanOrEqual(1.3);
+    expect(spentMs.slice(2, -1).every((ms) => ms === 0.8)).toBe(true);
+    expect(step).toBe(stepsMs.length);
   });
 
   test("tasks not reached in a turn run first in the next, in their order; none is lost", () => {

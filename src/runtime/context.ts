@@ -76,9 +76,7 @@ export interface Context {
  * ```
  */
 export function turnOutOfTime(cx: Context): boolean {
-  const executor = cx.runtime.executor;
-  const deadlineMs = executor.turnDeadlineMs;
-  if (deadlineMs === Infinity || executor.clock() < deadlineMs) return false;
+  if (!cx.runtime.executor.outOfTurnTime()) return false;
   cx.preempted = true;
   return true;
 }

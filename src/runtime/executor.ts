@@ -111,6 +111,10 @@ export class Executor {
    * turn in progress). Futures read it through their context's `outOfTime()`.
    */
   turnDeadlineMs = Infinity;
+  /** The clock when the turn's time was last checked (see {@link outOfTurnTime}). */
+  #checkedAtMs = 0;
+  /** How long a step between two checks of the turn's time takes: a moving average, in ms. */
+  #stepMs = 0;
   /**
    * Ready futures the poll in progress may still consume (a task's `cx.budget`): the
    * executor's, since it polls one task at a time, rather than a field of every task.
@@ -290,12 +294,21 @@ export class Executor {
    */
   runReady(): number {
     const count = this.#queue.length;
-    const deadlineMs = this.#turnBudgetMs === Infinity ? Infinity : this.clock() + this.#turnBudgetMs;
+    const budgeted = this.#turnBudgetMs !== Infinity;
+    const startMs = budgeted ? this.clock() : 0;
+    const deadlineMs = budgeted ? startMs + this.#turnBudgetMs : Infinity;
     let index = 0;
     this.turnDeadlineMs = deadlineMs;
+    this.#checkedAtMs = startMs;
     this.#waking = "another task";
     for (; index < count; index++) {
-      if (index > 0 && deadlineMs !== Infinity && this.clock() >= deadlineMs) break;
+      if (index > 0 && budgeted) {
+        // Between tasks, only a passed deadline ends the turn; a task's own steps are timed
+        // from its start, not from the task before it.
+        const nowMs = this.clock();
+        if (nowMs >= deadlineMs) break;
+        this.#checkedAtMs = nowMs;
+      }
       const task = this.#queue.shift()!;
       if (task.state !== TaskState.scheduled) continue; // cancelled while queued
       // (Without a budget, a task is never marked preempted.)
@@ -307,6 +320,22 @@ export class Executor {
     this.#pollsSinceOsCheck += index;
     this.#reportUnjoinedFailures();
     return index;
+  }
+
+  /**
+   * Whether the task being polled should stop before its next step (a ready await): the turn's
+   * deadline has passed, or would likely pass by the end of that step, judged by a moving
+   * average of the steps so far. So a turn lasts about its budget, not its budget plus the step
+   * that passes it (for an echo, a batch of datagrams: as long as half the budget). One clock
+   * read; false at once without a time budget.
+   */
+  outOfTurnTime(): boolean {
+    const deadlineMs = this.turnDeadlineMs;
+    if (deadlineMs === Infinity) return false;
+    const nowMs = this.clock();
+    this.#stepMs += (nowMs - this.#checkedAtMs - this.#stepMs) / 4;
+    this.#checkedAtMs = nowMs;
+    return nowMs + this.#stepMs >= deadlineMs;
   }
 
   #pollTask(task: Task<unknown>): void {
