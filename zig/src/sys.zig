@@ -181,15 +181,10 @@ pub fn unexpected(e: E) error{Unexpected} {
     return error.Unexpected;
 }
 
-/// The errno of recvmsg(2) and recvmmsg(2), which share their man page's list, on every OS.
-pub fn recvErrno(e: E) RecvError {
+/// The error an errno of an earlier datagram stands for (see `AsyncError`), whichever call
+/// returns it; null for any other errno.
+fn asyncErrno(e: E) ?AsyncError {
     return switch (e) {
-        .SUCCESS, .INTR => unreachable, // handled by the callers
-        .AGAIN => error.WouldBlock,
-        .BADF => error.BadDescriptor,
-        .NOTSOCK => error.NotSocket,
-        .NOBUFS => error.NoBufferSpace,
-        .NOMEM => error.SystemResources,
         .CONNREFUSED => error.ConnectionRefused,
         .HOSTUNREACH => error.HostUnreachable,
         .HOSTDOWN => error.HostDown,
@@ -200,6 +195,20 @@ pub fn recvErrno(e: E) RecvError {
         .OPNOTSUPP => error.OperationUnsupported,
         .PROTO => error.ProtocolError,
         .TIMEDOUT => error.TimedOut,
+        else => null,
+    };
+}
+
+/// The errno of recvmsg(2) and recvmmsg(2), which share their man page's list, on every OS.
+pub fn recvErrno(e: E) RecvError {
+    if (asyncErrno(e)) |err| return err;
+    return switch (e) {
+        .SUCCESS, .INTR => unreachable, // handled by the callers
+        .AGAIN => error.WouldBlock,
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .NOBUFS => error.NoBufferSpace,
+        .NOMEM => error.SystemResources,
         .FAULT, .INVAL => unreachable, // headers and buffers checked by `root.zig` and `udp`
         else => unexpected(e),
     };
@@ -207,6 +216,7 @@ pub fn recvErrno(e: E) RecvError {
 
 /// The errno of sendmsg(2) and sendmmsg(2), which share their man page's list, on every OS.
 pub fn sendErrno(e: E) SendError {
+    if (asyncErrno(e)) |err| return err;
     return switch (e) {
         .SUCCESS, .INTR => unreachable, // handled by the callers
         .AGAIN => error.WouldBlock,
@@ -219,16 +229,6 @@ pub fn sendErrno(e: E) SendError {
         .PERM => error.PermissionDenied, // e.g. a firewall rule
         .NOBUFS => error.NoBufferSpace,
         .NOMEM => error.SystemResources,
-        .CONNREFUSED => error.ConnectionRefused,
-        .HOSTUNREACH => error.HostUnreachable,
-        .HOSTDOWN => error.HostDown,
-        .NETUNREACH => error.NetworkUnreachable,
-        .NETDOWN => error.NetworkDown,
-        .MSGSIZE => error.MessageTooLarge,
-        .NOPROTOOPT => error.OptionUnsupported,
-        .OPNOTSUPP => error.OperationUnsupported,
-        .PROTO => error.ProtocolError,
-        .TIMEDOUT => error.TimedOut,
         // A segmented send (UDP_SEGMENT) through a device that cannot checksum the segments:
         // Linux's udp_send_skb refuses it so (net/ipv4/udp.c). Foreseen, but it is already the
         // errno `error.Unexpected` stands for, and the caller sends such an entry's datagrams one
