@@ -104,13 +104,13 @@ export class Executor {
   readonly #driver: Driver;
   readonly #onUnjoinedError: UnjoinedErrorHandler;
   readonly #turnBudgetMs: number;
-  /** The clock the turn budget is measured with (futures read it through their context). */
-  readonly clock: () => number;
+  /** The clock the turn budget is measured with. */
+  readonly #clock: () => number;
   /**
-   * When the turn in progress must end, by {@link clock} (`Infinity`: no time budget, or no
-   * turn in progress). Futures read it through their context's `outOfTime()`.
+   * When the turn in progress must end, by {@link #clock} (`Infinity`: no time budget, or no
+   * turn in progress). Futures ask through their context's `outOfTime()` ({@link outOfTurnTime}).
    */
-  turnDeadlineMs = Infinity;
+  #turnDeadlineMs = Infinity;
   /** The clock when the turn's time was last checked (see {@link outOfTurnTime}). */
   #checkedAtMs = 0;
   /** How long a step between two checks of the turn's time takes: a moving average, in ms. */
@@ -146,7 +146,7 @@ export class Executor {
     this.#driver = driver;
     this.#onUnjoinedError = options.onUnjoinedError ?? reportUnjoinedError;
     this.#turnBudgetMs = checkTurnBudget(options.turnBudgetMs ?? Infinity);
-    this.clock = options.clock ?? now;
+    this.#clock = options.clock ?? now;
   }
 
   /** How many tasks have been spawned and have not finished. */
@@ -295,17 +295,17 @@ export class Executor {
   runReady(): number {
     const count = this.#queue.length;
     const budgeted = this.#turnBudgetMs !== Infinity;
-    const startMs = budgeted ? this.clock() : 0;
+    const startMs = budgeted ? this.#clock() : 0;
     const deadlineMs = budgeted ? startMs + this.#turnBudgetMs : Infinity;
     let index = 0;
-    this.turnDeadlineMs = deadlineMs;
+    this.#turnDeadlineMs = deadlineMs;
     this.#checkedAtMs = startMs;
     this.#waking = "another task";
     for (; index < count; index++) {
       if (index > 0 && budgeted) {
         // Between tasks, only a passed deadline ends the turn; a task's own steps are timed
         // from its start, not from the task before it.
-        const nowMs = this.clock();
+        const nowMs = this.#clock();
         if (nowMs >= deadlineMs) break;
         this.#checkedAtMs = nowMs;
       }
@@ -315,7 +315,7 @@ export class Executor {
       if (deadlineMs !== Infinity) this.pollPreempted = false;
       this.#pollTask(task);
     }
-    this.turnDeadlineMs = Infinity;
+    this.#turnDeadlineMs = Infinity;
     this.#waking = "outside the runtime";
     this.#pollsSinceOsCheck += index;
     this.#reportUnjoinedFailures();
@@ -330,9 +330,9 @@ export class Executor {
    * read; false at once without a time budget.
    */
   outOfTurnTime(): boolean {
-    const deadlineMs = this.turnDeadlineMs;
+    const deadlineMs = this.#turnDeadlineMs;
     if (deadlineMs === Infinity) return false;
-    const nowMs = this.clock();
+    const nowMs = this.#clock();
     this.#stepMs += (nowMs - this.#checkedAtMs - this.#stepMs) / 4;
     this.#checkedAtMs = nowMs;
     return nowMs + this.#stepMs >= deadlineMs;
