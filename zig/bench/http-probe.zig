@@ -12,6 +12,11 @@
 //! reconnects.
 const std = @import("std");
 const linux = std.os.linux;
+const cli = @import("cli.zig");
+const tool = cli.Tool("http-probe");
+const die = tool.die;
+const print = tool.print;
+const nowNs = cli.nowNs;
 
 /// Most samples kept: far more than a run of seconds makes at one request at a time.
 const samples_max = 1 << 20;
@@ -23,53 +28,8 @@ const response_max = 64 * 1024;
 var samples: [samples_max]u64 = undefined;
 var response: [response_max]u8 = undefined;
 
-fn die(comptime format: []const u8, args: anytype) noreturn {
-    var buffer: [512]u8 = undefined;
-    const line = std.fmt.bufPrint(&buffer, "http-probe: " ++ format ++ "\n", args) catch "http-probe: error\n";
-    _ = linux.write(2, line.ptr, line.len);
-    linux.exit_group(2);
-}
-
-fn print(comptime format: []const u8, args: anytype) void {
-    var buffer: [512]u8 = undefined;
-    const line = std.fmt.bufPrint(&buffer, format, args) catch die("output too long", .{});
-    _ = linux.write(1, line.ptr, line.len);
-}
-
-fn nowNs() u64 {
-    var now: linux.timespec = undefined;
-    _ = linux.clock_gettime(.MONOTONIC, &now);
-    return @as(u64, @intCast(now.sec)) * std.time.ns_per_s + @as(u64, @intCast(now.nsec));
-}
-
-const Address = struct { family: u32, storage: [28]u8, len: u32 };
-
-fn address(host: []const u8, port: u16) Address {
-    if (std.mem.eql(u8, host, "::1")) {
-        var in6 = std.mem.zeroes(linux.sockaddr.in6);
-        in6.family = linux.AF.INET6;
-        in6.port = std.mem.nativeToBig(u16, port);
-        in6.addr[15] = 1;
-        return .{ .family = linux.AF.INET6, .storage = std.mem.toBytes(in6), .len = @sizeOf(linux.sockaddr.in6) };
-    }
-    var octets: [4]u8 = undefined;
-    var parts = std.mem.splitScalar(u8, host, '.');
-    for (&octets) |*octet| {
-        const part = parts.next() orelse die("HOST {s} is not an IPv4 address or ::1", .{host});
-        octet.* = std.fmt.parseInt(u8, part, 10) catch die("HOST {s} is not an IPv4 address or ::1", .{host});
-    }
-    if (parts.next() != null) die("HOST {s} is not an IPv4 address or ::1", .{host});
-    var in4 = std.mem.zeroes(linux.sockaddr.in);
-    in4.family = linux.AF.INET;
-    in4.port = std.mem.nativeToBig(u16, port);
-    in4.addr = @bitCast(octets);
-    var storage = std.mem.zeroes([28]u8);
-    @memcpy(storage[0..@sizeOf(linux.sockaddr.in)], std.mem.asBytes(&in4));
-    return .{ .family = linux.AF.INET, .storage = storage, .len = @sizeOf(linux.sockaddr.in) };
-}
-
 /// A connected, blocking TCP socket with Nagle off and a read timeout; null if the connect failed.
-fn connect(to: Address) ?i32 {
+fn connect(to: cli.Target) ?i32 {
     const rc = linux.socket(to.family, linux.SOCK.STREAM | linux.SOCK.CLOEXEC, 0);
     if (linux.errno(rc) != .SUCCESS) die("socket: {t}", .{linux.errno(rc)});
     const fd: i32 = @intCast(rc);
@@ -147,7 +107,7 @@ pub fn main(init: std.process.Init.Minimal) void {
     const seconds = number(f64, args.next(), "SECONDS");
     if (!(seconds > 0)) die("SECONDS {d} is not a positive number", .{seconds});
     if (path.len == 0 or path[0] != '/') die("PATH {s} does not start with /", .{path});
-    const to = address(host, port);
+    const to = tool.target(host, port);
     var request_buffer: [1024]u8 = undefined;
     const request = std.fmt.bufPrint(&request_buffer, "GET {s} HTTP/1.1\r\nHost: {s}:{d}\r\n\r\n", .{ path, host, port }) catch
         die("PATH {s} is too long", .{path});

@@ -25,6 +25,13 @@
 
 const std = @import("std");
 const linux = std.os.linux;
+const cli = @import("cli.zig");
+const tool = cli.Tool("loadgen");
+const die = tool.die;
+const print = tool.print;
+const target = tool.target;
+const Target = cli.Target;
+const nowNs = cli.nowNs;
 
 const header_size = 16;
 const batch = 64;
@@ -41,28 +48,9 @@ const payload_max = 65507;
 /// (UDP_SEGMENT), aligned as `CMSG_SPACE` aligns it.
 const control_size = std.mem.alignForward(usize, @sizeOf(linux.cmsghdr) + @sizeOf(c_int), @sizeOf(usize));
 
-fn die(comptime format: []const u8, args: anytype) noreturn {
-    var buffer: [512]u8 = undefined;
-    const line = std.fmt.bufPrint(&buffer, "loadgen: " ++ format ++ "\n", args) catch "loadgen: error\n";
-    _ = linux.write(2, line.ptr, line.len);
-    linux.exit_group(2);
-}
-
-fn print(comptime format: []const u8, args: anytype) void {
-    var buffer: [1024]u8 = undefined;
-    const line = std.fmt.bufPrint(&buffer, format, args) catch die("output too long", .{});
-    _ = linux.write(1, line.ptr, line.len);
-}
-
 fn wallClockNs() u64 {
     var now: linux.timespec = undefined;
     _ = linux.clock_gettime(.REALTIME, &now);
-    return @as(u64, @intCast(now.sec)) * std.time.ns_per_s + @as(u64, @intCast(now.nsec));
-}
-
-fn nowNs() u64 {
-    var now: linux.timespec = undefined;
-    _ = linux.clock_gettime(.MONOTONIC, &now);
     return @as(u64, @intCast(now.sec)) * std.time.ns_per_s + @as(u64, @intCast(now.nsec));
 }
 
@@ -93,26 +81,6 @@ fn verify(echo: []const u8, socket: u32, size: usize, sent: u64) bool {
         if (byte != pattern(socket, sequence, index)) return false;
     }
     return true;
-}
-
-const Target = struct { family: u32, storage: [28]u8, len: u32 };
-
-fn target(host: []const u8, port: u16) Target {
-    var result = Target{ .family = linux.AF.INET, .storage = std.mem.zeroes([28]u8), .len = 16 };
-    if (std.mem.eql(u8, host, "::1")) {
-        var address = std.mem.zeroes(linux.sockaddr.in6);
-        address.family = linux.AF.INET6;
-        address.port = std.mem.nativeToBig(u16, port);
-        address.addr[15] = 1;
-        result = .{ .family = linux.AF.INET6, .storage = std.mem.toBytes(address), .len = @sizeOf(linux.sockaddr.in6) };
-        return result;
-    }
-    var bytes: [4]u8 = undefined;
-    var parts = std.mem.splitScalar(u8, host, '.');
-    for (&bytes) |*byte| byte.* = std.fmt.parseInt(u8, parts.next() orelse die("bad host {s}", .{host}), 10) catch die("bad host {s}", .{host});
-    const address = linux.sockaddr.in{ .port = std.mem.nativeToBig(u16, port), .addr = @bitCast(bytes) };
-    @memcpy(result.storage[0..@sizeOf(linux.sockaddr.in)], std.mem.asBytes(&address));
-    return result;
 }
 
 /// A non-blocking UDP socket connected to the server; with `gro`, receiving with UDP_GRO.
