@@ -27,7 +27,7 @@ import type { Runtime } from "./runtime.ts";
 const HOST_TIMER_MAX_MS = 2 ** 31 - 1;
 
 /** The default time budget of an embedded runtime's turn, in milliseconds. */
-export const EMBEDDED_TURN_BUDGET_MS = 0.25;
+export const EMBEDDED_TURN_BUDGET_MS = 0.1;
 
 /**
  * Runs a runtime on Bun's event loop in non-blocking turns. Made by `new Runtime({ driver:

@@ -41,7 +41,7 @@ export interface RuntimeOptions {
   /**
    * How long one turn may poll tasks, in milliseconds, before the runtime checks the OS and
    * (embedded) lets Bun's event loop run; the tasks not yet polled continue next turn, in order.
-   * Default 0.25 for `"embedded"`, `Infinity` (no limit: every ready task, every turn) otherwise.
+   * Default 0.1 for `"embedded"`, `Infinity` (no limit: every ready task, every turn) otherwise.
    * A smaller budget lets the host answer sooner under load; a larger one spends less on
    * switching (see the README's "Embedding in a Bun app").
    */
