@@ -3,7 +3,8 @@
 //! Every wrapper returns a Zig error union. Each one maps its call's errno in one exhaustive
 //! `switch`: an errno the caller can cause or meet becomes a named error of the call's error
 //! set below; an errno that only a bug in this library could cause (a bad pointer it built
-//! itself, flags it chose) is `unreachable`; any other becomes `error.Unexpected`. `EINTR` is
+//! itself, flags it chose) is a panic that names it (`bug`, never `unreachable`, which would be
+//! undefined behaviour in ReleaseFast); any other becomes `error.Unexpected`. `EINTR` is
 //! retried inside, so no caller ever sees it. Only `root.zig`, the C ABI, turns errors back
 //! into `-errno`, and each error stands for exactly one errno so that nothing is lost on the
 //! way (`error.Unexpected` alone is reported as `EIO`).
@@ -175,6 +176,21 @@ const faulty = struct {
     }
 };
 
+/// An errno (or the error a wrapper made of it) that only a bug in this library could cause (a
+/// bad pointer it built itself, flags it chose): a panic naming the function and the errno, in
+/// every build mode. `unreachable` there would be undefined behaviour in ReleaseFast, the mode
+/// the library ships in, if a kernel (or a sandbox filtering system calls) ever answered
+/// otherwise than its manual says.
+pub fn bug(comptime at: std.builtin.SourceLocation, e: anytype) noreturn {
+    const name = switch (@typeInfo(@TypeOf(e))) {
+        .error_set => @errorName(e),
+        else => @tagName(e),
+    };
+    std.debug.panic("bun-reactor: {s} ({s}:{d}) got {s}, which only a bug in the library can cause", .{
+        at.fn_name, at.file, at.line, name,
+    });
+}
+
 /// An errno that the wrapper did not foresee. Debug builds say which, to be added to the switch.
 pub fn unexpected(e: E) error{Unexpected} {
     if (builtin.mode == .debug) std.debug.print("bun-reactor: unexpected errno {s}\n", .{@tagName(e)});
@@ -209,7 +225,7 @@ pub fn recvErrno(e: E) RecvError {
         .NOTSOCK => error.NotSocket,
         .NOBUFS => error.NoBufferSpace,
         .NOMEM => error.SystemResources,
-        .FAULT, .INVAL => unreachable, // headers and buffers checked by `root.zig` and `udp`
+        .FAULT, .INVAL => bug(@src(), e), // headers and buffers checked by `root.zig` and `udp`
         else => unexpected(e),
     };
 }
@@ -234,7 +250,7 @@ pub fn sendErrno(e: E) SendError {
         // errno `error.Unexpected` stands for, and the caller sends such an entry's datagrams one
         // by one on it (`UdpSocket`), so it needs no name of its own.
         .IO => error.Unexpected,
-        .FAULT => unreachable, // headers and buffers checked by `root.zig` and `udp`
+        .FAULT => bug(@src(), e), // headers and buffers checked by `root.zig` and `udp`
         else => unexpected(e),
     };
 }

@@ -23,7 +23,7 @@ pub fn open() poller_api.OpenError!abi.Poller {
         .MFILE => return error.ProcessFdQuotaExceeded,
         .NFILE => return error.SystemFdQuotaExceeded,
         .NOMEM => return error.SystemResources,
-        .INVAL => unreachable, // the flags are the library's own
+        .INVAL => |e| sys.bug(@src(), e), // the flags are the library's own
         else => |e| return unexpected(e),
     };
     errdefer sys.close(poll_fd) catch {};
@@ -32,8 +32,8 @@ pub fn open() poller_api.OpenError!abi.Poller {
     control(poll_fd, linux.EPOLL.CTL_ADD, waker_fd, abi.token_waker, linux.EPOLL.IN | linux.EPOLL.ET) catch |err| switch (err) {
         error.SystemResources, error.TooManyRegistrations, error.Unexpected => |e| return e,
         // Two fresh descriptors of the right kinds, the waker added once.
-        error.BadDescriptor, error.InvalidArgument, error.AlreadyRegistered, error.NotRegistered => unreachable,
-        error.PermissionDenied, error.RegistrationLoop => unreachable,
+        error.BadDescriptor, error.InvalidArgument, error.AlreadyRegistered, error.NotRegistered => sys.bug(@src(), err),
+        error.PermissionDenied, error.RegistrationLoop => sys.bug(@src(), err),
     };
     return .{ .fd = poll_fd, .waker_fd = waker_fd };
 }
@@ -45,7 +45,7 @@ fn eventfd() poller_api.OpenError!sys.fd_t {
         .MFILE => error.ProcessFdQuotaExceeded,
         .NFILE => error.SystemFdQuotaExceeded,
         .NOMEM, .NODEV => error.SystemResources,
-        .INVAL => unreachable, // the flags are the library's own
+        .INVAL => |e| sys.bug(@src(), e), // the flags are the library's own
         else => |e| unexpected(e),
     };
 }
@@ -79,7 +79,7 @@ fn control(poll_fd: sys.fd_t, op: u32, fd: sys.fd_t, token: u64, events: u32) po
         .LOOP => error.RegistrationLoop,
         .NOMEM => error.SystemResources,
         .NOSPC => error.TooManyRegistrations, // /proc/sys/fs/epoll/max_user_watches
-        .FAULT => unreachable, // `event` is the library's own memory
+        .FAULT => |e| sys.bug(@src(), e), // `event` is the library's own memory
         else => |e| unexpected(e),
     };
 }
@@ -115,7 +115,7 @@ pub fn wait(poller: abi.Poller, events: []abi.Event, timeout_ms: i32) poller_api
             },
             .BADF => return error.BadDescriptor,
             .INVAL => return error.InvalidArgument, // not an epoll descriptor
-            .FAULT => unreachable, // `raw` is the library's own memory
+            .FAULT => |e| sys.bug(@src(), e), // `raw` is the library's own memory
             else => |e| return unexpected(e),
         }
     };
@@ -151,6 +151,6 @@ pub fn wake(poller: abi.Poller) poller_api.WakeError!void {
     _ = sys.write(poller.waker_fd, &one) catch |err| switch (err) {
         error.WouldBlock => {}, // the counter is saturated, so a wake is already pending
         error.BadDescriptor, error.Unexpected => |e| return e,
-        error.BrokenPipe => unreachable, // an eventfd has no reader to lose
+        error.BrokenPipe => sys.bug(@src(), err), // an eventfd has no reader to lose
     };
 }

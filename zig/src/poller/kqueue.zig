@@ -49,7 +49,7 @@ fn kevError(e: c.E) poller_api.ControlError {
         .NOENT => error.NotRegistered,
         .NOMEM => error.SystemResources,
         .ACCES => error.PermissionDenied,
-        .FAULT, .SRCH => unreachable, // the library's own memory; no process filters
+        .FAULT, .SRCH => sys.bug(@src(), e), // the library's own memory; no process filters
         else => unexpected(e),
     };
 }
@@ -97,7 +97,7 @@ pub fn open() poller_api.OpenError!abi.Poller {
     const waker = change(waker_ident, c.EVFILT.USER, c.EV.ADD | c.EV.CLEAR, 0, abi.token_waker);
     const added = apply(kq, &.{waker}) catch |err| switch (err) {
         error.SystemResources, error.Unexpected => |e| return e,
-        else => unreachable, // a fresh kqueue and a user filter
+        else => sys.bug(@src(), err), // a fresh kqueue and a user filter
     };
     assert(added == 1);
     return .{ .fd = kq, .waker_fd = -1 };
@@ -172,7 +172,7 @@ pub fn wait(poller: abi.Poller, events: []abi.Event, timeout_ms: i32) poller_api
             },
             .BADF => return error.BadDescriptor,
             .INVAL => return error.InvalidArgument,
-            .FAULT => unreachable, // `raw` is the library's own memory
+            .FAULT => |e| sys.bug(@src(), e), // `raw` is the library's own memory
             else => |e| return unexpected(e),
         }
     };

@@ -41,7 +41,7 @@ pub fn socket(domain: u32, socket_type: u32) sys.SocketError!sys.fd_t {
         .NFILE => return error.SystemFdQuotaExceeded,
         .NOBUFS => return error.NoBufferSpace,
         .NOMEM => return error.SystemResources,
-        .INVAL, .PROTONOSUPPORT, .PROTOTYPE => unreachable, // `udp.open` chooses them
+        .INVAL, .PROTONOSUPPORT, .PROTOTYPE => |e| sys.bug(@src(), e), // `udp.open` chooses them
         else => |e| return unexpected(e),
     }
     errdefer close(fd) catch {};
@@ -69,7 +69,7 @@ pub fn bind(fd: sys.fd_t, address: *const sockaddr, len: u32) sys.BindError!void
         .ADDRNOTAVAIL => error.AddressNotAvailable,
         .ACCES => error.AccessDenied,
         .NOMEM => error.SystemResources,
-        .FAULT => unreachable, // `address` is the library's own memory
+        .FAULT => |e| sys.bug(@src(), e), // `address` is the library's own memory
         else => |e| unexpected(e),
     };
 }
@@ -80,7 +80,7 @@ pub fn getsockname(fd: sys.fd_t, address: *sockaddr, len: *u32) sys.SockNameErro
         .BADF => error.BadDescriptor,
         .NOTSOCK => error.NotSocket,
         .NOBUFS => error.NoBufferSpace,
-        .FAULT, .INVAL => unreachable, // the library's own memory and length
+        .FAULT, .INVAL => |e| sys.bug(@src(), e), // the library's own memory and length
         else => |e| unexpected(e),
     };
 }
@@ -95,7 +95,7 @@ pub fn setsockopt(fd: sys.fd_t, level: i32, name: u32, value: []const u8) sys.Se
         .PERM => error.PermissionDenied,
         .NOBUFS => error.NoBufferSpace,
         .NOMEM => error.SystemResources,
-        .FAULT => unreachable, // `value` is the library's own memory
+        .FAULT => |e| sys.bug(@src(), e), // `value` is the library's own memory
         else => |e| unexpected(e),
     };
 }
@@ -111,7 +111,7 @@ pub fn getsockopt(fd: sys.fd_t, level: i32, name: u32, value: []u8) sys.GetOptio
         .BADF => error.BadDescriptor,
         .NOTSOCK => error.NotSocket,
         .NOPROTOOPT => error.OptionUnsupported,
-        .FAULT, .INVAL => unreachable, // the library's own memory and length
+        .FAULT, .INVAL => |e| sys.bug(@src(), e), // the library's own memory and length
         else => |e| unexpected(e),
     };
 }
@@ -172,7 +172,7 @@ pub fn read(fd: sys.fd_t, buffer: []u8) sys.ReadError!usize {
             .INTR => continue,
             .AGAIN => error.WouldBlock,
             .BADF => error.BadDescriptor,
-            .FAULT => unreachable, // checked by `root.zig`
+            .FAULT => |e| sys.bug(@src(), e), // checked by `root.zig`
             else => |e| unexpected(e),
         };
     }
@@ -187,7 +187,7 @@ pub fn write(fd: sys.fd_t, bytes: []const u8) sys.WriteError!usize {
             .AGAIN => error.WouldBlock,
             .BADF => error.BadDescriptor,
             .PIPE => error.BrokenPipe,
-            .FAULT => unreachable, // the library's own memory
+            .FAULT => |e| sys.bug(@src(), e), // the library's own memory
             else => |e| unexpected(e),
         };
     }
@@ -200,7 +200,7 @@ pub fn pipe() sys.PipeError![2]sys.fd_t {
         .SUCCESS => {},
         .MFILE => return error.ProcessFdQuotaExceeded,
         .NFILE => return error.SystemFdQuotaExceeded,
-        .FAULT => unreachable, // the library's own memory
+        .FAULT => |e| sys.bug(@src(), e), // the library's own memory
         else => |e| return unexpected(e),
     }
     errdefer for (fds) |fd| close(fd) catch {};

@@ -25,7 +25,7 @@ pub fn socket(domain: u32, socket_type: u32) sys.SocketError!sys.fd_t {
         .NFILE => error.SystemFdQuotaExceeded,
         .NOBUFS => error.NoBufferSpace,
         .NOMEM => error.SystemResources,
-        .INVAL, .PROTONOSUPPORT => unreachable, // `udp.open` chooses domain, type and flags
+        .INVAL, .PROTONOSUPPORT => |e| sys.bug(@src(), e), // `udp.open` chooses domain, type and flags
         else => |e| unexpected(e),
     };
 }
@@ -51,7 +51,7 @@ pub fn bind(fd: sys.fd_t, address: *const sockaddr, len: u32) sys.BindError!void
         .ADDRNOTAVAIL => error.AddressNotAvailable,
         .ACCES => error.AccessDenied,
         .NOMEM => error.SystemResources,
-        .FAULT => unreachable, // `address` is the library's own memory
+        .FAULT => |e| sys.bug(@src(), e), // `address` is the library's own memory
         else => |e| unexpected(e),
     };
 }
@@ -62,7 +62,7 @@ pub fn getsockname(fd: sys.fd_t, address: *sockaddr, len: *u32) sys.SockNameErro
         .BADF => error.BadDescriptor,
         .NOTSOCK => error.NotSocket,
         .NOBUFS => error.NoBufferSpace,
-        .FAULT, .INVAL => unreachable, // the library's own memory and length
+        .FAULT, .INVAL => |e| sys.bug(@src(), e), // the library's own memory and length
         else => |e| unexpected(e),
     };
 }
@@ -78,7 +78,7 @@ pub fn setsockopt(fd: sys.fd_t, level: i32, name: u32, value: []const u8) sys.Se
         .PERM => error.PermissionDenied,
         .NOBUFS => error.NoBufferSpace,
         .NOMEM => error.SystemResources,
-        .FAULT => unreachable, // `value` is the library's own memory
+        .FAULT => |e| sys.bug(@src(), e), // `value` is the library's own memory
         else => |e| unexpected(e),
     };
 }
@@ -94,7 +94,7 @@ pub fn getsockopt(fd: sys.fd_t, level: i32, name: u32, value: []u8) sys.GetOptio
         .BADF => error.BadDescriptor,
         .NOTSOCK => error.NotSocket,
         .NOPROTOOPT => error.OptionUnsupported,
-        .FAULT, .INVAL => unreachable, // the library's own memory and length
+        .FAULT, .INVAL => |e| sys.bug(@src(), e), // the library's own memory and length
         else => |e| unexpected(e),
     };
 }
@@ -160,7 +160,7 @@ pub fn read(fd: sys.fd_t, buffer: []u8) sys.ReadError!usize {
             .INTR => continue,
             .AGAIN => error.WouldBlock,
             .BADF => error.BadDescriptor,
-            .FAULT => unreachable, // checked by `root.zig`
+            .FAULT => |e| sys.bug(@src(), e), // checked by `root.zig`
             else => |e| unexpected(e),
         };
     }
@@ -175,7 +175,7 @@ pub fn write(fd: sys.fd_t, bytes: []const u8) sys.WriteError!usize {
             .AGAIN => error.WouldBlock,
             .BADF => error.BadDescriptor,
             .PIPE => error.BrokenPipe,
-            .FAULT => unreachable, // the library's own memory
+            .FAULT => |e| sys.bug(@src(), e), // the library's own memory
             else => |e| unexpected(e),
         };
     }
@@ -188,7 +188,7 @@ pub fn pipe() sys.PipeError![2]sys.fd_t {
         .SUCCESS => fds,
         .MFILE => error.ProcessFdQuotaExceeded,
         .NFILE => error.SystemFdQuotaExceeded,
-        .FAULT, .INVAL => unreachable, // the library's own memory and flags
+        .FAULT, .INVAL => |e| sys.bug(@src(), e), // the library's own memory and flags
         else => |e| unexpected(e),
     };
 }
