@@ -154,6 +154,38 @@ describe.each(drivers)("Runtime.turn (%s driver)", (driver) => {
     expect(orderOfWork(1)).toEqual(unbudgeted);
   });
 
+  test("tasks woken during a turn run in it, pass after pass, until its budget is spent; without a budget, one pass", () => {
+    function pollsPerTurn(turnBudgetMs: number): number[] {
+      const clock = new FakeClock();
+      using runtime = new Runtime({ driver, turnBudgetMs, turnClock: clock.read });
+      let polls = 0;
+      // Two tasks that take turns: each poll costs 0.125 ms (exact in binary, so that no
+      // rounding moves the deadline), then the task yields: it wakes itself, so it waits for
+      // the next pass, behind the other.
+      for (let task = 0; task < 2; task++) {
+        runtime.spawn(
+          (function* (): Async<never> {
+            for (;;) {
+              clock.nowMs += 0.125;
+              polls++;
+              yield* yieldNow();
+            }
+          })(),
+        );
+      }
+      const perTurn: number[] = [];
+      for (let turn = 0; turn < 5; turn++) {
+        const before = polls;
+        expect(runtime.turn()).toBe(0);
+        perTurn.push(polls - before);
+      }
+      return perTurn;
+    }
+    // 1 ms: four passes of two 0.125 ms polls; the fourth ends at 1 ms, and the turn with it.
+    expect(pollsPerTurn(1)).toEqual([8, 8, 8, 8, 8]);
+    expect(pollsPerTurn(Infinity)).toEqual([2, 2, 2, 2, 2]);
+  });
+
   test("without a budget, the clock is never read and a task keeps its await budget of 128", () => {
     const clock = new FakeClock();
     using runtime = new Runtime({ driver, turnClock: clock.read });

@@ -39,9 +39,10 @@ export interface ExecutorOptions {
   /** Called when a task fails and nobody joins it (default: {@link reportUnjoinedError}). */
   readonly onUnjoinedError?: UnjoinedErrorHandler | undefined;
   /**
-   * How long one call of {@link Executor.runReady} may poll tasks, in milliseconds (default
-   * `Infinity`: every task that was ready when it began). When the time is up, the tasks not
-   * yet polled stay at the head of the run queue, in order, for the next call.
+   * How long one turn ({@link Executor.runTurn}) or one call of {@link Executor.runReady} may
+   * poll tasks, in milliseconds (default `Infinity`: every task that was ready when it began).
+   * When the time is up, the tasks not yet polled stay at the head of the run queue, in order,
+   * for the next call.
    */
   readonly turnBudgetMs?: number | undefined;
   /** The clock the budget is measured with, in milliseconds (default `performance.now`). */
@@ -115,6 +116,8 @@ export class Executor {
   #checkedAtMs = 0;
   /** How long a step between two checks of the turn's time takes: a moving average, in ms. */
   #stepMs = 0;
+  /** Whether the turn in progress has spent its time: a pass ended on it, or a poll was cut short. */
+  #turnSpent = false;
   /**
    * Ready futures the poll in progress may still consume (a task's `cx.budget`): the
    * executor's, since it polls one task at a time, rather than a field of every task.
@@ -293,26 +296,54 @@ export class Executor {
    * in the next call. Returns how many tasks were polled.
    */
   runReady(): number {
+    return this.#runPass(this.#turnBudgetMs === Infinity ? Infinity : this.#clock() + this.#turnBudgetMs);
+  }
+
+  /**
+   * One turn of a runtime that shares its thread ({@link Runtime.turn}): passes of
+   * {@link runReady}, each followed by a check of the OS and the timers that does not block
+   * (`park(0)`), until no task is ready or the turn's time budget is spent. Tasks that wake each
+   * other then go on within the turn instead of paying a return to the host per wake, and a
+   * datagram that arrives during the turn is taken in it. Without a time budget, one pass:
+   * nothing else would bound the turn.
+   */
+  runTurn(): void {
+    if (this.#turnBudgetMs === Infinity) {
+      this.runReady();
+      this.park(0);
+      return;
+    }
+    const deadlineMs = this.#clock() + this.#turnBudgetMs;
+    this.#turnSpent = false;
+    do {
+      this.#runPass(deadlineMs);
+      this.park(0);
+    } while (this.#queue.length > 0 && !this.#turnSpent && this.#clock() < deadlineMs);
+  }
+
+  /** {@link runReady} until `deadlineMs` (`Infinity`: no time budget). */
+  #runPass(deadlineMs: number): number {
     const count = this.#queue.length;
-    const budgeted = this.#turnBudgetMs !== Infinity;
-    const startMs = budgeted ? this.#clock() : 0;
-    const deadlineMs = budgeted ? startMs + this.#turnBudgetMs : Infinity;
+    const budgeted = deadlineMs !== Infinity;
     let index = 0;
     this.#turnDeadlineMs = deadlineMs;
-    this.#checkedAtMs = startMs;
+    this.#checkedAtMs = budgeted ? this.#clock() : 0;
     this.#waking = "another task";
     for (; index < count; index++) {
       if (index > 0 && budgeted) {
         // Between tasks, only a passed deadline ends the turn; a task's own steps are timed
         // from its start, not from the task before it.
         const nowMs = this.#clock();
-        if (nowMs >= deadlineMs) break;
+        if (nowMs >= deadlineMs) {
+          this.#turnSpent = true;
+          break;
+        }
         this.#checkedAtMs = nowMs;
       }
       const task = this.#queue.shift()!;
       if (task.state !== TaskState.scheduled) continue; // cancelled while queued
       // (Without a budget, a task is never marked preempted.)
-      if (deadlineMs !== Infinity) this.pollPreempted = false;
+      if (budgeted) this.pollPreempted = false;
       this.#pollTask(task);
     }
     this.#turnDeadlineMs = Infinity;
@@ -357,6 +388,7 @@ export class Executor {
         // Cut short by the turn's time, not by its own choice: it goes on where it stopped,
         // before the tasks behind it, so that budgets change when work runs, never its order.
         this.pollPreempted = false;
+        this.#turnSpent = true;
         this.#queue.unshift(task);
       } else {
         this.#queue.push(task);

@@ -209,11 +209,12 @@ export class Runtime implements RuntimeCore {
 
   /**
    * One turn of the executor loop that never blocks (libxev's `run(.no_wait)`): polls the
-   * ready tasks (for at most the turn budget), takes the OS events already there and fires the
-   * due timers. Returns how long the caller may wait before the next turn: 0 if tasks are
-   * ready, the milliseconds until the earliest timer, or -1 if only I/O (or another thread) can
-   * wake a task. An embedded runtime's turns are run by Bun's event loop (`embedded-host.ts`);
-   * with another driver, an app that runs its own loop may call this instead of `run()`.
+   * ready tasks, takes the OS events already there and fires the due timers; with a turn
+   * budget, again and again while tasks are ready, until the budget is spent. Returns how long
+   * the caller may wait before the next turn: 0 if tasks are ready, the milliseconds until the
+   * earliest timer, or -1 if only I/O (or another thread) can wake a task. An embedded
+   * runtime's turns are run by Bun's event loop (`embedded-host.ts`); with another driver, an
+   * app that runs its own loop may call this instead of `run()`.
    *
    * @example
    * ```ts
@@ -227,8 +228,7 @@ export class Runtime implements RuntimeCore {
    */
   turn(): number {
     return this.enter(() => {
-      this.executor.runReady();
-      this.executor.park(0);
+      this.executor.runTurn();
       return this.executor.ready > 0 ? 0 : this.timers.timeoutMs(now(), -1);
     });
   }
