@@ -17,14 +17,15 @@
  * (its event loop, its HTTP thread: each a wakeup on a loaded core) took about as long as the
  * server when idle and added milliseconds to the p99 under the flood. It runs ahead of the load
  * generator on their shared core (`--client-nice`). A host timer loop preloaded into the app
- * (bench/host-timer-probe.ts) reports how long `setTimeout(…, 1)` took to fire. The load: 64-byte datagrams from 4 sockets
- * × 32 in flight, every echo verified. Ratios are within one app, same run: requests/s under
- * the flood against idle, echoes/s with HTTP against the flood alone.
+ * (bench/host-timer-probe.ts) reports how long `setTimeout(…, 1)` took to fire. The load:
+ * 64-byte datagrams from 4 sockets × 32 in flight, every echo verified. Ratios are within one
+ * app, same run: requests/s under the flood against idle, echoes/s with HTTP against the flood
+ * alone.
  *
  * Usage: bun bench/fairness.ts [--seconds S] [--warmup S] [--pin loop|process|none]
  *        [--client-nice N] [--budgets MS,…] [--only a,b] [--no-write]
- * (default 5 s a phase, after 1 s of the same load unmeasured; the table goes to its own section of bench/RESULTS.md unless
- * --no-write, replacing the previous run's).
+ * (default 5 s a phase, after 1 s of the same load unmeasured; the table goes to its own
+ * section of bench/RESULTS.md unless --no-write, replacing the previous run's).
  *
  * @module
  */
