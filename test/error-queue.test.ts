@@ -1,6 +1,7 @@
 // The socket's error queue (Linux IP_RECVERR): an ICMP error for a datagram sent to a closed
 // port is read back with the destination it names, once, and never mistaken for a datagram.
 import { describe, expect, test } from "bun:test";
+import { DatagramBatch } from "../src/net/datagram-batch.ts";
 import { UdpSocket } from "../src/net/udp-socket.ts";
 
 /** Tries `attempt` until it gives a value, for at most a second. */
@@ -39,5 +40,31 @@ describe.skipIf(process.platform !== "linux").each([
     // Read once: neither the queue nor a receive reports it again, and it is no datagram.
     expect(server.tryRecvError().state).toBe("would-block");
     expect(server.tryRecvFrom(new Uint8Array(64)).state).toBe("would-block");
+  });
+
+  test("a departed client's error does not refuse the next datagram, to a live peer: it is sent, and the error stays queued", () => {
+    const payload = new TextEncoder().encode("for the live one");
+    for (const send of ["trySendTo", "trySendBatch"] as const) {
+      using server = UdpSocket.bind(address);
+      using live = UdpSocket.bind(address);
+      server.enableErrorQueue();
+      const client = UdpSocket.bind(address);
+      const departed = client.localAddress;
+      client.close();
+      // On loopback the ICMP error comes back during this send, and waits on the socket for
+      // whichever call comes next: it was refused for the next datagram, to a peer that is there.
+      server.trySendTo(new TextEncoder().encode("reply"), departed);
+      if (send === "trySendTo") {
+        expect(server.trySendTo(payload, live.localAddress)).toEqual({ state: "ok", value: payload.length });
+      } else {
+        const batch = new DatagramBatch(1, 64);
+        batch.set(0, payload, live.localAddress);
+        expect(server.trySendBatch(batch, 1)).toMatchObject({ state: "ok", value: { sent: 1, refused: 0 } });
+      }
+      const received = live.tryRecvFrom(new Uint8Array(64));
+      expect(received.state === "ok" && new TextDecoder().decode(received.value.bytes)).toBe("for the live one");
+      const error = server.tryRecvError();
+      expect(error.state === "ok" && error.value.code).toBe("ECONNREFUSED");
+    }
   });
 });

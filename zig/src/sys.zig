@@ -197,6 +197,14 @@ pub fn unexpected(e: E) error{Unexpected} {
     return error.Unexpected;
 }
 
+/// Whether `err` is one of `AsyncError`'s: it may be an earlier datagram's, not this call's.
+pub fn isAsync(err: anyerror) bool {
+    inline for (@typeInfo(AsyncError).error_set.error_names.?) |name| {
+        if (err == @field(anyerror, name)) return true;
+    }
+    return false;
+}
+
 /// The error an errno of an earlier datagram stands for (see `AsyncError`), whichever call
 /// returns it; null for any other errno.
 fn asyncErrno(e: E) ?AsyncError {

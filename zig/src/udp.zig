@@ -156,6 +156,12 @@ pub fn recvFrom(fd: sys.fd_t, buffer: []u8, datagram: *abi.Datagram) sys.RecvErr
 }
 
 /// Sends `payload` as one datagram to `address`; returns the bytes sent.
+///
+/// A send that fails with an `AsyncError` may not have failed for its own datagram: an earlier
+/// datagram's ICMP error (a departed client's port) waits on a socket with the error queue on
+/// and is reported by whichever call comes next, which does not send, and clears it. So such a
+/// send is tried once more (here and in `sendBatch`); an error that comes back is its own. The
+/// earlier datagram's error stays in the error queue (`recvError`).
 pub fn sendTo(fd: sys.fd_t, payload: []const u8, address: *const abi.Address) sys.SendError!usize {
     var storage: SockAddr = undefined;
     const len = try toSockAddr(address, &storage);
@@ -165,7 +171,7 @@ pub fn sendTo(fd: sys.fd_t, payload: []const u8, address: *const abi.Address) sy
     message.namelen = len;
     message.iov = &iov;
     message.iovlen = 1;
-    return sys.sendmsg(fd, &message, 0);
+    return sys.sendmsg(fd, &message, 0) catch |err| if (sys.isAsync(err)) sys.sendmsg(fd, &message, 0) else err;
 }
 
 /// How many slots of `slot_size` bytes a batch call may use; `error.InvalidArgument` if not
@@ -244,7 +250,8 @@ pub fn sendBatch(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []
             headers[index].hdr.controllen = offload.writeSegmentControl(&controls[index], datagram.segment_size);
         }
     }
-    const sent = try sys.sendmmsg(fd, headers[0..count], 0);
+    const sent = sys.sendmmsg(fd, headers[0..count], 0) catch |err|
+        if (sys.isAsync(err)) try sys.sendmmsg(fd, headers[0..count], 0) else return err;
     assert(sent > 0 and sent <= count);
     return sent;
 }
