@@ -35,9 +35,9 @@ function* echo(socket: UdpSocket): Async<never> {
     const count = yield* socket.recvBatch(batch);
     for (let index = 0; index < count; index++) stats.bytes += batch.size(index);
     stats.datagrams += count;
-    // A client that left makes its datagram fail (ECONNREFUSED): it is refused alone, and
-    // counted; the others still go. When the kernel is short of memory for a moment (ENOBUFS),
-    // the send stops with the rest kept (`stalled`): pause, then send the rest.
+    // A datagram the OS refuses (an address it cannot reach) is refused alone, and counted; the
+    // others still go. When the kernel is short of memory for a moment (ENOBUFS), the send
+    // stops with the rest kept (`stalled`): pause, then send the rest.
     for (let next = 0; next < count;) {
       const report = yield* socket.sendBatch(batch, count, { start: next });
       stats.sendErrors += report.refused;

@@ -18,7 +18,7 @@ export const Counter = {
   droppedRefused: 5,
   /** Over the source's `--rate-limit`. */
   droppedRateLimited: 6,
-  /** Refused by the OS when sent (e.g. ECONNREFUSED after a client left). */
+  /** Refused by the OS when sent (e.g. an address it cannot reach). */
   droppedSendError: 7,
   /** Oldest replies dropped because the send queue was full. */
   droppedOverload: 8,

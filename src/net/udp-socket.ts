@@ -490,10 +490,12 @@ export class UdpSocket implements IoSource {
 
   /**
    * Sends datagrams `start` (0 by default) to `end - 1` of `batch` (sendmmsg) as far as the
-   * socket takes them now. A datagram the OS refuses (e.g. `ECONNREFUSED` after an ICMP error,
-   * or an address it cannot reach) is skipped, and {@link DatagramBatch.refusal} tells why;
-   * the rest still go. Returns the batch's {@link BatchSendReport} (`next` is where the socket
-   * filled up, `end` if it did not), or would-block if the socket took none. When the kernel is
+   * socket takes them now. A datagram the OS refuses (e.g. an address it cannot reach) is
+   * skipped, and {@link DatagramBatch.refusal} tells why; the rest still go. An earlier
+   * datagram's ICMP error that the kernel reports on this send refuses nothing: the datagram is
+   * tried once more, and the error stays in the error queue ({@link tryRecvError}). Returns
+   * the batch's {@link BatchSendReport} (`next` is where the socket filled up, `end` if it did
+   * not), or would-block if the socket took none. When the kernel is
    * short of memory for a moment (`ENOBUFS`, `ENOMEM`) the send stops there and the report says
    * so (`stalled`): the datagram is not lost, send it again after a short pause (the socket is
    * writable, so waiting for writability would not end). Errors of the socket itself (it is

@@ -88,8 +88,9 @@ export function udpTryRecvBatch(fd: number, buffer: Uint8Array, slotSize: number
 }
 
 /**
- * The OS refused one datagram of a batch (e.g. `ECONNREFUSED` after an ICMP error, or an
- * address it cannot reach): the datagram is not sent, and the socket can go on with the rest.
+ * The OS refused one datagram of a batch (e.g. an address it cannot reach): the datagram is not
+ * sent, and the socket can go on with the rest. (An earlier datagram's ICMP error, reported by
+ * the next send, does not refuse that send's datagram: the library tries it once more.)
  * One object per errno, made once, so that a flood of refusals allocates nothing.
  */
 export class SendRefusal {
