@@ -116,8 +116,8 @@ export class Executor {
   #checkedAtMs = 0;
   /** How long a step between two checks of the turn's time takes: a moving average, in ms. */
   #stepMs = 0;
-  /** Whether the turn in progress has spent its time: a pass ended on it, or a poll was cut short. */
-  #turnSpent = false;
+  /** Whether a poll of the turn in progress was cut short by its time (see {@link runTurn}). */
+  #turnCutShort = false;
   /**
    * Ready futures the poll in progress may still consume (a task's `cx.budget`): the
    * executor's, since it polls one task at a time, rather than a field of every task.
@@ -308,17 +308,14 @@ export class Executor {
    * nothing else would bound the turn.
    */
   runTurn(): void {
-    if (this.#turnBudgetMs === Infinity) {
-      this.runReady();
-      this.park(0);
-      return;
-    }
-    const deadlineMs = this.#clock() + this.#turnBudgetMs;
-    this.#turnSpent = false;
+    const budgeted = this.#turnBudgetMs !== Infinity;
+    const deadlineMs = budgeted ? this.#clock() + this.#turnBudgetMs : Infinity;
+    this.#turnCutShort = false;
     do {
       this.#runPass(deadlineMs);
       this.park(0);
-    } while (this.#queue.length > 0 && !this.#turnSpent && this.#clock() < deadlineMs);
+      // A poll cut short ends the turn even before the deadline: it was predicted to pass it.
+    } while (budgeted && this.#queue.length > 0 && !this.#turnCutShort && this.#clock() < deadlineMs);
   }
 
   /** {@link runReady} until `deadlineMs` (`Infinity`: no time budget). */
@@ -334,10 +331,7 @@ export class Executor {
         // Between tasks, only a passed deadline ends the turn; a task's own steps are timed
         // from its start, not from the task before it.
         const nowMs = this.#clock();
-        if (nowMs >= deadlineMs) {
-          this.#turnSpent = true;
-          break;
-        }
+        if (nowMs >= deadlineMs) break;
         this.#checkedAtMs = nowMs;
       }
       const task = this.#queue.shift()!;
@@ -388,7 +382,7 @@ export class Executor {
         // Cut short by the turn's time, not by its own choice: it goes on where it stopped,
         // before the tasks behind it, so that budgets change when work runs, never its order.
         this.pollPreempted = false;
-        this.#turnSpent = true;
+        this.#turnCutShort = true;
         this.#queue.unshift(task);
       } else {
         this.#queue.push(task);
