@@ -4,8 +4,15 @@
  * in one run. Each workload runs in a fresh process per runtime; every figure is also given as
  * a ratio to tokio and to Bun measured in the same run, since these machines are noisy.
  *
- * Usage: bun bench/runtime.ts [--quick] [--repeat N] [--warmup N] [--no-write] [--tasks N]
+ * Usage: bun bench/runtime.ts [--quick] [--repeat N] [--warmup N] [--no-write] [--before DIR] [--tasks N]
  *        [--yields K] [--spawns N] [--rounds N] [--sleepers N] [--timers N] [--selects N]
+ *
+ * The floor column runs the same workloads on the smallest generator executor with the same
+ * await protocol (`bench/runtime/floor.ts`, nothing shared with `src/`): bun-reactor ÷ floor is
+ * what the executor adds to what JavaScriptCore's generators cost anyway. Below the tables the
+ * targets of issues 23 and 24 are printed, each with its ratio and whether it is met.
+ * `--before DIR` adds bun-reactor's columns run from another checkout (DIR, e.g. a `git worktree`
+ * of main) in the same interleaved rounds, and checks that no row got slower; it writes nothing.
  *
  * `--warmup N` (default 1): each process runs its workload N times unmeasured, at the same size
  * and on the same runtime, before the measured run, for every column alike (as a JS benchmark
@@ -105,9 +112,16 @@ const root = join(import.meta.dir, "..");
 const crate = join(import.meta.dir, "runtime", "tokio");
 const bun = process.execPath;
 
-/** The columns: how to run a workload on each runtime. */
-const RUNTIMES = ["inline", "embedded", "bun", "tokio"] as const;
+/**
+ * The columns: how to run a workload on each runtime. `floor` is the smallest generator executor
+ * with the same await protocol (`runtime/floor.ts`); `before-*` are bun-reactor's columns run
+ * from another checkout (`--before DIR`), to compare two versions of the code in one run.
+ */
+const RUNTIMES = ["inline", "embedded", "floor", "bun", "tokio", "before-inline", "before-embedded"] as const;
 type RuntimeName = (typeof RUNTIMES)[number];
+
+/** The workloads the floor has no column for: it has no poller. */
+const FLOORLESS: ReadonlySet<Workload> = new Set(["select"]);
 
 /** What `buildTokio` gives: the tokio column's executable, or why there is none. */
 type TokioBuild = { binary: string } | { missing: string };
@@ -140,6 +154,8 @@ interface Options {
   readonly warmup: number;
   readonly write: boolean;
   readonly quick: boolean;
+  /** Another checkout of the project whose bun-reactor columns run beside this one's (`--before DIR`). */
+  readonly before: string | null;
 }
 
 /** The default of `--warmup`: one full-size run, which also gives the cold figure. */
@@ -153,6 +169,7 @@ function options(): Options {
       repeat: { type: "string" },
       warmup: { type: "string" },
       "no-write": { type: "boolean" },
+      before: { type: "string" },
       ...Object.fromEntries(names.map((name) => [name, { type: "string" as const }])),
     },
   });
@@ -171,7 +188,13 @@ function options(): Options {
   if (!Number.isInteger(warmup) || warmup < 0 || warmup >= RUNS_MAX) {
     throw new RangeError(`--warmup ${values.warmup} is not a whole number from 0 to ${RUNS_MAX - 1}`);
   }
-  return { sizes, repeat, warmup, write: !quick && values["no-write"] !== true, quick };
+  const before = values.before ?? null;
+  if (before !== null && !existsSync(join(before, "bench", "runtime", "reactor.ts"))) {
+    throw new RangeError(`--before ${before} is not a checkout of bun-reactor: it has no bench/runtime/reactor.ts`);
+  }
+  // A comparison with other code is not this code's figure: it is printed, never written.
+  const write = !quick && values["no-write"] !== true && before === null;
+  return { sizes, repeat, warmup, write, quick, before };
 }
 
 /** The arguments of a workload: its name and sizes. */
@@ -215,11 +238,16 @@ function buildTokio(): TokioBuild {
 }
 
 /** The command that runs `args` (a workload and its sizes) `runs` times in one process of `runtime`. */
-function command(runtime: RuntimeName, runs: number, args: string[], tokio: string): string[] {
+function command(runtime: RuntimeName, runs: number, args: string[], tokio: string, before: string): string[] {
   switch (runtime) {
     case "inline":
     case "embedded":
       return [bun, join(import.meta.dir, "runtime", "reactor.ts"), runtime, String(runs), ...args];
+    case "before-inline":
+    case "before-embedded":
+      return [bun, join(before, "bench", "runtime", "reactor.ts"), runtime.slice("before-".length), String(runs), ...args];
+    case "floor":
+      return [bun, join(import.meta.dir, "runtime", "floor.ts"), String(runs), ...args];
     case "bun":
       return [bun, join(import.meta.dir, "runtime", "bun.ts"), String(runs), ...args];
     case "tokio":
@@ -303,28 +331,96 @@ const ratio = (value: number, reference: number) =>
 /** Which run of each process a table shows. */
 type Phase = "cold" | "warm";
 
+/** Each runtime's measurements of each workload, by `runtime/workload`. */
+type Results = Map<string, ProcessMeasured[]>;
+
+/** The median figure of `row` on `runtime` in `phase` (NaN where it was not measured). */
+function figureOf(results: Results, phase: Phase, runtime: RuntimeName, row: Row): number {
+  const measured = results.get(`${runtime}/${row.workload}`);
+  if (measured === undefined) return Number.NaN;
+  return median(measured.map((process) => row.figure(phase === "cold" || row.firstRun === true ? process.cold : process.warm)));
+}
+
 /** The table of one phase: every row, each runtime's median figure and the ratios. */
-function table(phase: Phase, opts: Options, results: Map<string, ProcessMeasured[]>, tokio: TokioBuild): string {
-  const figure = (runtime: RuntimeName, row: Row) => {
-    const measured = results.get(`${runtime}/${row.workload}`);
-    if (measured === undefined) return Number.NaN;
-    return median(measured.map((process) => row.figure(phase === "cold" || row.firstRun === true ? process.cold : process.warm)));
-  };
-  const tokioCell = (row: Row) => ("binary" in tokio ? fixed(figure("tokio", row), row.digits) : `– (${tokio.missing})`);
+function table(phase: Phase, opts: Options, results: Results, tokio: TokioBuild): string {
+  const tokioCell = (row: Row) =>
+    "binary" in tokio ? fixed(figureOf(results, phase, "tokio", row), row.digits) : `– (${tokio.missing})`;
+  const before = opts.before !== null;
   const lines = [
-    "| work | bun-reactor inline | embedded | Bun async/await | tokio current_thread | " +
-      "inline ÷ tokio | inline ÷ Bun | embedded ÷ tokio | embedded ÷ Bun |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| work | bun-reactor inline | embedded | floor | Bun async/await | tokio current_thread | " +
+      "inline ÷ tokio | inline ÷ floor | inline ÷ Bun | embedded ÷ tokio | embedded ÷ floor | embedded ÷ Bun |" +
+      (before ? " before: inline | embedded | inline ÷ before | embedded ÷ before |" : ""),
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + (before ? "---:|---:|---:|---:|" : ""),
   ];
   for (const row of ROWS) {
-    const [inline, embedded, bunFigure, tokioFigure] = RUNTIMES.map((runtime) => figure(runtime, row));
-    lines.push(
+    const of = (runtime: RuntimeName) => figureOf(results, phase, runtime, row);
+    const [inline, embedded, floor, bunFigure, tokioFigure] = (["inline", "embedded", "floor", "bun", "tokio"] as const).map(of);
+    let line =
       `| ${row.label(opts.sizes)} | ${fixed(inline!, row.digits)} | ${fixed(embedded!, row.digits)} | ` +
-        `${fixed(bunFigure!, row.digits)} | ${tokioCell(row)} | ${ratio(inline!, tokioFigure!)} | ${ratio(inline!, bunFigure!)} | ` +
-        `${ratio(embedded!, tokioFigure!)} | ${ratio(embedded!, bunFigure!)} |`,
-    );
+      `${fixed(floor!, row.digits)} | ${fixed(bunFigure!, row.digits)} | ${tokioCell(row)} | ` +
+      `${ratio(inline!, tokioFigure!)} | ${ratio(inline!, floor!)} | ${ratio(inline!, bunFigure!)} | ` +
+      `${ratio(embedded!, tokioFigure!)} | ${ratio(embedded!, floor!)} | ${ratio(embedded!, bunFigure!)} |`;
+    if (before) {
+      const [oldInline, oldEmbedded] = (["before-inline", "before-embedded"] as const).map(of);
+      line +=
+        ` ${fixed(oldInline!, row.digits)} | ${fixed(oldEmbedded!, row.digits)} | ` +
+        `${ratio(inline!, oldInline!)} | ${ratio(embedded!, oldEmbedded!)} |`;
+    }
+    lines.push(line);
   }
   return lines.join("\n");
+}
+
+/** A target of the issues this benchmark checks: a ratio of two columns on one row, at most `max`. */
+interface Target {
+  readonly what: string;
+  readonly workload: Workload;
+  readonly runtime: RuntimeName;
+  readonly reference: RuntimeName;
+  readonly max: number;
+}
+
+/**
+ * The targets, on the warm table (issue 23: the executor's own cost; issue 24: its slow paths).
+ * "No row slower than before" needs `--before DIR`: slower means by more than the machine's
+ * noise between two runs of the same code here, {@link BEFORE_NOISE}.
+ */
+const TARGETS: Target[] = [
+  { what: "a poll, inline", workload: "yield", runtime: "inline", reference: "tokio", max: 1.0 },
+  { what: "a poll, inline", workload: "yield", runtime: "inline", reference: "floor", max: 1.5 },
+  { what: "spawn + join, inline", workload: "spawn", runtime: "inline", reference: "tokio", max: 1.0 },
+  { what: "ping-pong, inline", workload: "pingpong", runtime: "inline", reference: "tokio", max: 1.0 },
+  { what: "a poll, embedded", workload: "yield", runtime: "embedded", reference: "tokio", max: 1.5 },
+  { what: "select(sleep, recv), inline", workload: "select", runtime: "inline", reference: "tokio", max: 1.5 },
+  { what: "select(sleep, recv), embedded", workload: "select", runtime: "embedded", reference: "tokio", max: 1.5 },
+];
+
+/** How much slower than `--before` a row may measure and still count as not slower (noise). */
+const BEFORE_NOISE = 1.1;
+
+/** The lines that say, for each target, the ratio measured and whether it is met. */
+function targetLines(opts: Options, results: Results): string[] {
+  const lines = TARGETS.map((target) => {
+    const row = ROWS.find((candidate) => candidate.workload === target.workload)!;
+    const value = figureOf(results, "warm", target.runtime, row) / figureOf(results, "warm", target.reference, row);
+    const verdict = Number.isFinite(value) ? (value <= target.max ? "met" : "NOT met") : "not measured";
+    const shown = Number.isFinite(value) ? `${value.toFixed(2)}×` : "n/a";
+    return `- ${target.what}: ${shown} ${target.reference} (target ≤ ${target.max.toFixed(1)}×: ${verdict})`;
+  });
+  if (opts.before === null) {
+    lines.push("- no row slower than before: not checked (run with --before DIR, a checkout of the earlier code)");
+    return lines;
+  }
+  const slower: string[] = [];
+  for (const row of ROWS) {
+    for (const driver of ["inline", "embedded"] as const) {
+      const value = figureOf(results, "warm", driver, row) / figureOf(results, "warm", `before-${driver}`, row);
+      if (value > BEFORE_NOISE) slower.push(`${row.label(opts.sizes)}, ${driver}: ${value.toFixed(2)}×`);
+    }
+  }
+  const verdict = slower.length === 0 ? "met" : `NOT met: ${slower.join("; ")}`;
+  lines.push(`- no row slower than before (each ≤ ${BEFORE_NOISE.toFixed(2)}× --before, warm): ${verdict}`);
+  return lines;
 }
 
 /** What each table shows, as its heading says. */
@@ -342,7 +438,9 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg()[0]!;
   buildNative();
   const tokio = buildTokio();
-  const runtimes = RUNTIMES.filter((name) => name !== "tokio" || "binary" in tokio);
+  const runtimes = RUNTIMES.filter(
+    (name) => (name !== "tokio" || "binary" in tokio) && (!name.startsWith("before-") || opts.before !== null),
+  );
   const binary = "binary" in tokio ? tokio.binary : "";
   const runs = opts.warmup + 1;
 
@@ -354,8 +452,9 @@ async function main(): Promise<void> {
     // all of them alike.
     for (let round = 0; round < opts.repeat; round++) {
       for (const runtime of runtimes) {
+        if (runtime === "floor" && FLOORLESS.has(workload)) continue;
         const key = `${runtime}/${workload}`;
-        const measured = await measure(command(runtime, runs, args, binary), runs);
+        const measured = await measure(command(runtime, runs, args, binary, opts.before ?? ""), runs);
         results.set(key, [...(results.get(key) ?? []), measured]);
       }
     }
@@ -366,7 +465,9 @@ async function main(): Promise<void> {
   const phases: Phase[] = opts.warmup > 0 ? ["warm", "cold"] : ["cold"];
   const titles = headings(opts.warmup);
   const tables = phases.map((phase) => `${titles[phase]}\n\n${table(phase, opts, results, tokio)}`).join("\n\n");
-  console.log(tables);
+  const targets =
+    opts.warmup > 0 ? targetLines(opts, results) : ["- not checked: the targets are on the warm table (--warmup ≥ 1)"];
+  console.log(`${tables}\n\nTargets (issues 23 and 24), warm, as ratios within this run:\n\n${targets.join("\n")}`);
 
   if (opts.write) {
     const section = [
@@ -388,9 +489,15 @@ async function main(): Promise<void> {
       "- Timers: each is armed (its sleep polled once, or `setTimeout`) with a deadline 1–10 s away, all are " +
         "armed before the first is cancelled.",
       "- select: a datagram is sent to a socket, then a select of a 1 s sleep against its receive.",
+      "- Floor: `bench/runtime/floor.ts`, the smallest generator executor with bun-reactor's await protocol (no " +
+        "budget, turn, trace or cancellation; a binary heap of sleeps; no poller, so no select row).",
       "- Where the time and bytes go, and what was changed for them: the comment at the top of `bench/runtime.ts`.",
       "",
       tables,
+      "",
+      "Targets (issues 23 and 24), warm, as ratios within this run:",
+      "",
+      ...targets,
     ].join("\n");
     await writeSection("runtime", section);
   }

@@ -36,7 +36,7 @@ test("bun run bench --smoke measures the reference and udp-echo, prints the tabl
   expect(stderr).not.toContain("written to bench/RESULTS.md");
 }, 120_000);
 
-test("bun run bench:runtime --quick runs every workload on every runtime and prints the table with its ratios", async () => {
+test("bun run bench:runtime --quick runs every workload on every runtime and prints the table with its ratios and targets", async () => {
   const { stdout, stderr, exitCode } = await runProcess([process.execPath, join(root, "bench", "runtime.ts"), "--quick"], {
     timeoutMs: 300_000,
   });
@@ -45,9 +45,11 @@ test("bun run bench:runtime --quick runs every workload on every runtime and pri
   const ratio = String.raw`(?:[\d.]+×|n/a)`;
   // The tokio column has figures when cargo could build the crate, and says why not otherwise.
   const tokio = String.raw`(?:[\d.]+|– \(cargo not found\)|– \(cargo build failed\))`;
+  // The floor (a minimal generator executor) has no poller: no select figure.
+  const floor = String.raw`(?:[\d.]+|n/a)`;
   const row = (label: string) =>
     new RegExp(
-      String.raw`^\| ${label} \| ${figure} \| ${figure} \| ${figure} \| ${tokio} \| (?:${ratio} \| ){3}${ratio} \|$`,
+      String.raw`^\| ${label} \| ${figure} \| ${figure} \| ${floor} \| ${figure} \| ${tokio} \| (?:${ratio} \| ){5}${ratio} \|$`,
       "m",
     );
   expect(stdout).toMatch(row(String.raw`200 tasks × 10 yields: ns per poll`));
@@ -61,6 +63,14 @@ test("bun run bench:runtime --quick runs every workload on every runtime and pri
   expect(stdout).toMatch(/^Warm: the measured run follows 1 unmeasured run\(s\)/m);
   expect(stdout).toMatch(/^Cold: each process's first run/m);
   expect(stdout.match(/^\| 200 tasks × 10 yields: ns per poll \|/gm)).toHaveLength(2);
+  expect(stdout).toMatch(/^\| select\(sleep, recv\) × 200: ns per round \| [\d.]+ \| [\d.]+ \| n\/a \|/m);
+  // Each target with its ratio and verdict, computed from the warm table.
+  expect(stdout).toMatch(/^- a poll, inline: (?:[\d.]+×|n\/a) tokio \(target ≤ 1\.0×: (?:met|NOT met|not measured)\)$/m);
+  expect(stdout).toMatch(/^- a poll, inline: [\d.]+× floor \(target ≤ 1\.5×: (?:met|NOT met)\)$/m);
+  expect(stdout).toMatch(
+    /^- select\(sleep, recv\), embedded: (?:[\d.]+×|n\/a) tokio \(target ≤ 1\.5×: (?:met|NOT met|not measured)\)$/m,
+  );
+  expect(stdout).toContain("- no row slower than before: not checked (run with --before DIR");
   expect(stderr).not.toContain("written to bench/RESULTS.md");
 }, 300_000);
 
