@@ -4,7 +4,8 @@
  * process. Every figure is also given as a ratio to the Zig reference server measured in the
  * same run, since these machines are noisy.
  *
- * Usage: bun bench/run.ts [--seconds S] [--warmup S] [--repeat N] [--rounds N] [--only a,b] [--smoke] [--no-write]
+ * Usage: bun bench/run.ts [--seconds S] [--warmup S] [--repeat N] [--rounds N] [--only a,b]
+ *        [--tail-seconds S] [--tail-rounds N] [--tail-only] [--smoke] [--no-write]
  *
  * For each server and datagram size (64 and 1400 bytes): echoes per second, server CPU
  * microseconds per echo (utime + stime from /proc, over verified echoes), RTT p50/p99 with one
@@ -37,6 +38,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildExecutable, buildNative, executable, run } from "../scripts/build.ts";
+import { writeSection } from "./results-file.ts";
 
 const root = join(import.meta.dir, "..");
 const zigBin = join(root, "zig", "zig-out", "bin");
@@ -140,6 +142,12 @@ interface Options {
   repeat: number;
   /** Rounds of the offload rows once every server is warm. */
   rounds: number;
+  /** Seconds of each tail window, from the ready line on. */
+  tailSeconds: number;
+  /** Interleaved rounds of the tail rows. */
+  tailRounds: number;
+  /** Only the tail rows and the slow-poll count (`--tail-only`). */
+  tailOnly: boolean;
   only: string[] | null;
   write: boolean;
 }
@@ -152,6 +160,9 @@ function options(): Options {
       repeat: { type: "string" },
       rounds: { type: "string" },
       only: { type: "string" },
+      "tail-seconds": { type: "string" },
+      "tail-rounds": { type: "string" },
+      "tail-only": { type: "boolean" },
       smoke: { type: "boolean" },
       "no-write": { type: "boolean" },
     },
@@ -165,12 +176,21 @@ function options(): Options {
     throw new Error("--seconds must be > 0 and --repeat a whole number >= 1");
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number >= 1, not ${values.rounds}`);
   if (!(warmupSeconds >= 0)) throw new Error(`--warmup must be a number of seconds >= 0, not ${values.warmup}`);
+  const tailSeconds = Number(values["tail-seconds"] ?? (smoke ? "0.5" : "10"));
+  const tailRounds = Number(values["tail-rounds"] ?? (smoke ? "1" : "5"));
+  if (!(tailSeconds > 0)) throw new Error(`--tail-seconds must be a number of seconds > 0, not ${values["tail-seconds"]}`);
+  if (!Number.isInteger(tailRounds) || tailRounds < 1) {
+    throw new Error(`--tail-rounds must be a whole number >= 1, not ${values["tail-rounds"]}`);
+  }
   return {
     seconds,
     warmupSeconds,
     latencySeconds: Math.min(seconds, 2),
     repeat,
     rounds,
+    tailSeconds,
+    tailRounds,
+    tailOnly: values["tail-only"] === true,
     only: values.only?.split(",") ?? null,
     write: values["no-write"] !== true && !smoke,
   };
@@ -499,11 +519,213 @@ function offloadTable(results: Map<string, OffloadResult>, opts: Options): strin
   return lines;
 }
 
+/** The issue's targets for udp-echo's RTT tail at one datagram in flight, against the reference's. */
+const TAIL_TARGETS = { p999: 1.5, p9999: 2, max: 2 };
+
+/** The RTT tail of one server in one window, and the machine's load when it began. */
+interface TailSample {
+  readonly p50: number;
+  readonly p999: number;
+  readonly p9999: number;
+  readonly max: number;
+  readonly echoes: number;
+  readonly lost: number;
+  readonly errors: number;
+  /** The 1-minute load average (`uptime`) when the window began. */
+  readonly load: number;
+}
+
+type TailKey = "p999" | "p9999" | "max";
+const TAIL_KEYS: readonly TailKey[] = ["p999", "p9999", "max"];
+
+async function loadAverage(): Promise<number> {
+  return Number((await Bun.file("/proc/loadavg").text()).split(" ")[0]);
+}
+
+/**
+ * One tail window: a fresh `server`, and from its ready line on, one datagram in flight for
+ * `seconds`. Nothing warms it first: the window is what a client that comes at once sees.
+ */
+async function tailWindow(server: Server, size: number, seconds: number): Promise<TailSample> {
+  const load = await loadAverage();
+  const running = await start(server);
+  try {
+    const rtt = await loadgenJson(["latency", "127.0.0.1", String(running.port), String(size), String(seconds)]);
+    const us = rtt.rtt_us as Record<string, number>;
+    return {
+      p50: us.p50!,
+      p999: us.p999!,
+      p9999: us.p9999!,
+      max: us.max!,
+      echoes: rtt.echoes as number,
+      lost: rtt.lost as number,
+      errors: rtt.errors as number,
+      load,
+    };
+  } finally {
+    await running.stop();
+  }
+}
+
+/** The tail rows' servers: udp-echo against the reference. */
+const TAIL_SERVERS = [SERVERS[0]!, SERVERS[1]!] as const;
+
+/**
+ * The tail rows: for each size, `opts.tailRounds` rounds, each a window of udp-echo and one of
+ * the reference (which goes first alternates from round to round), each on a fresh server from
+ * its ready line on. A ratio is udp-echo's figure over the reference's in the same round; the
+ * targets take the median of the rounds' ratios.
+ */
+async function tailRows(opts: Options): Promise<string[]> {
+  const lines = [
+    "",
+    `## RTT tail from the ready line on (one datagram in flight, ${opts.tailSeconds} s windows)`,
+    "",
+    `Each window starts a fresh server and measures from its ready line on, nothing warmed first; ` +
+      `${opts.tailRounds} round${opts.tailRounds === 1 ? "" : "s"}, each one window of each server, ` +
+      "the order alternating; ratios are udp-echo's over zig-reference's in the same round. " +
+      "Load: the 1-minute load average (`uptime`) when each window began (2 cores).",
+  ];
+  const verdictLines: string[] = [];
+  for (const size of SIZES) {
+    const rounds: [TailSample, TailSample][] = [];
+    for (let round = 0; round < opts.tailRounds; round++) {
+      const order = round % 2 === 0 ? [0, 1] : [1, 0];
+      const pair: TailSample[] = [];
+      for (const index of order) pair[index] = await tailWindow(TAIL_SERVERS[index]!, size, opts.tailSeconds);
+      rounds.push([pair[0]!, pair[1]!]);
+      console.error(`tail ${size} B, round ${round + 1}: ${JSON.stringify(pair)}`);
+    }
+    lines.push(
+      "",
+      `### ${size}-byte datagrams`,
+      "",
+      "| round | load ref / echo | zig-reference µs p50 / p99.9 / p99.99 / max | udp-echo µs p50 / p99.9 / p99.99 / max | " +
+        "ratio p99.9 | p99.99 | max | lost ref / echo |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
+    );
+    const figures = (sample: TailSample) =>
+      `${fixed(sample.p50, 0)} / ${fixed(sample.p999, 0)} / ${fixed(sample.p9999, 0)} / ${fixed(sample.max, 0)}`;
+    rounds.forEach(([reference, echo], round) => {
+      lines.push(
+        `| ${round + 1} | ${fixed(reference.load, 2)} / ${fixed(echo.load, 2)} | ${figures(reference)} | ${figures(echo)} | ` +
+          `${TAIL_KEYS.map((key) => ratio(echo[key], reference[key])).join(" | ")} | ${reference.lost} / ${echo.lost} |`,
+      );
+    });
+    const medians = TAIL_KEYS.map((key) => median(rounds.map(([reference, echo]) => echo[key] / reference[key])));
+    lines.push(`| median | | | | ${medians.map((value) => `${fixed(value, 2)}×`).join(" | ")} | |`);
+    const names: Record<TailKey, string> = { p999: "p99.9", p9999: "p99.99", max: "max" };
+    verdictLines.push(
+      `- ${size} B: ` +
+        TAIL_KEYS.map(
+          (key, index) =>
+            `${names[key]} ${fixed(medians[index]!, 2)}× (target ≤ ${TAIL_TARGETS[key]}×: ${verdict(medians[index]!, TAIL_TARGETS[key])})`,
+        ).join(", "),
+    );
+  }
+  lines.push("", "Targets for udp-echo's tail, the median of the rounds' ratios to zig-reference:", "", ...verdictLines);
+  return lines;
+}
+
+/** What the console's `/snapshot` says of a task (see `src/console/snapshot.ts`). */
+interface TaskRow {
+  readonly id: number;
+  readonly name: string;
+  readonly polls: number;
+  readonly slowPolls: number;
+  readonly maxPollMs: number;
+}
+
+interface ConsoleView {
+  readonly at: number;
+  readonly tasks: readonly TaskRow[];
+  readonly warnings: readonly { readonly kind: string; readonly message: string }[];
+}
+
+/** The console's latest snapshot, once it is one taken after `afterMs` (wall clock). */
+async function snapshotAfter(url: string, afterMs: number): Promise<ConsoleView> {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const view = (await (await fetch(`${url}snapshot`)).json()) as ConsoleView | null;
+    if (view !== null && view.at > afterMs) return view;
+    if (performance.now() > deadline) throw new Error(`the console at ${url} published no snapshot after ${afterMs}`);
+    await Bun.sleep(50);
+  }
+}
+
+/** The echo's own tasks, whose polls the goal is about. */
+const ECHO_TASKS: ReadonlySet<string> = new Set(["echo reader", "echo writer"]);
+
+/**
+ * The slow-poll count: udp-echo with its console (which times every poll), a flood of
+ * `opts.warmupSeconds` unmeasured, then `opts.tailSeconds` of the same flood; the echo's polls
+ * over 1 ms in that window, from the console's snapshots before and after, and its warnings.
+ */
+async function slowPollRows(opts: Options): Promise<string[]> {
+  const server = SERVERS.find((candidate) => candidate.name === "udp-echo-console")!;
+  const port = freePort();
+  const child = Bun.spawn(onCore(1, server.command(port)), { stdout: "pipe", stderr: "inherit" });
+  try {
+    let output = "";
+    const reader = child.stdout.getReader();
+    while (!/listening on .*:\d+/.test(output)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`udp-echo --console exited before it was ready: ${output}`);
+      output += new TextDecoder().decode(value);
+    }
+    void (async () => {
+      while (!(await reader.read()).done);
+    })();
+    const url = /^console: (http:\/\/\S+)$/m.exec(output)?.[1];
+    if (url === undefined) throw new Error(`no console address in: ${output}`);
+    const flood = (seconds: number) => ["throughput", "127.0.0.1", String(port), "64", String(seconds), "8", "32"];
+    if (opts.warmupSeconds > 0) await loadgenJson(flood(opts.warmupSeconds));
+    const before = await snapshotAfter(url, Date.now());
+    const load = await loadAverage();
+    const flooded = await loadgenJson(flood(opts.tailSeconds));
+    const after = await snapshotAfter(url, Date.now());
+    const rows = after.tasks
+      .filter((task) => ECHO_TASKS.has(task.name))
+      .map((task) => {
+        const earlier = before.tasks.find((other) => other.id === task.id);
+        return {
+          ...task,
+          windowPolls: task.polls - (earlier?.polls ?? 0),
+          windowSlow: task.slowPolls - (earlier?.slowPolls ?? 0),
+        };
+      });
+    const slow = rows.reduce((sum, row) => sum + row.windowSlow, 0);
+    const longPolls = after.warnings.filter((warning) => warning.kind === "long-poll");
+    return [
+      "",
+      `## Slow polls under a flood (udp-echo --console, after ${opts.warmupSeconds} s of flood, then ${opts.tailSeconds} s)`,
+      "",
+      `Flood: 64-byte datagrams, 8 sockets × 32 in flight, ${fixed(flooded.echoes_per_sec as number, 0)} echoes/s; ` +
+        `load ${fixed(load, 2)} when the window began.`,
+      "",
+      "| task | polls in the window | over 1 ms | longest poll since start, ms |",
+      "|---|---:|---:|---:|",
+      ...rows.map((row) => `| ${row.name} | ${row.windowPolls} | ${row.windowSlow} | ${fixed(row.maxPollMs, 2)} |`),
+      "",
+      `- ${slow === 0 ? "met" : "NOT met"}: the echo's polls over 1 ms in the window: ${slow} (target 0)`,
+      `- ${longPolls.length === 0 ? "met" : "NOT met"}: the console's long-poll warning stays silent` +
+        (longPolls.length === 0 ? "" : ` (it says: ${longPolls.map((warning) => warning.message).join("; ")})`),
+    ];
+  } finally {
+    child.kill("SIGKILL");
+    await child.exited;
+  }
+}
+
 async function main(): Promise<void> {
   const opts = options();
   buildNative();
   run([join(root, "scripts", "zig"), "build", "bench", "--summary", "none"], join(root, "zig"));
   await buildExecutable();
+  if (opts.tailOnly) {
+    await tailSection(opts);
+    return;
+  }
   const servers = SERVERS.filter((server) => opts.only === null || opts.only.includes(server.name));
   if (opts.only !== null && !servers.some((server) => server.name === "zig-reference")) servers.unshift(SERVERS[0]!);
 
@@ -599,6 +821,23 @@ async function main(): Promise<void> {
     await Bun.write(path, `${header}\n${table}\n${sections.map((section) => `\n${section}\n`).join("")}`);
     console.error("\nwritten to bench/RESULTS.md");
   }
+  await tailSection(opts);
+}
+
+/**
+ * The tail rows and the slow-poll count, printed and (unless `--no-write` or `--smoke`) written
+ * to their own section of bench/RESULTS.md, so that `--tail-only` replaces just them.
+ */
+async function tailSection(opts: Options): Promise<void> {
+  const lines = [...(await tailRows(opts)), ...(await slowPollRows(opts))];
+  console.log(lines.join("\n"));
+  if (!opts.write) return;
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const when = new Date().toISOString().slice(0, 16).replace("T", " ");
+  const context =
+    `Measured ${when} UTC with \`bun run bench${opts.tailOnly ? " --tail-only" : ""}\`; ${cpus().length} × ${cpu}; ` +
+    `Bun ${Bun.version}${pinned ? "; server on core 1, load generator on core 0" : ""}.`;
+  await writeSection("tail", `${lines.join("\n").trim()}\n\n${context}\n`);
 }
 
 await main();

@@ -7,7 +7,7 @@ import { runProcess } from "./helpers.ts";
 
 const root = join(import.meta.dir, "..");
 
-test("bun run bench --smoke measures the reference and udp-echo, prints the tables and judges the offload targets", async () => {
+test("bun run bench --smoke measures the reference and udp-echo, prints the tables, judges offload, tail, slow-poll targets", async () => {
   const { stdout, stderr, exitCode } = await runProcess([
     process.execPath,
     join(root, "bench", "run.ts"),
@@ -33,8 +33,22 @@ test("bun run bench --smoke measures the reference and udp-echo, prints the tabl
       ),
     );
   }
+  // The tail rows from the ready line on, judged per size, and the slow polls under a flood.
+  for (const size of [64, 1400]) {
+    expect(stdout).toMatch(
+      new RegExp(
+        String.raw`^- ${size} B: p99\.9 [\d.]+× \(target ≤ 1\.5×: (met|NOT met)\), p99\.99 [\d.]+× \(target ≤ 2×: (met|NOT met)\), ` +
+          String.raw`max [\d.]+× \(target ≤ 2×: (met|NOT met)\)$`,
+        "m",
+      ),
+    );
+  }
+  expect(stdout).toMatch(/^\| 1 \| [\d.]+ \/ [\d.]+ \| \d+ \/ \d+ \/ \d+ \/ \d+ \| \d+ \/ \d+ \/ \d+ \/ \d+ \|/m);
+  expect(stdout).toMatch(/^\| echo reader \| [1-9]\d* \| \d+ \| [\d.]+ \|$/m);
+  expect(stdout).toMatch(/^- (met|NOT met): the echo's polls over 1 ms in the window: \d+ \(target 0\)$/m);
+  expect(stdout).toMatch(/^- (met|NOT met): the console's long-poll warning stays silent/m);
   expect(stderr).not.toContain("written to bench/RESULTS.md");
-}, 120_000);
+}, 180_000);
 
 test("bun run bench:runtime --quick runs every workload on every runtime and prints the table with its ratios and targets", async () => {
   const { stdout, stderr, exitCode } = await runProcess([process.execPath, join(root, "bench", "runtime.ts"), "--quick"], {

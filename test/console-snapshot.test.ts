@@ -72,6 +72,37 @@ test("A task that wakes itself in most of its polls is warned about once it has 
   expect(view.warnings.map((warning) => warning.kind)).toEqual(["self-wake"]);
 });
 
+test("A poll over 1 ms after the first is counted as slow, without a warning; the first is not counted", () => {
+  const { runtime, tracker } = trackedRuntime();
+  using _ = runtime;
+  const spin = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+  let polls = 0;
+  const task = runtime.spawn(
+    pollFn((cx) => {
+      polls++;
+      // The first poll and the third spin past 1 ms; the second and the fourth return at once.
+      if (polls === 1 || polls === 3) spin(2);
+      cx.waker.wake();
+      return PENDING;
+    }),
+    { name: "spiky" },
+  );
+  runtime.enter(() => runtime.executor.runReady());
+  expect(takeSnapshot(runtime, tracker, null).tasks[0]).toMatchObject({ id: task.id, polls: 1, slowPolls: 0 });
+  runtime.enter(() => {
+    for (let turn = 0; turn < 3; turn++) runtime.executor.runReady();
+  });
+  const view = takeSnapshot(runtime, tracker, null);
+  expect(view.tasks[0]).toMatchObject({ id: task.id, polls: 4, slowPolls: 1 });
+  expect(view.tasks[0]!.maxPollMs).toBeGreaterThanOrEqual(2);
+  // Slow is not long (10 ms): the console stays quiet.
+  expect(view.warnings.filter((warning) => warning.kind === "long-poll")).toEqual([]);
+  task.cancel();
+});
+
 test("serveConsole refuses a closed runtime, naming why, before its server thread starts listening", () => {
   const runtime = new Runtime();
   runtime.close();

@@ -34,6 +34,10 @@ export interface TaskView {
   readonly sinceLastPollMs: number | null;
   readonly lastWake: string | null;
   readonly selfWakes: number;
+  /** Polls after its first over 1 ms (the tracker's `SLOW_POLL_MS`) since the console was attached. */
+  readonly slowPolls: number;
+  /** Its longest poll since the console was attached, its first included. */
+  readonly maxPollMs: number;
 }
 
 /** One direction of a reactor registration: idle, happened, or awaited by tasks. */
@@ -173,6 +177,8 @@ export function takeSnapshot(
       sinceLastPollMs: activity?.lastPollAt == null ? null : at - activity.lastPollAt,
       lastWake: activity?.lastWake ?? null,
       selfWakes: activity?.selfWakes ?? 0,
+      slowPolls: activity?.slowPolls ?? 0,
+      maxPollMs: activity?.maxPollMs ?? 0,
     };
     warnings.push(...warningsOf(view, tracker, storedIn.has(task.id), task.wakerTaken));
     return view;
@@ -188,6 +194,8 @@ export function takeSnapshot(
       sinceLastPollMs: activity.lastPollAt === null ? null : at - activity.lastPollAt,
       lastWake: activity.lastWake,
       selfWakes: activity.selfWakes,
+      slowPolls: activity.slowPolls,
+      maxPollMs: activity.maxPollMs,
     };
     tasks.push(view);
     warnings.push(...warningsOf(view, tracker, false, true));
