@@ -41,8 +41,11 @@ export { type Outcome, TaskCancelledError } from "./runtime/task.ts";
 export { deadline, type DeadlineOptions, now, type Sleep, sleep, sleepUntil, TimeoutError, timeout } from "./runtime/timers.ts";
 export { formatTraceEvent, type Direction, type TraceEvent, type TraceHook, type TraceKind, TraceStep } from "./runtime/trace.ts";
 export type { Waker } from "./runtime/waker.ts";
-export { type BatchSendReport, COALESCED_BYTES_MAX, DatagramBatch, SEGMENT_BYTES_MAX } from "./net/datagram-batch.ts";
+export type { BatchSendReport } from "./net/batch-send.ts";
+export { COALESCED_BYTES_MAX, DatagramBatch, SEGMENT_BYTES_MAX } from "./net/datagram-batch.ts";
 export { SignalWatch, type WatchedSignal } from "./net/signal-watch.ts";
+export type { TryResult } from "./net/try-result.ts";
+export { UdpSocket } from "./net/udp-socket.ts";
 export {
   type BatchSendOptions,
   type BindAddress,
@@ -50,10 +53,8 @@ export {
   type QueuedError,
   type Received,
   SocketClosedError,
-  type TryResult,
-  UdpSocket,
   type UdpSocketOptions,
-} from "./net/udp-socket.ts";
+} from "./net/udp-types.ts";
 export { type ConsoleHandle, type ConsoleOptions, serveConsole } from "./console/console.ts";
 export { TRACE_FILE_MAX_EVENTS, TraceFile, type TraceFileOptions } from "./console/trace-file.ts";
 export { combineHooks } from "./console/tracker.ts";

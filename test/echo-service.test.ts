@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatagramBatch } from "../src/net/datagram-batch.ts";
-import type { BatchSendReport } from "../src/net/datagram-batch.ts";
+import type { BatchSendReport } from "../src/net/batch-send.ts";
 import { type BatchSendOptions, type TryResult, UdpSocket } from "../src/net/udp-socket.ts";
 import type { Context } from "../src/runtime/context.ts";
 import { Future, PENDING, type Poll } from "../src/runtime/future.ts";

@@ -34,46 +34,6 @@ export const SEGMENT_BYTES_MAX = 65507;
 export const COALESCED_BYTES_MAX: number = Layout.coalescedMax;
 
 /**
- * What a batch send did with datagrams `start` to `end - 1` of a batch: each datagram before
- * {@link next} was either sent or refused by the OS ({@link DatagramBatch.refusal} says which
- * and why); the others were not tried, because the socket was full.
- *
- * The report belongs to the batch and is overwritten by its next send, like the batch's
- * payloads by its next receive: read it at once.
- */
-export interface BatchSendReport {
-  /** The first datagram not handled: the range's end when every one was sent or refused. */
-  readonly next: number;
-  /** How many entries were sent. */
-  readonly sent: number;
-  /** The datagrams in them: more than `sent` when some entries were coalesced bursts. */
-  readonly datagrams: number;
-  /** Their payload bytes. */
-  readonly bytes: number;
-  /** How many entries the OS refused. */
-  readonly refused: number;
-  /** The datagrams in them. */
-  readonly refusedDatagrams: number;
-  /**
-   * Why the send stopped at {@link next} although the socket was writable, as an errno name:
-   * `"ENOBUFS"` or `"ENOMEM"`, the kernel short of memory for a moment. Datagram `next` was not
-   * refused: send it again after a short pause. Null when the send did not stall.
-   */
-  readonly stalled: string | null;
-}
-
-/** The mutable record behind a {@link BatchSendReport}, kept by the batch and reused. */
-class SendRecord implements BatchSendReport {
-  next = 0;
-  sent = 0;
-  datagrams = 0;
-  bytes = 0;
-  refused = 0;
-  stalled: string | null = null;
-  refusedDatagrams = 0;
-}
-
-/**
  * Reusable buffers for receiving and sending many datagrams per system call.
  *
  * @example
@@ -102,8 +62,6 @@ export class DatagramBatch {
   readonly #entryPrefixes: Uint8Array[] = [];
   /** Per datagram: the errno of the OS's refusal in the last send that handled it, or 0. */
   readonly #refusals: Int32Array;
-  readonly #sendRecord = new SendRecord();
-  readonly #sent: { readonly state: "ok"; readonly value: BatchSendReport } = { state: "ok", value: this.#sendRecord };
   readonly #received: { readonly state: "ok"; value: number } = { state: "ok", value: 0 };
 
   /**
@@ -269,69 +227,14 @@ export class DatagramBatch {
     return errno === 0 ? null : errnoName(errno);
   }
 
-  /** @internal A send from `start` begins: the report, reset, for the socket to fill. */
-  beginSend(start: number): SendRecord {
-    const record = this.#sendRecord;
-    record.next = start;
-    record.sent = 0;
-    record.datagrams = 0;
-    record.bytes = 0;
-    record.refused = 0;
-    record.stalled = null;
-    record.refusedDatagrams = 0;
-    return record;
+  /** @internal Entries `start` to `end - 1` were sent: no send has refused them. */
+  clearRefusals(start: number, end: number): void {
+    this.#refusals.fill(0, start, end);
   }
 
-  /** @internal Datagrams `record.next` to `record.next + count - 1` were sent. */
-  noteSent(record: SendRecord, count: number): void {
-    const end = record.next + count;
-    for (let index = record.next; index < end; index++) {
-      record.bytes += this.#words[index * ENTRY_WORDS]!;
-      record.datagrams += this.datagramCount(index);
-      this.#refusals[index] = 0;
-    }
-    record.sent += count;
-    record.next = end;
-  }
-
-  /**
-   * @internal The first `datagrams` datagrams of the coalesced entry `record.next` were sent
-   * alone, one send each: they are counted, and taken out of the entry, which keeps the rest.
-   */
-  noteSentLeading(record: SendRecord, datagrams: number): void {
-    if (datagrams === 0) return;
-    const index = record.next;
-    const segment = this.segmentSize(index);
-    const size = this.size(index);
-    const bytes = datagrams * segment;
-    const start = index * this.slotSize;
-    this.payloads.copyWithin(start, start + bytes, start + size);
-    this.reshape(index, size - bytes, segment);
-    record.datagrams += datagrams;
-    record.bytes += bytes;
-  }
-
-  /** @internal Datagram `record.next` was refused with `errno`. */
-  noteRefused(record: SendRecord, errno: number): void {
-    this.#refusals[record.next] = errno;
-    record.refused++;
-    record.refusedDatagrams += this.datagramCount(record.next);
-    record.next++;
-  }
-
-  /** @internal Datagram `record.next` met a transient shortage (`errno`): the send stops there. */
-  noteStalled(record: SendRecord, errno: number): void {
-    record.stalled = errnoName(errno);
-  }
-
-  /** @internal The result of a send: one object per batch, reused. */
-  sendResult(): { readonly state: "ok"; readonly value: BatchSendReport } {
-    return this.#sent;
-  }
-
-  /** @internal Entries 0 to `count - 1` were just received: no send has refused them. */
-  noteReceived(count: number): void {
-    this.#refusals.fill(0, 0, count);
+  /** @internal Entry `index` was refused by the OS with `errno` (see {@link refusal}). */
+  noteRefusal(index: number, errno: number): void {
+    this.#refusals[index] = errno;
   }
 
   /** @internal The result of a receive of `count` datagrams: one object per batch, reused. */

@@ -10,7 +10,7 @@ import type { Context } from "../runtime/context.ts";
 import type { Future } from "../runtime/future.ts";
 import { type IoSource, IoFuture, WOULD_BLOCK, type WouldBlock } from "../runtime/io-future.ts";
 import { LazyRegistration, READ, type Registration } from "../runtime/reactor.ts";
-import type { TryResult } from "./udp-socket.ts";
+import { type TryResult, WOULD_BLOCK_RESULT } from "./try-result.ts";
 
 export type { WatchedSignal };
 
@@ -62,7 +62,7 @@ export class SignalWatch implements IoSource {
   /** The next signal received, if one came since the last call; would-block if none did. */
   tryNext(): TryResult<WatchedSignal> {
     const signal = this.#nextNow();
-    return signal === WOULD_BLOCK ? { state: "would-block" } : { state: "ok", value: signal };
+    return signal === WOULD_BLOCK ? WOULD_BLOCK_RESULT : { state: "ok", value: signal };
   }
 
   #nextNow(): WatchedSignal | WouldBlock {

@@ -1,25 +1,17 @@
 /**
  * UDP sockets for tasks: non-blocking `try*` calls, and futures that wait through the reactor
  * (step 4: "recv_from() tries reading the socket; if data is ready it returns at once, if it
- * would block it must wait").
+ * would block it must wait"). The futures are in `udp-futures.ts`, the batch send in
+ * `batch-send.ts`, the types and argument checks in `udp-types.ts`.
  *
  * @module
  */
 import { DATAGRAM_TRUNCATED, Layout } from "../sys/abi.ts";
 import { asFd, type Fd } from "../sys/poller.ts";
-import {
-  AddressError,
-  decodeAddress,
-  encodeAddress,
-  formatSocketAddress,
-  parseSocketAddress,
-  type SocketAddress,
-  socketAddress,
-} from "../sys/address.ts";
-import { Errno, errnoName } from "../sys/errors.ts";
+import { decodeAddress, encodeAddress, formatSocketAddress, type SocketAddress } from "../sys/address.ts";
+import { errnoName } from "../sys/errors.ts";
 import {
   closeDescriptor,
-  SendRefusal,
   type SocketOption,
   udpBind,
   udpEnableOffload,
@@ -32,45 +24,38 @@ import {
   udpSetOption,
   udpTryRecvBatch,
   udpTryRecvFrom,
-  udpTrySendBatch,
-  udpTrySendDatagram,
   udpTrySendTo,
   WOULD_BLOCK,
   type WouldBlock,
 } from "../sys/udp.ts";
 import type { Context } from "../runtime/context.ts";
-import { type Future, PENDING, type Poll } from "../runtime/future.ts";
-import { type IoSource, IoFuture } from "../runtime/io-future.ts";
+import type { Future } from "../runtime/future.ts";
+import type { IoSource } from "../runtime/io-future.ts";
 import { LazyRegistration, READ, type Registration, WRITE } from "../runtime/reactor.ts";
-import { type Sleep, sleep } from "../runtime/timers.ts";
-import { type BatchSendReport, COALESCED_BYTES_MAX, DatagramBatch } from "./datagram-batch.ts";
+import { type BatchSendReport, beginSend, sendBatchNow } from "./batch-send.ts";
+import { COALESCED_BYTES_MAX, type DatagramBatch } from "./datagram-batch.ts";
+import { type TryResult, WOULD_BLOCK_RESULT } from "./try-result.ts";
+import { Readiness, RecvBatch, RecvFrom, SendBatch, SendTo } from "./udp-futures.ts";
+import {
+  type BatchSendOptions,
+  type BindAddress,
+  checkBatch,
+  checkBatchRange,
+  checkBytes,
+  checkSocketOptions,
+  type Offload,
+  type QueuedError,
+  type Received,
+  SocketClosedError,
+  type SocketAccess,
+  toPeer,
+  toSocketAddress,
+  type UdpSocketOptions,
+} from "./udp-types.ts";
 
-/** Where to bind: `"127.0.0.1:7777"`, `"[::1]:0"`, or a host and port. */
-export type BindAddress = string | { readonly host: string; readonly port: number };
-
-/** Options of {@link UdpSocket.bind}. */
-export interface UdpSocketOptions {
-  /** SO_REUSEADDR. */
-  readonly reuseAddress?: boolean;
-  /** SO_REUSEPORT: several sockets share the port and the kernel spreads datagrams over them. */
-  readonly reusePort?: boolean;
-  /** SO_RCVBUF, in bytes (the kernel may round it). */
-  readonly recvBufferBytes?: number;
-  /** SO_SNDBUF, in bytes (the kernel may round it). */
-  readonly sendBufferBytes?: number;
-  /** IPV6_V6ONLY, for IPv6 sockets. */
-  readonly ipv6Only?: boolean;
-  /**
-   * UDP GRO and GSO (Linux 5.0 and later): receive bursts from one source as coalesced batch
-   * entries, and send an entry as many datagrams in one go (see `DatagramBatch`). Where the OS
-   * refuses, the socket works with plain datagrams and {@link UdpSocket.offload} says why.
-   * Batches received on a socket with offload on need slots of `COALESCED_BYTES_MAX` bytes.
-   */
-  readonly offload?: boolean;
-}
-
-/** Whether a socket has UDP GRO/GSO on, and if not, why. */
-export type Offload = { readonly state: "on" } | { readonly state: "off"; readonly reason: string };
+export type { BatchSendOptions, BindAddress, Offload, QueuedError, Received, UdpSocketOptions } from "./udp-types.ts";
+export { SocketClosedError } from "./udp-types.ts";
+export type { TryResult } from "./try-result.ts";
 
 const OFFLOAD_NOT_ASKED: Offload = { state: "off", reason: "not requested" };
 
@@ -86,44 +71,6 @@ function enableOffload(fd: number, wanted: boolean | undefined): Offload {
   };
 }
 
-/** One datagram received with {@link UdpSocket.recvFrom}. */
-export interface Received {
-  /** The payload: a view of the caller's buffer. */
-  readonly bytes: Uint8Array;
-  readonly peer: SocketAddress;
-  /** Whether the datagram was larger than the buffer and lost its tail. */
-  readonly truncated: boolean;
-  /**
-   * The bytes of each datagram in `bytes` but the last, which may be shorter. Without offload
-   * it is always `bytes.length`: one datagram. With offload on, the kernel may coalesce a
-   * burst even for a single receive, and this says where its datagrams end (as for a batch
-   * entry, see `DatagramBatch`).
-   */
-  readonly segmentSize: number;
-}
-
-/**
- * The result of a `try…` call: the value, or would-block (the socket is not ready: wait for it
- * with the waiting form, or with {@link UdpSocket.readable} / {@link UdpSocket.writable}).
- */
-export type TryResult<T> = { readonly state: "ok"; readonly value: T } | { readonly state: "would-block" };
-
-/** Which datagrams of a batch a send takes: `start` (0 by default) to `end - 1`. */
-export interface BatchSendOptions {
-  /** The first datagram to send (default 0). */
-  readonly start?: number;
-}
-
-/** An error the kernel queued for a datagram this socket sent (see `UdpSocket.tryRecvError`). */
-export interface QueuedError {
-  /** The errno, as the OS numbers it. */
-  readonly errno: number;
-  /** Its name, e.g. `"ECONNREFUSED"` (the destination's port was closed). */
-  readonly code: string;
-  /** Where the datagram that met the error was going. */
-  readonly peer: SocketAddress;
-}
-
 /** The reused {@link QueuedError} of a socket: the address as the library wrote it. */
 class QueuedErrorRecord implements QueuedError {
   errno = 0;
@@ -137,87 +84,6 @@ class QueuedErrorRecord implements QueuedError {
     return decodeAddress(new DataView(this.address.buffer), 0);
   }
 }
-
-/** Thrown by operations on a socket after {@link UdpSocket.close}. */
-export class SocketClosedError extends Error {
-  override readonly name = "SocketClosedError";
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "object" && value !== null) return value.constructor?.name ?? "an object";
-  return String(value);
-}
-
-function toSocketAddress(address: BindAddress, call: string): SocketAddress {
-  if (typeof address === "string") return parseSocketAddress(address);
-  if (typeof address === "object" && address !== null && typeof address.host === "string") {
-    return socketAddress(address.host, address.port);
-  }
-  throw new AddressError(
-    `${call}(${describeValue(address)}): not an address; pass "127.0.0.1:7777", "[::1]:0" or { host, port }`,
-  );
-}
-
-function toPeer(peer: SocketAddress | string, call: string): SocketAddress {
-  if (typeof peer === "string") return parseSocketAddress(peer);
-  if (typeof peer === "object" && peer !== null && typeof peer.host === "string") {
-    // Checked now, so that a bad peer is refused before anything is sent.
-    return socketAddress(peer.host, peer.port);
-  }
-  throw new AddressError(`${call}: the peer ${describeValue(peer)} is not a socket address or "host:port" text`);
-}
-
-/**
- * Refuses anything but a `Uint8Array` (or a `Buffer`, which is one) before a system call: a
- * `DataView` or another typed array would be read as bytes by the library, but lengths and
- * views would then be counted in elements.
- */
-function checkBytes(bytes: unknown, call: string): Uint8Array {
-  if (bytes instanceof Uint8Array) return bytes;
-  throw new TypeError(`${call}: ${describeValue(bytes)} is not a Uint8Array (pass new Uint8Array(buffer) to use its bytes)`);
-}
-
-/** Refuses bad socket options before a descriptor is opened for them. */
-function checkSocketOptions(options: UdpSocketOptions, call: string): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`${call}: options ${describeValue(options)} are not an object`);
-  }
-  for (const name of ["reuseAddress", "reusePort", "ipv6Only", "offload"] as const) {
-    const value: unknown = options[name];
-    if (value !== undefined && typeof value !== "boolean") {
-      throw new TypeError(`${call}: ${name} ${describeValue(value)} is not true or false`);
-    }
-  }
-  for (const name of ["recvBufferBytes", "sendBufferBytes"] as const) {
-    const value: unknown = options[name];
-    if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 0x7fff_ffff)) {
-      throw new RangeError(`${call}: ${name} ${describeValue(value)} is not a whole number of bytes from 1 to 2^31 - 1`);
-    }
-  }
-}
-
-function checkBatch(batch: unknown, call: string): DatagramBatch {
-  if (batch instanceof DatagramBatch) return batch;
-  throw new TypeError(`${call}: ${describeValue(batch)} is not a DatagramBatch`);
-}
-
-function checkBatchRange(batch: DatagramBatch, end: number, start: number, call: string): void {
-  checkBatch(batch, call);
-  if (!Number.isInteger(end) || end < 0 || end > batch.capacity) {
-    throw new RangeError(`${call}: end ${end} is not a whole number from 0 to the batch capacity ${batch.capacity}`);
-  }
-  if (!Number.isInteger(start) || start < 0 || start > end) {
-    throw new RangeError(`${call}: start ${start} is not a whole number from 0 to end ${end}`);
-  }
-}
-
-const WOULD_BLOCK_RESULT: TryResult<never> = { state: "would-block" };
-
-/** The socket's descriptor for an operation, or a {@link SocketClosedError} if it is closed. */
-let openDescriptor: (socket: UdpSocket, action: string) => number;
-/** Notes that the kernel refused a segmented send on the socket with `errno` (see `segmentationRefused`). */
-let refuseSegmentation: (socket: UdpSocket, errno: number) => void;
 
 /**
  * A non-blocking UDP socket, registered with the reactor of the runtime that first waits on it.
@@ -253,15 +119,17 @@ export class UdpSocket implements IoSource {
   readonly #errorResult: TryResult<QueuedError> = { state: "ok", value: this.#error };
   #segmentationRefused: string | null = null;
 
-  static {
-    openDescriptor = (socket, action) => {
-      socket.#ensureOpen(action);
-      return socket.#fd;
-    };
-    refuseSegmentation = (socket, errno) => {
-      socket.#segmentationRefused ??= errnoName(errno);
-    };
-  }
+  /** What this socket's futures and batch sends may reach of it (its descriptor stays private). */
+  readonly #access: SocketAccess = {
+    openDescriptor: (action) => {
+      this.#ensureOpen(action);
+      return this.#fd;
+    },
+    segmentationRefused: () => this.#segmentationRefused,
+    refuseSegmentation: (errno) => {
+      this.#segmentationRefused ??= errnoName(errno);
+    },
+  };
 
   /**
    * Null while segmented sends (UDP GSO) work on this socket. Once the kernel refused one, the
@@ -412,6 +280,19 @@ export class UdpSocket implements IoSource {
     return this.#errorResult;
   }
 
+  #receiveBatchNow(batch: DatagramBatch): number | WouldBlock {
+    this.#ensureOpen("receive on");
+    if (this.offload.state === "on" && batch.slotSize < COALESCED_BYTES_MAX) {
+      throw new RangeError(
+        `a batch with slots of ${batch.slotSize} bytes cannot receive on ${formatSocketAddress(this.localAddress)}: ` +
+          `with offload on, an entry may hold up to ${COALESCED_BYTES_MAX} bytes of coalesced datagrams`,
+      );
+    }
+    const count = udpTryRecvBatch(this.#fd, batch.payloads, batch.slotSize, batch.entries);
+    if (count !== WOULD_BLOCK) batch.clearRefusals(0, count);
+    return count;
+  }
+
   #ensureOpen(action: string): void {
     if (this.#closed)
       throw new SocketClosedError(`Cannot ${action} UDP socket ${formatSocketAddress(this.localAddress)}: it is closed`);
@@ -444,7 +325,8 @@ export class UdpSocket implements IoSource {
 
   /** Waits for one datagram and receives it into `buffer` (a `Uint8Array`). */
   recvFrom(buffer: Uint8Array): Future<Received> {
-    return new RecvFrom(this, checkBytes(buffer, "recvFrom"), (target) => this.#recvFromNow(target));
+    const target = checkBytes(buffer, "recvFrom");
+    return new RecvFrom(this, "recvfrom", () => this.#recvFromNow(target));
   }
 
   /** Sends one datagram if the socket can take it now. Returns the bytes sent. */
@@ -475,7 +357,7 @@ export class UdpSocket implements IoSource {
    * bytes, or a burst would lose its tail (a RangeError says so).
    */
   tryRecvBatch(batch: DatagramBatch): TryResult<number> {
-    const count = receiveBatchNow(this, checkBatch(batch, "tryRecvBatch"));
+    const count = this.#receiveBatchNow(checkBatch(batch, "tryRecvBatch"));
     return count === WOULD_BLOCK ? WOULD_BLOCK_RESULT : batch.receivedResult(count);
   }
 
@@ -485,7 +367,8 @@ export class UdpSocket implements IoSource {
    * make it once.
    */
   recvBatch(batch: DatagramBatch): Future<number> {
-    return new RecvBatch(this, checkBatch(batch, "recvBatch"));
+    const target = checkBatch(batch, "recvBatch");
+    return new RecvBatch(this, "recvmmsg", () => this.#receiveBatchNow(target));
   }
 
   /**
@@ -511,11 +394,11 @@ export class UdpSocket implements IoSource {
     const start = options.start ?? 0;
     checkBatchRange(batch, end, start, "trySendBatch");
     this.#checkSegmentable(batch, start, end);
-    const record = batch.beginSend(start);
-    sendBatchNow(this, batch, record, end);
+    const record = beginSend(batch, start);
+    sendBatchNow(this.#access, batch, record, end);
     // Some datagrams of a coalesced entry may have gone one by one before the socket filled.
     const none = record.next === start && record.datagrams === 0;
-    return none && start < end && record.stalled === null ? WOULD_BLOCK_RESULT : batch.sendResult();
+    return none && start < end && record.stalled === null ? WOULD_BLOCK_RESULT : record.result;
   }
 
   /**
@@ -538,7 +421,7 @@ export class UdpSocket implements IoSource {
     const start = options.start ?? 0;
     checkBatchRange(batch, end, start, "sendBatch");
     this.#checkSegmentable(batch, start, end);
-    return new SendBatch(this, batch, start, end);
+    return new SendBatch(this, this.#access, batch, start, end);
   }
 
   /**
@@ -560,7 +443,7 @@ export class UdpSocket implements IoSource {
    * awaited again.
    */
   readable(): Future<void> {
-    return new Readiness(this, READ);
+    return new Readiness(this, this.#access, READ);
   }
 
   /**
@@ -578,7 +461,7 @@ export class UdpSocket implements IoSource {
    * ```
    */
   writable(): Future<void> {
-    return new Readiness(this, WRITE);
+    return new Readiness(this, this.#access, WRITE);
   }
 
   /**
@@ -601,269 +484,4 @@ function encodePeer(peer: SocketAddress): Uint8Array {
   const address = new Uint8Array(Layout.addressSize);
   encodeAddress(peer, new DataView(address.buffer), 0);
   return address;
-}
-
-function receiveBatchNow(socket: UdpSocket, batch: DatagramBatch): number | WouldBlock {
-  const fd = openDescriptor(socket, "receive on");
-  if (socket.offload.state === "on" && batch.slotSize < COALESCED_BYTES_MAX) {
-    throw new RangeError(
-      `a batch with slots of ${batch.slotSize} bytes cannot receive on ${formatSocketAddress(socket.localAddress)}: ` +
-        `with offload on, an entry may hold up to ${COALESCED_BYTES_MAX} bytes of coalesced datagrams`,
-    );
-  }
-  const count = udpTryRecvBatch(fd, batch.payloads, batch.slotSize, batch.entries);
-  if (count !== WOULD_BLOCK) batch.noteReceived(count);
-  return count;
-}
-
-type SendRecord = ReturnType<DatagramBatch["beginSend"]>;
-
-/**
- * Errors of a send that say the kernel is short of memory right now, not that the datagram is
- * wrong: Linux reports `ENOBUFS` when a device queue or the socket's memory is exhausted. The
- * datagram is kept for another try (Bun.udpSocket treats ENOBUFS as fatal).
- */
-const TRANSIENT_SEND_ERRORS: ReadonlySet<number> = new Set([Errno.ENOBUFS, Errno.ENOMEM]);
-
-/**
- * Errors of a segmented send that say the route cannot segment, not that the datagrams are
- * wrong: Linux's udp_send_skb answers `EIO` when the device cannot checksum the segments and
- * `EINVAL` when a segment does not fit the route. The datagrams then go one send each.
- */
-const SEGMENTATION_ERRORS: ReadonlySet<number> = new Set([Errno.EIO, Errno.EINVAL]);
-
-/**
- * Sends from `record.next` to `end - 1` until all are handled or the send stalled (true), or
- * the socket is full (false). A refused datagram is noted in the batch and skipped; a
- * transient shortage stops the send before the datagram that met it. Once the socket's
- * segmented sends were refused, a coalesced entry goes datagram by datagram.
- */
-function sendBatchNow(socket: UdpSocket, batch: DatagramBatch, record: SendRecord, end: number): boolean {
-  const fd = openDescriptor(socket, "send on");
-  while (record.next < end) {
-    const next = record.next;
-    const split = socket.segmentationRefused !== null;
-    if (split && batch.datagramCount(next) > 1) {
-      const outcome = sendDatagramsNow(fd, batch, record);
-      if (outcome === "full") return false;
-      if (outcome === "stalled") return true;
-      continue;
-    }
-    const stop = split ? firstCoalesced(batch, next, end) : end;
-    const result = udpTrySendBatch(fd, batch.payloadRange(next, stop), batch.slotSize, batch.entryRange(next, stop));
-    if (result === WOULD_BLOCK) return false;
-    if (result instanceof SendRefusal) {
-      if (TRANSIENT_SEND_ERRORS.has(result.errno)) {
-        batch.noteStalled(record, result.errno);
-        return true;
-      }
-      if (!split && SEGMENTATION_ERRORS.has(result.errno) && batch.datagramCount(next) > 1) {
-        // Not this entry's fault: it goes again, datagram by datagram (next turn of the loop).
-        refuseSegmentation(socket, result.errno);
-        continue;
-      }
-      batch.noteRefused(record, result.errno);
-    } else batch.noteSent(record, result);
-  }
-  return true;
-}
-
-/** The first entry from `start` to `end - 1` that holds several datagrams, or `end`. */
-function firstCoalesced(batch: DatagramBatch, start: number, end: number): number {
-  for (let index = start; index < end; index++) if (batch.datagramCount(index) > 1) return index;
-  return end;
-}
-
-/**
- * Sends the datagrams of the coalesced entry `record.next` one send each. If the socket fills,
- * the kernel runs short of memory or the OS refuses one, those already sent are counted and
- * taken out of the entry, which keeps the rest: none goes twice, none is skipped. A refusal
- * concerns the peer, so it refuses the rest of the entry (all to that peer).
- */
-function sendDatagramsNow(fd: number, batch: DatagramBatch, record: SendRecord): "handled" | "full" | "stalled" {
-  const index = record.next;
-  const count = batch.datagramCount(index);
-  const peer = batch.peerBytes(index);
-  let sent = 0;
-  let failure: WouldBlock | SendRefusal | null = null;
-  while (sent < count && failure === null) {
-    const result = udpTrySendDatagram(fd, batch.datagram(index, sent), peer);
-    if (typeof result === "number") sent++;
-    else failure = result;
-  }
-  if (failure === null) {
-    batch.noteSent(record, 1);
-    return "handled";
-  }
-  batch.noteSentLeading(record, sent);
-  if (failure === WOULD_BLOCK) return "full";
-  if (TRANSIENT_SEND_ERRORS.has(failure.errno)) {
-    batch.noteStalled(record, failure.errno);
-    return "stalled";
-  }
-  batch.noteRefused(record, failure.errno);
-  return "handled";
-}
-
-class RecvFrom extends IoFuture<Received> {
-  readonly #socket: UdpSocket;
-  readonly #buffer: Uint8Array;
-  readonly #receive: (buffer: Uint8Array) => Received | WouldBlock;
-
-  constructor(socket: UdpSocket, buffer: Uint8Array, receive: (buffer: Uint8Array) => Received | WouldBlock) {
-    super(socket, READ);
-    this.#socket = socket;
-    this.#buffer = buffer;
-    this.#receive = receive;
-  }
-
-  protected attempt(): Received | WouldBlock {
-    return this.#receive(this.#buffer);
-  }
-
-  protected describe(): string {
-    return `recvfrom on ${formatSocketAddress(this.#socket.localAddress)}`;
-  }
-}
-
-class SendTo extends IoFuture<number> {
-  readonly #peer: SocketAddress;
-  readonly #send: () => number | WouldBlock;
-
-  constructor(socket: UdpSocket, peer: SocketAddress, send: () => number | WouldBlock) {
-    super(socket, WRITE);
-    this.#peer = peer;
-    this.#send = send;
-  }
-
-  protected attempt(): number | WouldBlock {
-    return this.#send();
-  }
-
-  protected describe(): string {
-    return `sendto ${formatSocketAddress(this.#peer)}`;
-  }
-}
-
-class RecvBatch extends IoFuture<number> {
-  readonly #socket: UdpSocket;
-  readonly #batch: DatagramBatch;
-
-  constructor(socket: UdpSocket, batch: DatagramBatch) {
-    super(socket, READ);
-    this.#socket = socket;
-    this.#batch = batch;
-  }
-
-  protected attempt(): number | WouldBlock {
-    return receiveBatchNow(this.#socket, this.#batch);
-  }
-
-  protected describe(): string {
-    return `recvmmsg on ${formatSocketAddress(this.#socket.localAddress)}`;
-  }
-}
-
-/** The first pause of a waiting batch send after ENOBUFS or ENOMEM, and the longest. */
-const STALL_PAUSE_FIRST_MS = 1;
-const STALL_PAUSE_MAX_MS = 64;
-
-class SendBatch extends IoFuture<BatchSendReport> {
-  readonly #socket: UdpSocket;
-  readonly #batch: DatagramBatch;
-  readonly #start: number;
-  readonly #end: number;
-  /** The batch's record while an await is sending, null between awaits. */
-  #record: SendRecord | null = null;
-
-  constructor(socket: UdpSocket, batch: DatagramBatch, start: number, end: number) {
-    super(socket, WRITE);
-    this.#socket = socket;
-    this.#batch = batch;
-    this.#start = start;
-    this.#end = end;
-  }
-
-  /** The pause after the kernel ran short of memory (ENOBUFS, ENOMEM), while it lasts. */
-  #pause: Sleep | null = null;
-  #pauseMs = STALL_PAUSE_FIRST_MS;
-
-  /**
-   * Sends, waiting for writability when the socket is full, and pausing when the kernel is short
-   * of memory (the socket stays writable then, so writability would not come): 1 ms, doubling
-   * up to 64 ms while it lasts, then on from the datagram where the send stopped.
-   */
-  override poll(cx: Context): Poll<BatchSendReport> {
-    for (;;) {
-      if (this.#pause !== null) {
-        if (this.#pause.poll(cx) === PENDING) return PENDING;
-        this.#pause = null;
-      }
-      const report = super.poll(cx);
-      if (report === PENDING) return PENDING;
-      if (report.stalled === null) {
-        this.#pauseMs = STALL_PAUSE_FIRST_MS;
-        return report;
-      }
-      // The batch's own record (reused): it keeps the counts so far, and goes on from `next`.
-      const record = report as SendRecord;
-      record.stalled = null;
-      this.#record = record;
-      this.#pause = sleep(this.#pauseMs);
-      this.#pauseMs = Math.min(this.#pauseMs * 2, STALL_PAUSE_MAX_MS);
-    }
-  }
-
-  /** Sends until all are handled or the send stalled (the report), or the socket is full (would-block). */
-  protected attempt(): BatchSendReport | WouldBlock {
-    const record = (this.#record ??= this.#batch.beginSend(this.#start));
-    if (!sendBatchNow(this.#socket, this.#batch, record, this.#end)) return WOULD_BLOCK;
-    this.#record = null;
-    return record;
-  }
-
-  protected describe(): string {
-    return `sendmmsg of ${this.#end - (this.#record?.next ?? this.#start)} datagram(s)`;
-  }
-
-  override drop(): void {
-    this.#record = null;
-    this.#pause?.drop();
-    this.#pause = null;
-    super.drop();
-  }
-}
-
-/** Ready when the reactor has seen the socket ready in one direction (see `UdpSocket.readable`). */
-class Readiness extends IoFuture<void> {
-  readonly #socket: UdpSocket;
-  readonly #direction: typeof READ | typeof WRITE;
-  /** Whether this await has asked the reactor already: the next attempt is then ready. */
-  #asked = false;
-
-  constructor(socket: UdpSocket, direction: typeof READ | typeof WRITE) {
-    super(socket, direction);
-    this.#socket = socket;
-    this.#direction = direction;
-  }
-
-  protected attempt(): void | WouldBlock {
-    openDescriptor(this.#socket, "wait on");
-    if (this.#asked) {
-      this.#asked = false;
-      return undefined;
-    }
-    this.#asked = true;
-    return WOULD_BLOCK;
-  }
-
-  protected describe(): string {
-    const what = this.#direction === READ ? "readable" : "writable";
-    return `${what} ${formatSocketAddress(this.#socket.localAddress)}`;
-  }
-
-  override drop(): void {
-    this.#asked = false;
-    super.drop();
-  }
 }
