@@ -14,7 +14,7 @@ const steps: [string, string[], string][] = [
   ["TypeScript types", [join(root, "node_modules", ".bin", "tsc"), "--noEmit", "-p", "."], root],
   ["TypeScript formatting", [join(root, "node_modules", ".bin", "prettier"), "--check", "--log-level", "warn", "."], root],
   ["Zig formatting", [zig, "fmt", "--check", "."], join(root, "zig")],
-  ["Zig tests", [zig, "build", "test", "--summary", "all"], join(root, "zig")],
+  ["Zig tests (Debug and the shipped mode)", [zig, "build", "test", "--summary", "all"], join(root, "zig")],
   ["Cross-builds (4 shipped platforms, BSD tests)", [zig, "build", "cross", "--summary", "all"], join(root, "zig")],
 ];
 

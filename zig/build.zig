@@ -1,15 +1,19 @@
 //! Builds libbun_reactor, the poller and UDP library that bun:ffi loads.
 //!
-//! - `zig build`: the library for this machine, `fast` (ReleaseFast) unless `-Doptimize` says otherwise,
-//!   installed as `zig-out/lib/<platform>/libbun_reactor.<so|dylib>`, where `<platform>` is
+//! - `zig build`: the library for this machine, in the shipped mode (`shipped_optimize`) unless
+//!   `-Doptimize` says otherwise, installed as `zig-out/lib/<platform>/libbun_reactor.<so|dylib>`, where `<platform>` is
 //!   Bun's `process.platform-process.arch` (`linux-x64`, `darwin-arm64`, …).
-//! - `zig build test`: the Zig tests, in debug mode.
+//! - `zig build test`: the Zig tests, in Debug and in the shipped mode: the library's own
+//!   `std.debug.assert`s are checked only in the first, its code as shipped runs only in the second.
 //! - `zig build cross`: the library for every platform the package ships, by cross-compilation,
 //!   and the Zig tests compiled (not run) for macOS and FreeBSD, where kqueue is the backend.
 //! - `zig build bench`: the benchmark's load generator and reference echo server (Linux), in
 //!   `zig-out/bin/`.
 
 const std = @import("std");
+
+/// The mode the library ships in (the npm package's prebuilt libraries, `dist/udp-echo`).
+const shipped_optimize: std.builtin.Optimize = .fast;
 
 /// The platforms the npm package ships prebuilt, by Bun's names.
 const shipped = [_]struct { platform: []const u8, query: std.Target.Query }{
@@ -29,7 +33,7 @@ pub fn build(b: *std.Build) void {
     // Baseline CPU features: the library (and the echo executable that embeds it) must run on
     // any machine of the same OS and architecture, not just on the one that built it.
     const target = b.standardTargetOptions(.{ .default_target = .{ .cpu_model = .baseline } });
-    const optimize = b.option(std.builtin.Optimize, "optimize", "Optimization mode of the library (default: fast)") orelse .fast;
+    const optimize = b.option(std.builtin.Optimize, "optimize", "Optimization mode of the library (default: the shipped mode)") orelse shipped_optimize;
     // Compiled out unless asked for: the chaos test's library (`src/fault.zig`).
     const options = b.addOptions();
     options.addOption(bool, "fault_injection", b.option(bool, "fault-injection", "Inject system-call faults on request (chaos test)") orelse false);
@@ -73,14 +77,16 @@ pub fn build(b: *std.Build) void {
         bench.dependOn(&b.addInstallArtifact(exe, .{}).step);
     }
 
-    const tests = b.addTest(.{ .root_module = b.createModule(.{
-        .root_source_file = b.path("src/tests.zig"),
-        .target = target,
-        .optimize = .debug,
-        .imports = &.{.{ .name = "build_options", .module = build_options }},
-    }) });
-    const test_step = b.step("test", "Run the Zig tests");
-    test_step.dependOn(&b.addRunArtifact(tests).step);
+    const test_step = b.step("test", "Run the Zig tests, in Debug and in the shipped mode");
+    for ([_]std.builtin.Optimize{ .debug, shipped_optimize }) |mode| {
+        const tests = b.addTest(.{ .root_module = b.createModule(.{
+            .root_source_file = b.path("src/tests.zig"),
+            .target = target,
+            .optimize = mode,
+            .imports = &.{.{ .name = "build_options", .module = build_options }},
+        }) });
+        test_step.dependOn(&b.addRunArtifact(tests).step);
+    }
 }
 
 fn platformName(target: std.Target) []const u8 {

@@ -17,7 +17,6 @@ const udp = @import("udp.zig");
 const signals = @import("signals.zig");
 const fault = @import("fault.zig");
 
-const assert = std.debug.assert;
 
 /// The one errno each of the library's errors stands for (public for the tests).
 pub fn errno(err: sys.Error) sys.E {
@@ -68,8 +67,10 @@ fn result(value: anytype) i32 {
         // Counts are bounded by the caller's buffers (at most a few megabytes), descriptors
         // and option values are `i32` already.
         usize => @intCast(payload),
+        // A descriptor or an option's value, as the kernel returned it: a negative one would
+        // pass for `-errno`.
         i32 => blk: {
-            assert(payload >= 0);
+            sys.checkKernel(payload >= 0, @src(), "socket, pipe or getsockopt");
             break :blk payload;
         },
         else => @compileError("no C ABI form for " ++ @typeName(@TypeOf(payload))),

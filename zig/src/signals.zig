@@ -8,6 +8,7 @@
 //! already pending then).
 
 const std = @import("std");
+const builtin = @import("builtin");
 const posix = std.posix;
 const sys = @import("sys.zig");
 
@@ -29,17 +30,24 @@ var read_fd: i32 = -1;
 var watched_mask: u32 = 0;
 var previous: [32]posix.Sigaction = undefined;
 
+/// Runs on whatever thread takes the signal, in the middle of any code: only async-signal-safe
+/// work (signal-safety(7)), so one write(2) made directly, whatever it returns. Not `sys.write`,
+/// whose errno switch may print (`sys.unexpected` in Debug builds) or panic (`sys.bug`), and
+/// neither is safe here.
 fn handle(sig: posix.SIG) callconv(.c) void {
     const fd = write_fd.load(.acquire);
     if (fd < 0) return;
-    // The handler may interrupt code that is about to read errno; leave it as it was.
-    const saved_errno = if (@import("builtin").link_libc) std.c._errno().* else 0;
-    defer if (@import("builtin").link_libc) {
-        std.c._errno().* = saved_errno;
-    };
     const byte = [1]u8{@intCast(@backingInt(sig))};
     // A full pipe already holds a pending signal; a closed one means the watch is ending.
-    _ = sys.write(fd, &byte) catch {};
+    if (builtin.os.tag == .linux) {
+        // The raw system call: no libc, so no errno to disturb.
+        _ = std.os.linux.write(fd, &byte, byte.len);
+    } else {
+        // The handler may interrupt code that is about to read errno; leave it as it was.
+        const saved_errno = std.c._errno().*;
+        defer std.c._errno().* = saved_errno;
+        _ = std.c.write(fd, &byte, byte.len);
+    }
 }
 
 /// Starts watching the signals in `mask` (bit `n` for signal `n`) and returns the descriptor

@@ -191,7 +191,24 @@ pub fn bug(comptime at: std.builtin.SourceLocation, e: anytype) noreturn {
     });
 }
 
+/// A check of what the kernel returned (a count within what was asked, a length within its
+/// buffer): on in every build mode, where `std.debug.assert` would be undefined behaviour in
+/// ReleaseFast and check nothing. A kernel (or a sandbox filtering system calls) that answers
+/// otherwise than its manual says is a panic naming the call, never memory read out of bounds.
+/// `std.debug.assert` stays for the library's own invariants, which its tests exercise.
+pub inline fn checkKernel(ok: bool, comptime at: std.builtin.SourceLocation, comptime call: []const u8) void {
+    if (!ok) kernelBroke(at, call);
+}
+
+fn kernelBroke(comptime at: std.builtin.SourceLocation, comptime call: []const u8) noreturn {
+    @branchHint(.cold);
+    std.debug.panic("bun-reactor: {s} returned what its manual rules out, in {s} ({s}:{d})", .{
+        call, at.fn_name, at.file, at.line,
+    });
+}
+
 /// An errno that the wrapper did not foresee. Debug builds say which, to be added to the switch.
+/// Never called from the signal handler (`signals.zig`), where printing is not async-signal-safe.
 pub fn unexpected(e: E) error{Unexpected} {
     if (builtin.mode == .debug) std.debug.print("bun-reactor: unexpected errno {s}\n", .{@tagName(e)});
     return error.Unexpected;
@@ -227,7 +244,7 @@ fn asyncErrno(e: E) ?AsyncError {
 pub fn recvErrno(e: E) RecvError {
     if (asyncErrno(e)) |err| return err;
     return switch (e) {
-        .SUCCESS, .INTR => unreachable, // handled by the callers
+        .SUCCESS, .INTR => bug(@src(), e), // handled by the callers
         .AGAIN => error.WouldBlock,
         .BADF => error.BadDescriptor,
         .NOTSOCK => error.NotSocket,
@@ -242,7 +259,7 @@ pub fn recvErrno(e: E) RecvError {
 pub fn sendErrno(e: E) SendError {
     if (asyncErrno(e)) |err| return err;
     return switch (e) {
-        .SUCCESS, .INTR => unreachable, // handled by the callers
+        .SUCCESS, .INTR => bug(@src(), e), // handled by the callers
         .AGAIN => error.WouldBlock,
         .BADF => error.BadDescriptor,
         .NOTSOCK => error.NotSocket,

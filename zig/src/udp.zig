@@ -107,7 +107,7 @@ pub fn getOption(fd: sys.fd_t, option: u32) sys.GetOptionError!i32 {
     var int: c_int = 0;
     const len = try sys.getsockopt(fd, named.level, named.name, std.mem.asBytes(&int));
     // Every option named in `abi.Option` is an int; a shorter answer would leave bytes unset.
-    assert(len == @sizeOf(c_int));
+    sys.checkKernel(len == @sizeOf(c_int), @src(), "getsockopt");
     return int;
 }
 
@@ -121,7 +121,7 @@ pub fn localAddress(fd: sys.fd_t, out: *abi.Address) sys.SockNameError!void {
     var storage: SockAddr = undefined;
     var len: u32 = @sizeOf(SockAddr);
     try sys.getsockname(fd, &storage.any, &len);
-    assert(len <= @sizeOf(SockAddr));
+    sys.checkKernel(len <= @sizeOf(SockAddr), @src(), "getsockname");
     out.* = fromSockAddr(&storage);
 }
 
@@ -143,9 +143,9 @@ pub fn recvFrom(fd: sys.fd_t, buffer: []u8, datagram: *abi.Datagram) sys.RecvErr
     }
     const len = try sys.recvmsg(fd, &message, 0);
     // Without MSG_TRUNC in the call's flags, the kernel never reports more than it stored.
-    assert(len <= buffer.len);
+    sys.checkKernel(len <= buffer.len, @src(), "recvmsg");
     const control_len = if (offload.supported) message.controllen else 0;
-    assert(control_len <= offload.control_size);
+    sys.checkKernel(control_len <= offload.control_size, @src(), "recvmsg");
     datagram.* = .{
         .len = @intCast(len),
         .flags = truncation(message.flags),
@@ -207,11 +207,11 @@ pub fn recvBatch(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []abi.Da
         }
     }
     const received = try sys.recvmmsg(fd, headers[0..count], 0);
-    assert(received > 0 and received <= count);
+    sys.checkKernel(received > 0 and received <= count, @src(), "recvmmsg");
     for (headers[0..received], names[0..received], controls[0..received], datagrams[0..received]) |header, *name, *control, *datagram| {
-        assert(header.len <= slot_size);
+        sys.checkKernel(header.len <= slot_size, @src(), "recvmmsg");
         const control_len = if (offload.supported) header.hdr.controllen else 0;
-        assert(control_len <= offload.control_size);
+        sys.checkKernel(control_len <= offload.control_size, @src(), "recvmmsg");
         datagram.* = .{
             .len = header.len,
             .flags = truncation(header.hdr.flags),
@@ -252,7 +252,7 @@ pub fn sendBatch(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []
     }
     const sent = sys.sendmmsg(fd, headers[0..count], 0) catch |err|
         if (sys.isAsync(err)) try sys.sendmmsg(fd, headers[0..count], 0) else return err;
-    assert(sent > 0 and sent <= count);
+    sys.checkKernel(sent > 0 and sent <= count, @src(), "sendmmsg");
     return sent;
 }
 
@@ -328,7 +328,7 @@ pub fn recvError(fd: sys.fd_t, peer: *abi.Address) sys.RecvError!u32 {
     // ip(7): "The original destination address of the datagram that caused the error is
     // supplied via msg_name."
     peer.* = fromSockAddr(&storage);
-    assert(message.controllen <= control.len);
+    sys.checkKernel(message.controllen <= control.len, @src(), "recvmsg");
     var offset: usize = 0;
     while (offset + @sizeOf(linux.cmsghdr) <= message.controllen) {
         const header = std.mem.bytesAsValue(linux.cmsghdr, control[offset..][0..@sizeOf(linux.cmsghdr)]);

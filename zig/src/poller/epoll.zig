@@ -119,7 +119,7 @@ pub fn wait(poller: abi.Poller, events: []abi.Event, timeout_ms: i32) poller_api
             else => |e| return unexpected(e),
         }
     };
-    assert(count <= events.len);
+    sys.checkKernel(count <= events.len, @src(), "epoll_wait");
     for (raw[0..count], events[0..count]) |source, *event| {
         const token = source.data.u64;
         if (token == abi.token_waker) drainWaker(poller);

@@ -43,7 +43,10 @@ fn change(ident: usize, filter: anytype, flags: u16, fflags: u32, token: u64) c.
 /// The errno of kevent(2), whether returned by the call or carried by a change's receipt.
 fn kevError(e: c.E) poller_api.ControlError {
     return switch (e) {
-        .SUCCESS, .INTR => unreachable, // handled by the callers
+        // The call's own EINTR is retried by `apply`, and a receipt's 0 counts as found there;
+        // but a receipt's errno is whatever the kernel wrote, so these are unforeseen, not
+        // unreachable.
+        .SUCCESS, .INTR => unexpected(e),
         .BADF => error.BadDescriptor,
         .INVAL => error.InvalidArgument,
         .NOENT => error.NotRegistered,
@@ -68,10 +71,11 @@ fn apply(kq: sys.fd_t, changes: []const c.Kevent) poller_api.ControlError!usize 
             else => |e| return kevError(e),
         }
     };
-    assert(received == changes.len);
+    // With EV_RECEIPT every change comes back, marked EV_ERROR, with its errno (0 if applied).
+    sys.checkKernel(received == changes.len, @src(), "kevent");
     var found: usize = 0;
     for (receipts[0..received]) |receipt| {
-        assert(receipt.flags & c.EV.ERROR != 0);
+        sys.checkKernel(receipt.flags & c.EV.ERROR != 0, @src(), "kevent");
         if (receipt.data == 0) {
             found += 1;
             continue;
@@ -99,12 +103,13 @@ pub fn open() poller_api.OpenError!abi.Poller {
         error.SystemResources, error.Unexpected => |e| return e,
         else => sys.bug(@src(), err), // a fresh kqueue and a user filter
     };
-    assert(added == 1);
+    sys.checkKernel(added == 1, @src(), "kevent");
     return .{ .fd = kq, .waker_fd = -1 };
 }
 
 pub fn close(poller: abi.Poller) sys.CloseError!void {
-    assert(poller.waker_fd == -1);
+    // The handle comes back from the caller: one that `open` did not make is refused.
+    if (poller.waker_fd != -1) return error.BadDescriptor;
     return sys.close(poller.fd);
 }
 
@@ -130,7 +135,7 @@ fn update(poller: abi.Poller, fd: sys.fd_t, token: u64, interest: u32) poller_ap
     assert(token != abi.token_waker);
     const changes = filters(fd, token, interest, c.EV.ADD | c.EV.CLEAR, c.EV.DELETE);
     const found = try apply(poller.fd, &changes);
-    assert(found >= 1); // the filters the interest names were added
+    sys.checkKernel(found >= 1, @src(), "kevent"); // the filters the interest names were added
 }
 
 pub fn register(poller: abi.Poller, fd: sys.fd_t, token: u64, interest: u32) poller_api.ControlError!void {
@@ -176,7 +181,7 @@ pub fn wait(poller: abi.Poller, events: []abi.Event, timeout_ms: i32) poller_api
             else => |e| return unexpected(e),
         }
     };
-    assert(count <= events.len);
+    sys.checkKernel(count <= events.len, @src(), "kevent");
     for (raw[0..count], events[0..count]) |source, *event| {
         event.* = .{ .token = @intCast(source.udata), .flags = eventFlags(source) };
     }
@@ -198,5 +203,5 @@ pub fn wake(poller: abi.Poller) poller_api.WakeError!void {
         error.BadDescriptor, error.Unexpected => |e| return e,
         else => return error.Unexpected,
     };
-    assert(found == 1);
+    sys.checkKernel(found == 1, @src(), "kevent");
 }

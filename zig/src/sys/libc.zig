@@ -7,7 +7,6 @@ const std = @import("std");
 const c = std.c;
 const sys = @import("../sys.zig");
 
-const assert = std.debug.assert;
 const unexpected = sys.unexpected;
 
 pub const sockaddr = c.sockaddr;
@@ -105,7 +104,7 @@ pub fn getsockopt(fd: sys.fd_t, level: i32, name: u32, value: []u8) sys.GetOptio
     var len: c.socklen_t = @intCast(value.len);
     return switch (c.errno(c.getsockopt(fd, level, name, value.ptr, &len))) {
         .SUCCESS => {
-            assert(len <= value.len);
+            sys.checkKernel(len <= value.len, @src(), "getsockopt");
             return len;
         },
         .BADF => error.BadDescriptor,
@@ -211,7 +210,7 @@ pub fn pipe() sys.PipeError![2]sys.fd_t {
 pub fn monotonicMs() i64 {
     var now: c.timespec = undefined;
     const rc = c.clock_gettime(.MONOTONIC, &now);
-    assert(rc == 0);
+    sys.checkKernel(rc == 0, @src(), "clock_gettime");
     return @as(i64, now.sec) * 1000 + @divTrunc(@as(i64, now.nsec), 1_000_000);
 }
 

@@ -7,7 +7,6 @@ const std = @import("std");
 const linux = std.os.linux;
 const sys = @import("../sys.zig");
 
-const assert = std.debug.assert;
 const unexpected = sys.unexpected;
 
 pub const sockaddr = linux.sockaddr;
@@ -88,7 +87,7 @@ pub fn getsockopt(fd: sys.fd_t, level: i32, name: u32, value: []u8) sys.GetOptio
     var len: u32 = @intCast(value.len);
     return switch (linux.errno(linux.getsockopt(fd, level, name, value.ptr, &len))) {
         .SUCCESS => {
-            assert(len <= value.len);
+            sys.checkKernel(len <= value.len, @src(), "getsockopt");
             return len;
         },
         .BADF => error.BadDescriptor,
@@ -117,7 +116,7 @@ pub fn recvmmsg(fd: sys.fd_t, headers: []mmsghdr, flags: u32) sys.RecvError!usiz
         const rc = linux.recvmmsg(fd, headers.ptr, @intCast(headers.len), flags, null);
         return switch (linux.errno(rc)) {
             .SUCCESS => {
-                assert(rc <= headers.len);
+                sys.checkKernel(rc <= headers.len, @src(), "recvmmsg");
                 return rc;
             },
             .INTR => continue,
@@ -143,7 +142,7 @@ pub fn sendmmsg(fd: sys.fd_t, headers: []mmsghdr, flags: u32) sys.SendError!usiz
         const rc = linux.sendmmsg(fd, headers.ptr, @intCast(headers.len), flags);
         return switch (linux.errno(rc)) {
             .SUCCESS => {
-                assert(rc <= headers.len);
+                sys.checkKernel(rc <= headers.len, @src(), "sendmmsg");
                 return rc;
             },
             .INTR => continue,
@@ -198,7 +197,7 @@ pub fn monotonicMs() i64 {
     var now: linux.timespec = undefined;
     const rc = linux.clock_gettime(.MONOTONIC, &now);
     // CLOCK_MONOTONIC exists on every kernel Zig supports and `now` is valid memory.
-    assert(linux.errno(rc) == .SUCCESS);
+    sys.checkKernel(linux.errno(rc) == .SUCCESS, @src(), "clock_gettime");
     return @as(i64, now.sec) * 1000 + @divTrunc(@as(i64, now.nsec), 1_000_000);
 }
 
