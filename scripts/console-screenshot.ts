@@ -1,5 +1,5 @@
 /**
- * Takes the README's picture of the console (`docs/console.png`): builds `dist/udp-echo`, runs it
+ * Takes docs/cli.md's picture of the console (`docs/console.png`): builds `dist/udp-echo`, runs it
  * with `--console`, sends it a few seconds of datagrams with a send error or two among them, and
  * photographs the page in Debian's Chromium (headless, through puppeteer-core).
  *

@@ -112,9 +112,9 @@ describe("ReflectionGuard", () => {
     for (const port of [1, 80, 443, 7777, 40000, 65535]) expect(guard.refuses(port)).toBe(false);
   });
 
-  test("the README lists exactly the ports the guard refuses", () => {
-    const readme = readFileSync(join(import.meta.dir, "..", "README.md"), "utf8");
-    const paragraph = /\*\*Reflection guard\.\*\*([^]*?)Refusals are counted/.exec(readme)![1]!;
+  test("docs/operations.md lists exactly the ports the guard refuses", () => {
+    const operations = readFileSync(join(import.meta.dir, "..", "docs", "operations.md"), "utf8");
+    const paragraph = /\*\*Reflection guard\.\*\*([^]*?)Refusals are counted/.exec(operations)![1]!;
     const listed = [...paragraph.matchAll(/\d+/g)].map((match) => Number(match[0])).sort((a, b) => a - b);
     expect(listed).toEqual([...REFUSED_PORTS].sort((a, b) => a - b));
   });

@@ -1,4 +1,4 @@
-// The seed's 11-step flow (README.md, "The seed's 11 steps, file by file"), shown one step at a
+// The seed's 11-step flow (docs/architecture.md, "The seed's 11 steps, file by file"), shown one step at a
 // time on a real socket.
 //
 // async_main awaits recvFrom on an empty socket; a client then sends "hello". The executor is

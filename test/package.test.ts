@@ -33,6 +33,9 @@ test("the package from npm pack, installed into a fresh project, ships every pla
       expect(contents).toContain(`package/zig/zig-out/lib/${platform}`);
     }
     expect(contents).toContain("package/src/index.ts");
+    // The README links into docs/, and the docs link to the dated figures.
+    expect(contents).toContain("package/docs/architecture.md");
+    expect(contents).toContain("package/bench/RESULTS.md");
     expect(contents.some((path) => path.startsWith("package/test/"))).toBe(false);
 
     const project = join(dir, "consumer");

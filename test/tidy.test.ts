@@ -1,12 +1,56 @@
 // What can be checked mechanically about the code base: the house style's rules.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { USAGE } from "../src/echo/config.ts";
 
 const root = join(import.meta.dir, "..");
 const sources = [...new Bun.Glob("src/**/*.ts").scanSync(root)].sort();
 const read = (path: string) => readFileSync(join(root, path), "utf8");
+const docs = ["README.md", ...[...new Bun.Glob("docs/*.md").scanSync(root)].sort()];
+
+/** Markdown without its fenced code blocks and inline code spans: what links and headings are read from. */
+function prose(markdown: string): string {
+  return markdown.replace(/^```[^]*?^```/gm, "").replace(/`[^`\n]*`/g, (span) => span.replace(/[[\]()]/g, ""));
+}
+
+/** The anchors GitHub gives a Markdown file's headings: lower case, punctuation dropped, spaces to hyphens. */
+function anchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const found = new Set<string>();
+  for (const [, heading] of markdown.replace(/^```[^]*?^```/gm, "").matchAll(/^#{1,6} (.+)$/gm)) {
+    const base = heading!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
+    const count = seen.get(base) ?? 0;
+    seen.set(base, count + 1);
+    found.add(count === 0 ? base : `${base}-${count}`);
+  }
+  return found;
+}
+
+/**
+ * The relative links of the Markdown file at `path` (its text is `markdown`) whose file, or whose
+ * heading in a Markdown file, does not exist.
+ */
+function brokenLinks(path: string, markdown: string, readFile: (path: string) => string | null): string[] {
+  const broken: string[] = [];
+  for (const [, target] of prose(markdown).matchAll(/\]\(([^)\s]+)\)/g)) {
+    if (/^[a-z][a-z+.-]*:/i.test(target!)) continue; // https:, mailto:: not a file of the repository
+    const [file, anchor] = target!.split("#", 2) as [string, string | undefined];
+    const resolved = file === "" ? path : join(dirname(path), decodeURIComponent(file));
+    if (file !== "" && (resolved.startsWith("..") || !existsSync(join(root, resolved)))) {
+      broken.push(`${path}: ${target} (no file ${resolved})`);
+      continue;
+    }
+    if (anchor === undefined || !resolved.endsWith(".md")) continue;
+    const text = resolved === path ? markdown : readFile(resolved);
+    if (text !== null && !anchors(text).has(anchor)) broken.push(`${path}: ${target} (no heading #${anchor} in ${resolved})`);
+  }
+  return broken;
+}
 
 describe("tidy", () => {
   test("exactly one module imports bun:ffi", () => {
@@ -72,10 +116,34 @@ describe("tidy", () => {
     expect(ci.split("\n")).toContain(command!);
   });
 
-  test("the README's command line lists exactly the options udp-echo --help prints", () => {
-    const listed = /## The command line\n\n```text\nudp-echo \[options\]\n([\s\S]*?)```/.exec(read("README.md"))?.[1];
+  test("docs/cli.md's command line lists exactly the options udp-echo --help prints", () => {
+    const listed = /## The command line\n\n```text\nudp-echo \[options\]\n([\s\S]*?)```/.exec(read("docs/cli.md"))?.[1];
     const printed = /\nOptions:\n([\s\S]*?\n)\n/.exec(USAGE)?.[1];
     expect(printed).toBeDefined();
     expect(listed).toBe(printed);
+  });
+
+  test("the README fits on a page: at most 150 lines, the rest in docs/", () => {
+    expect(read("README.md").split("\n").length - 1).toBeLessThanOrEqual(150);
+  });
+
+  test("every relative link in the README and docs/*.md points to a file, and heading, that exists", () => {
+    expect(docs).toContain("docs/architecture.md");
+    const readFile = (path: string) => (existsSync(join(root, path)) ? read(path) : null);
+    expect(docs.flatMap((path) => brokenLinks(path, read(path), readFile))).toEqual([]);
+  });
+
+  test("the link check reports a missing file and a missing heading, and passes good links", () => {
+    const readFile = (path: string) => (existsSync(join(root, path)) ? read(path) : null);
+    const markdown = [
+      "# Title",
+      "[good](cli.md) [good heading](cli.md#the-command-line) [here](#title) [web](https://bun.sh)",
+      "[gone](no-such-file.md) [no heading](cli.md#no-such-heading) `[code](not-a-link.md)`",
+      "```md\n[fenced](not-a-link-either.md)\n```",
+    ].join("\n");
+    expect(brokenLinks("docs/example.md", markdown, readFile)).toEqual([
+      "docs/example.md: no-such-file.md (no file docs/no-such-file.md)",
+      "docs/example.md: cli.md#no-such-heading (no heading #no-such-heading in docs/cli.md)",
+    ]);
   });
 });

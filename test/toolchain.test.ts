@@ -20,8 +20,11 @@ describe("scripts/zig", () => {
     expect(existsSync(join(root, ".toolchain", `zig-${pinned}`))).toBe(true);
   });
 
-  test("the README names the pinned version wherever it names Zig's version", () => {
-    const named = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/Zig (\d+\.\d+\.\d+)/g)].map((match) => match[1]);
+  test("the README and docs/ name the pinned version wherever they name Zig's version", () => {
+    const texts = ["README.md", ...new Bun.Glob("docs/*.md").scanSync(root)].map((path) =>
+      readFileSync(join(root, path), "utf8"),
+    );
+    const named = texts.flatMap((text) => [...text.matchAll(/Zig (\d+\.\d+\.\d+)/g)].map((match) => match[1]));
     expect(named.length).toBeGreaterThan(0);
     expect(named.filter((version) => version !== pinned)).toEqual([]);
   });

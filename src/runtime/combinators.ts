@@ -3,7 +3,7 @@
  *
  * Both poll their futures inside the task that awaits them (like Rust's `join!` and
  * `select!`), so they spawn nothing. A future that loses, or is no longer needed because
- * another failed, is dropped, under the runtime's one cancellation rule (README, "Cancellation"):
+ * another failed, is dropped, under the runtime's one cancellation rule (docs/guide.md, "Cancellation"):
  * dropping a future cancels the work it owns (its `finally` blocks run, its registrations and
  * timers are released), and dropping a `JoinHandle` detaches from its task, which runs on. Only
  * `handle.cancel()` cancels a task.

@@ -43,7 +43,7 @@ export interface RuntimeOptions {
    * (embedded) lets Bun's event loop run; the tasks not yet polled continue next turn, in order.
    * Default 0.1 for `"embedded"`, `Infinity` (no limit: every ready task, every turn) otherwise.
    * A smaller budget lets the host answer sooner under load; a larger one spends less on
-   * switching (see the README's "Embedding in a Bun app").
+   * switching (see docs/embedding.md, "Sharing Bun's thread").
    */
   readonly turnBudgetMs?: number;
   /** The clock the turn budget is measured with, in milliseconds (default `performance.now`). */
