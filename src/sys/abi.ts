@@ -34,6 +34,14 @@ export const TOKEN_WAKER_HIGH = Number(TOKEN_WAKER >> 32n);
 /** Set in a datagram's flags when it was larger than its buffer and lost its tail. */
 export const DATAGRAM_TRUNCATED = 1;
 
+/**
+ * Set in a datagram info's flags (`abi.DatagramInfo`) when it holds the local address and
+ * interface (received: where the datagram was sent to; sent: where it goes from).
+ */
+export const INFO_LOCAL = 1;
+/** Set in a datagram info's flags when it holds the traffic class (TOS) byte, ECN included. */
+export const INFO_TRAFFIC_CLASS = 2;
+
 /** Socket options, as `abi.Option` numbers them. */
 export const Option = {
   reuseAddress: 1,
@@ -63,6 +71,11 @@ export const Layout = {
   datagramSegmentSizeOffset: 6,
   segmentsMax: 64,
   coalescedMax: 65535,
+  datagramInfoSize: 32,
+  datagramInfoLocalOffset: 0,
+  datagramInfoInterfaceOffset: 24,
+  datagramInfoTrafficClassOffset: 28,
+  datagramInfoFlagsOffset: 29,
 } as const;
 
 /**
@@ -89,6 +102,9 @@ export function sharedConstants(): Record<string, bigint> {
     datagram_truncated: BigInt(DATAGRAM_TRUNCATED),
     segments_max: BigInt(Layout.segmentsMax),
     coalesced_max: BigInt(Layout.coalescedMax),
+    info_local: BigInt(INFO_LOCAL),
+    info_traffic_class: BigInt(INFO_TRAFFIC_CLASS),
+    info_all: BigInt(INFO_LOCAL | INFO_TRAFFIC_CLASS),
   };
   for (const [name, value] of Object.entries(Option)) {
     constants[`option.${name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)}`] = BigInt(value);

@@ -59,29 +59,57 @@ export function udpLocalAddress(fd: number): SocketAddress {
 
 /**
  * Receives one datagram into `buffer`, its length, flags and sender into `datagram` (one
- * `Layout.datagramSize` entry). Returns the bytes stored, or {@link WOULD_BLOCK}.
+ * `Layout.datagramSize` entry), and with `info` (one `Layout.datagramInfoSize` entry) what its
+ * control messages say of it (see {@link udpSetDatagramInfo}). Returns the bytes stored, or
+ * {@link WOULD_BLOCK}.
  */
-export function udpTryRecvFrom(fd: number, buffer: Uint8Array, datagram: Uint8Array): number | WouldBlock {
-  const rc = native.br_udp_recv_from(fd, buffer, buffer, datagram, datagram);
+export function udpTryRecvFrom(fd: number, buffer: Uint8Array, datagram: Uint8Array, info?: Uint8Array): number | WouldBlock {
+  const rc =
+    info === undefined
+      ? native.br_udp_recv_from(fd, buffer, buffer, datagram, datagram)
+      : native.br_udp_recv_from_info(fd, buffer, buffer, datagram, datagram, info, info);
   if (rc >= 0) return rc;
   if (wouldBlock(rc)) return WOULD_BLOCK;
   throw new SystemError("recvmsg", -rc, `Cannot receive on UDP descriptor ${fd}`);
 }
 
-/** Sends `payload` to the address encoded in `address`; returns the bytes sent, or WOULD_BLOCK. */
-export function udpTrySendTo(fd: number, payload: Uint8Array, address: Uint8Array, describe: () => string): number | WouldBlock {
-  const rc = native.br_udp_send_to(fd, payload, payload, address, address);
+/**
+ * Sends `payload` to the address encoded in `address`, with `info` as the source address,
+ * interface and traffic class (one `Layout.datagramInfoSize` entry, its flags saying which);
+ * returns the bytes sent, or WOULD_BLOCK.
+ */
+export function udpTrySendTo(
+  fd: number,
+  payload: Uint8Array,
+  address: Uint8Array,
+  describe: () => string,
+  info?: Uint8Array,
+): number | WouldBlock {
+  const rc =
+    info === undefined
+      ? native.br_udp_send_to(fd, payload, payload, address, address)
+      : native.br_udp_send_to_info(fd, payload, payload, address, address, info, info);
   if (rc >= 0) return rc;
   if (wouldBlock(rc)) return WOULD_BLOCK;
   throw new SystemError("sendmsg", -rc, `Cannot send ${payload.byteLength} bytes to ${describe()}`);
 }
 
 /**
- * Receives up to as many datagrams as `datagrams` has entries, into the slots of `buffer`.
- * Returns how many arrived, or WOULD_BLOCK.
+ * Receives up to as many datagrams as `datagrams` has entries, into the slots of `buffer`, and
+ * with `infos` each one's datagram info into the entry of the same index (at most as many as
+ * `infos` holds). Returns how many arrived, or WOULD_BLOCK.
  */
-export function udpTryRecvBatch(fd: number, buffer: Uint8Array, slotSize: number, datagrams: Uint8Array): number | WouldBlock {
-  const rc = native.br_udp_recv_batch(fd, buffer, buffer, slotSize, datagrams, datagrams);
+export function udpTryRecvBatch(
+  fd: number,
+  buffer: Uint8Array,
+  slotSize: number,
+  datagrams: Uint8Array,
+  infos?: Uint8Array,
+): number | WouldBlock {
+  const rc =
+    infos === undefined
+      ? native.br_udp_recv_batch(fd, buffer, buffer, slotSize, datagrams, datagrams)
+      : native.br_udp_recv_batch_info(fd, buffer, buffer, slotSize, datagrams, datagrams, infos, infos);
   if (rc >= 0) return rc;
   if (wouldBlock(rc)) return WOULD_BLOCK;
   throw new SystemError("recvmmsg", -rc, `Cannot receive a batch on UDP descriptor ${fd}`);
@@ -122,8 +150,16 @@ const SOCKET_ERRORS: ReadonlySet<number> = new Set([Errno.EBADF, Errno.ENOTSOCK]
  * returns the bytes sent, WOULD_BLOCK, or the {@link SendRefusal} of the OS (errors of the
  * socket itself are thrown). For sending a coalesced entry's datagrams one by one.
  */
-export function udpTrySendDatagram(fd: number, payload: Uint8Array, address: Uint8Array): number | WouldBlock | SendRefusal {
-  const rc = native.br_udp_send_to(fd, payload, payload, address, address);
+export function udpTrySendDatagram(
+  fd: number,
+  payload: Uint8Array,
+  address: Uint8Array,
+  info?: Uint8Array,
+): number | WouldBlock | SendRefusal {
+  const rc =
+    info === undefined
+      ? native.br_udp_send_to(fd, payload, payload, address, address)
+      : native.br_udp_send_to_info(fd, payload, payload, address, address, info, info);
   if (rc >= 0) return rc;
   if (wouldBlock(rc)) return WOULD_BLOCK;
   if (SOCKET_ERRORS.has(-rc)) throw new SystemError("sendmsg", -rc, `Cannot send a datagram on UDP descriptor ${fd}`);
@@ -131,17 +167,22 @@ export function udpTrySendDatagram(fd: number, payload: Uint8Array, address: Uin
 }
 
 /**
- * Sends the datagrams `datagrams` describes from the slots of `buffer` (sendmmsg). Returns how
- * many were sent (at least one), WOULD_BLOCK, or the {@link SendRefusal} of the first datagram,
- * which the OS refused alone: the caller skips it and goes on with the next.
+ * Sends the datagrams `datagrams` describes from the slots of `buffer` (sendmmsg), with
+ * `infos` each as the info entry of the same index asks. Returns how many were sent (at least
+ * one), WOULD_BLOCK, or the {@link SendRefusal} of the first datagram, which the OS refused
+ * alone: the caller skips it and goes on with the next.
  */
 export function udpTrySendBatch(
   fd: number,
   buffer: Uint8Array,
   slotSize: number,
   datagrams: Uint8Array,
+  infos?: Uint8Array,
 ): number | WouldBlock | SendRefusal {
-  const rc = native.br_udp_send_batch(fd, buffer, buffer, slotSize, datagrams, datagrams);
+  const rc =
+    infos === undefined
+      ? native.br_udp_send_batch(fd, buffer, buffer, slotSize, datagrams, datagrams)
+      : native.br_udp_send_batch_info(fd, buffer, buffer, slotSize, datagrams, datagrams, infos, infos);
   if (rc >= 0) return rc;
   if (wouldBlock(rc)) return WOULD_BLOCK;
   if (SOCKET_ERRORS.has(-rc)) throw new SystemError("sendmmsg", -rc, `Cannot send a batch on UDP descriptor ${fd}`);
@@ -189,6 +230,37 @@ export function udpTryRecvError(fd: number, address: Uint8Array): number | Would
   if (rc >= 0) return rc;
   if (wouldBlock(rc)) return WOULD_BLOCK;
   throw new SystemError("recvmsg", -rc, `Cannot read the error queue of UDP descriptor ${fd}`);
+}
+
+/**
+ * Asks the kernel to report, for each datagram received with an info entry, the local address
+ * it was sent to and its interface (`INFO_LOCAL`) and its traffic class, ECN included
+ * (`INFO_TRAFFIC_CLASS`): IP_PKTINFO / IPV6_RECVPKTINFO and IP_RECVTOS / IPV6_RECVTCLASS, or
+ * their BSD forms. 0 turns both off.
+ *
+ * @example
+ * ```ts
+ * udpSetDatagramInfo(fd, INFO_LOCAL | INFO_TRAFFIC_CLASS);
+ * ```
+ */
+export function udpSetDatagramInfo(fd: number, what: number): void {
+  check(
+    native.br_udp_set_datagram_info(fd, what),
+    "setsockopt",
+    () => `Cannot set the datagram info of descriptor ${fd} to ${what}`,
+  );
+}
+
+/**
+ * What {@link udpSetDatagramInfo} asked for, read back from the kernel (`INFO_*` bits).
+ *
+ * @example
+ * ```ts
+ * const reportsDestination = (udpGetDatagramInfo(fd) & INFO_LOCAL) !== 0;
+ * ```
+ */
+export function udpGetDatagramInfo(fd: number): number {
+  return check(native.br_udp_get_datagram_info(fd), "getsockopt", () => `Cannot read the datagram info of descriptor ${fd}`);
 }
 
 /** Closes a descriptor the library created. */

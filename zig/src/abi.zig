@@ -88,6 +88,29 @@ pub const Datagram = extern struct {
     address: Address,
 };
 
+/// What a datagram carries besides its payload and peer, in control messages (see
+/// `datagram_info.zig`): one per batch entry, in an array of its own beside the entries, which
+/// only the `*_info` calls read or write, so that a socket that does not ask for it pays nothing.
+///
+/// On receive, `flags` says which fields the kernel reported: `info_local` for the local address
+/// the datagram was sent to (port 0) and the index of the interface it came in on (0 where the
+/// OS does not say), `info_traffic_class` for its IPv4 TOS byte or IPv6 traffic class (DSCP in
+/// the high six bits, the ECN codepoint in the low two). On send, the same bits ask for the
+/// same things: send from `local` (the unspecified address lets the kernel choose) through
+/// `interface` (0: the route's), and with `traffic_class`.
+pub const DatagramInfo = extern struct {
+    local: Address,
+    interface: u32,
+    traffic_class: u8,
+    flags: u8,
+    reserved: u16 = 0,
+};
+
+/// `DatagramInfo.flags`, and what `br_udp_set_datagram_info` asks the kernel to report.
+pub const info_local: u32 = 1 << 0;
+pub const info_traffic_class: u32 = 1 << 1;
+pub const info_all: u32 = info_local | info_traffic_class;
+
 /// The layout TypeScript checks against its own mirror, filled in by `br_abi_layout`.
 pub const Layout = extern struct {
     poller_size: u32 = @sizeOf(Poller),
@@ -108,6 +131,11 @@ pub const Layout = extern struct {
     datagram_segment_size_offset: u32 = @offsetOf(Datagram, "segment_size"),
     segments_max: u32 = segments_max,
     coalesced_max: u32 = coalesced_max,
+    datagram_info_size: u32 = @sizeOf(DatagramInfo),
+    datagram_info_local_offset: u32 = @offsetOf(DatagramInfo, "local"),
+    datagram_info_interface_offset: u32 = @offsetOf(DatagramInfo, "interface"),
+    datagram_info_traffic_class_offset: u32 = @offsetOf(DatagramInfo, "traffic_class"),
+    datagram_info_flags_offset: u32 = @offsetOf(DatagramInfo, "flags"),
 };
 
 /// Every integer constant of `Abi` (this file), one `name value` line each, options as
@@ -161,5 +189,13 @@ comptime {
     std.debug.assert(@offsetOf(Datagram, "flags") == 4);
     std.debug.assert(@offsetOf(Datagram, "segment_size") == 6);
     std.debug.assert(@offsetOf(Datagram, "address") == 8);
-    std.debug.assert(@sizeOf(Layout) == 18 * 4);
+    std.debug.assert(@sizeOf(DatagramInfo) == 32);
+    std.debug.assert(@offsetOf(DatagramInfo, "local") == 0);
+    std.debug.assert(@offsetOf(DatagramInfo, "interface") == 24);
+    std.debug.assert(@offsetOf(DatagramInfo, "traffic_class") == 28);
+    std.debug.assert(@offsetOf(DatagramInfo, "flags") == 29);
+    std.debug.assert(info_local == 1 and info_traffic_class == 2 and info_all == 3);
+    // The flags of a `DatagramInfo` are a u8.
+    std.debug.assert(info_all <= std.math.maxInt(u8));
+    std.debug.assert(@sizeOf(Layout) == 23 * 4);
 }

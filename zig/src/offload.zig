@@ -24,8 +24,8 @@ const linux = std.os.linux;
 const cmsghdr = linux.cmsghdr;
 
 /// `SOL_UDP` and the two options, as linux/udp.h numbers them.
-const sol_udp: i32 = 17;
-const udp_segment: i32 = 103;
+pub const sol_udp: i32 = 17;
+pub const udp_segment: i32 = 103;
 const udp_gro: i32 = 104;
 
 /// `CMSG_ALIGN`: control messages are aligned to the size of a `long`.

@@ -17,7 +17,6 @@ const udp = @import("udp.zig");
 const signals = @import("signals.zig");
 const fault = @import("fault.zig");
 
-
 /// The one errno each of the library's errors stands for (public for the tests).
 pub fn errno(err: sys.Error) sys.E {
     return switch (err) {
@@ -313,6 +312,71 @@ pub export fn br_udp_recv_error(fd: i32, address: ?[*]u8, address_len: usize) i3
             const code = udp.recvError(fd, a) catch |err| break :blk negative(errno(err));
             break :blk @intCast(@min(code, std.math.maxInt(i32)));
         },
+        .refused => |rc| rc,
+    };
+}
+
+/// Asks the kernel to report each received datagram's destination and interface
+/// (`abi.info_local`) and traffic class (`abi.info_traffic_class`), for the `*_info` receives;
+/// 0 turns both off. `-EINVAL` for other bits.
+pub export fn br_udp_set_datagram_info(fd: i32, what: u32) i32 {
+    return result(udp.setDatagramInfo(fd, what));
+}
+
+/// The `abi.info_*` bits the socket reports, read back from the kernel.
+pub export fn br_udp_get_datagram_info(fd: i32) i32 {
+    const what = udp.getDatagramInfo(fd) catch |err| return negative(errno(err));
+    return @intCast(what);
+}
+
+/// `br_udp_recv_from`, and the datagram's info into `info` (one `abi.DatagramInfo`).
+pub export fn br_udp_recv_from_info(fd: i32, buffer: ?[*]u8, buffer_len: usize, datagram: ?[*]u8, datagram_len: usize, info: ?[*]u8, info_len: usize) i32 {
+    const payload = bytes(buffer, buffer_len) orelse return efault;
+    const d = switch (one(abi.Datagram, datagram, datagram_len)) {
+        .value => |v| v,
+        .refused => |rc| return rc,
+    };
+    return switch (one(abi.DatagramInfo, info, info_len)) {
+        .value => |i| result(udp.recvFromInfo(fd, payload, d, i)),
+        .refused => |rc| rc,
+    };
+}
+
+/// `br_udp_send_to`, from the source and with the traffic class that `info` asks for.
+pub export fn br_udp_send_to_info(fd: i32, payload: ?[*]u8, payload_len: usize, address: ?[*]u8, address_len: usize, info: ?[*]u8, info_len: usize) i32 {
+    const message = bytes(payload, payload_len) orelse return efault;
+    const a = switch (one(abi.Address, address, address_len)) {
+        .value => |v| v,
+        .refused => |rc| return rc,
+    };
+    return switch (one(abi.DatagramInfo, info, info_len)) {
+        .value => |i| result(udp.sendToInfo(fd, message, a, i)),
+        .refused => |rc| rc,
+    };
+}
+
+/// `br_udp_recv_batch`, and entry `i`'s info into entry `i` of `infos`.
+pub export fn br_udp_recv_batch_info(fd: i32, buffer: ?[*]u8, buffer_len: usize, slot_size: u32, datagrams: ?[*]u8, datagrams_len: usize, infos: ?[*]u8, infos_len: usize) i32 {
+    const slots = bytes(buffer, buffer_len) orelse return efault;
+    const d = switch (many(abi.Datagram, datagrams, datagrams_len)) {
+        .value => |v| v,
+        .refused => |rc| return rc,
+    };
+    return switch (many(abi.DatagramInfo, infos, infos_len)) {
+        .value => |i| result(udp.recvBatchInfo(fd, slots, slot_size, d, i)),
+        .refused => |rc| rc,
+    };
+}
+
+/// `br_udp_send_batch`, entry `i` sent as entry `i` of `infos` asks.
+pub export fn br_udp_send_batch_info(fd: i32, buffer: ?[*]u8, buffer_len: usize, slot_size: u32, datagrams: ?[*]u8, datagrams_len: usize, infos: ?[*]u8, infos_len: usize) i32 {
+    const slots = bytes(buffer, buffer_len) orelse return efault;
+    const d = switch (many(abi.Datagram, datagrams, datagrams_len)) {
+        .value => |v| v,
+        .refused => |rc| return rc,
+    };
+    return switch (many(abi.DatagramInfo, infos, infos_len)) {
+        .value => |i| result(udp.sendBatchInfo(fd, slots, slot_size, d, i)),
         .refused => |rc| rc,
     };
 }

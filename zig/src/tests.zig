@@ -617,3 +617,7 @@ test "a reply to a closed port comes back from the error queue as ECONNREFUSED, 
         try testing.expectEqual(neg(.AGAIN), root.br_udp_recv_error(server.fd, lib.raw(&peer).ptr, @sizeOf(abi.Address)));
     }
 }
+
+test {
+    _ = @import("tests_info.zig");
+}

@@ -10,6 +10,7 @@ const builtin = @import("builtin");
 const abi = @import("abi.zig");
 const sys = @import("sys.zig");
 const offload = @import("offload.zig");
+const datagram_info = @import("datagram_info.zig");
 
 const assert = std.debug.assert;
 
@@ -128,6 +129,30 @@ pub fn localAddress(fd: sys.fd_t, out: *abi.Address) sys.SockNameError!void {
 /// Receives one datagram into `buffer`, its length, flags and sender into `datagram`, and
 /// returns the number of bytes stored (`error.WouldBlock` if none is waiting).
 pub fn recvFrom(fd: sys.fd_t, buffer: []u8, datagram: *abi.Datagram) sys.RecvError!usize {
+    return receiveOne(fd, buffer, datagram, null);
+}
+
+/// `recvFrom`, and what the datagram's control messages say of it into `info` (its destination,
+/// interface and traffic class, as far as `setDatagramInfo` asked for them).
+pub fn recvFromInfo(fd: sys.fd_t, buffer: []u8, datagram: *abi.Datagram, info: *abi.DatagramInfo) sys.RecvError!usize {
+    return receiveOne(fd, buffer, datagram, info);
+}
+
+/// Whether `info` (a pointer or slice, or `null`) asks for datagram info: known at comptime,
+/// so that the plain calls are compiled without any of it.
+fn withInfo(comptime Info: type) bool {
+    return Info != @TypeOf(null);
+}
+
+/// The control buffer of one message: a UDP_GRO or UDP_SEGMENT message alone (Linux), or with
+/// datagram info (`datagram_info.control_size`).
+fn ControlOf(comptime with_info: bool) type {
+    return [if (with_info) datagram_info.control_size else if (offload.supported) offload.control_size else 0]u8;
+}
+const control_align = @max(offload.control_align, datagram_info.control_align);
+
+fn receiveOne(fd: sys.fd_t, buffer: []u8, datagram: *abi.Datagram, info: anytype) sys.RecvError!usize {
+    const with_info = comptime withInfo(@TypeOf(info));
     var storage: SockAddr = undefined;
     var iov = [1]sys.iovec{.{ .base = buffer.ptr, .len = buffer.len }};
     var message = std.mem.zeroes(sys.msghdr);
@@ -136,22 +161,23 @@ pub fn recvFrom(fd: sys.fd_t, buffer: []u8, datagram: *abi.Datagram) sys.RecvErr
     message.iov = &iov;
     message.iovlen = 1;
     // With offload on, even a single receive may return several datagrams coalesced.
-    var control: offload.Control align(offload.control_align) = undefined;
-    if (offload.supported) {
+    var control: ControlOf(with_info) align(control_align) = undefined;
+    if (control.len > 0) {
         message.control = &control;
-        message.controllen = offload.control_size;
+        message.controllen = control.len;
     }
     const len = try sys.recvmsg(fd, &message, 0);
     // Without MSG_TRUNC in the call's flags, the kernel never reports more than it stored.
     sys.checkKernel(len <= buffer.len, @src(), "recvmsg");
-    const control_len = if (offload.supported) message.controllen else 0;
-    sys.checkKernel(control_len <= offload.control_size, @src(), "recvmsg");
+    const control_len = if (control.len > 0) message.controllen else 0;
+    sys.checkKernel(control_len <= control.len, @src(), "recvmsg");
     datagram.* = .{
         .len = @intCast(len),
         .flags = truncation(message.flags),
         .segment_size = offload.receivedSegmentSize(control[0..control_len], len),
         .address = fromSockAddr(&storage),
     };
+    if (with_info) info.* = datagram_info.decode(control[0..control_len]);
     return len;
 }
 
@@ -163,14 +189,36 @@ pub fn recvFrom(fd: sys.fd_t, buffer: []u8, datagram: *abi.Datagram) sys.RecvErr
 /// send is tried once more (here and in `sendBatch`); an error that comes back is its own. The
 /// earlier datagram's error stays in the error queue (`recvError`).
 pub fn sendTo(fd: sys.fd_t, payload: []const u8, address: *const abi.Address) sys.SendError!usize {
+    return sendOne(fd, payload, address, null);
+}
+
+/// `sendTo`, from the source address and interface and with the traffic class that `info`
+/// asks for; `error.InvalidArgument` (or `error.OptionUnsupported`) before any system call
+/// for what cannot be sent so (see `datagram_info.checkSend`).
+pub fn sendToInfo(fd: sys.fd_t, payload: []const u8, address: *const abi.Address, info: *const abi.DatagramInfo) sys.SendError!usize {
+    return sendOne(fd, payload, address, info);
+}
+
+fn sendOne(fd: sys.fd_t, payload: []const u8, address: *const abi.Address, info: anytype) sys.SendError!usize {
+    const with_info = comptime withInfo(@TypeOf(info));
     var storage: SockAddr = undefined;
     const len = try toSockAddr(address, &storage);
+    if (with_info) try datagram_info.checkSend(info, address);
     var iov = [1]sys.iovec_const{.{ .base = payload.ptr, .len = payload.len }};
     var message = std.mem.zeroes(sys.msghdr_const);
     message.name = &storage.any;
     message.namelen = len;
     message.iov = &iov;
     message.iovlen = 1;
+    var control: [if (with_info) datagram_info.control_size else 0]u8 align(control_align) = undefined;
+    if (with_info) {
+        var encoder = datagram_info.Encoder{ .buffer = &control };
+        datagram_info.encodeSend(&encoder, info, address);
+        if (encoder.len > 0) {
+            message.control = &control;
+            message.controllen = @intCast(encoder.len);
+        }
+    }
     return sys.sendmsg(fd, &message, 0) catch |err| if (sys.isAsync(err)) sys.sendmsg(fd, &message, 0) else err;
 }
 
@@ -189,11 +237,23 @@ fn batchCount(buffer_len: usize, slot_size: u32, datagrams_len: usize) error{Inv
 /// or `error.WouldBlock` if none was waiting. On a socket with offload on, an entry may be
 /// several datagrams coalesced by the kernel, and its `segment_size` says so.
 pub fn recvBatch(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []abi.Datagram) (sys.RecvError || error{InvalidArgument})!usize {
+    return receiveBatch(fd, buffer, slot_size, datagrams, null);
+}
+
+/// `recvBatch`, and each entry's datagram info into the entry of the same index of `infos`
+/// (see `recvFromInfo`); at most `infos.len` entries are received.
+pub fn recvBatchInfo(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []abi.Datagram, infos: []abi.DatagramInfo) (sys.RecvError || error{InvalidArgument})!usize {
+    return receiveBatch(fd, buffer, slot_size, datagrams[0..@min(datagrams.len, infos.len)], infos);
+}
+
+fn receiveBatch(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []abi.Datagram, infos: anytype) (sys.RecvError || error{InvalidArgument})!usize {
+    const with_info = comptime withInfo(@TypeOf(infos));
     const count = try batchCount(buffer.len, slot_size, datagrams.len);
+    if (with_info) assert(infos.len >= count);
     var headers: [abi.batch_max]sys.mmsghdr = undefined;
     var iovecs: [abi.batch_max]sys.iovec = undefined;
     var names: [abi.batch_max]SockAddr = undefined;
-    var controls: [abi.batch_max]offload.Control align(offload.control_align) = undefined;
+    var controls: [abi.batch_max]ControlOf(with_info) align(control_align) = undefined;
     for (headers[0..count], iovecs[0..count], names[0..count], 0..) |*header, *iov, *name, index| {
         iov.* = .{ .base = buffer[index * slot_size ..].ptr, .len = slot_size };
         header.* = .{ .hdr = std.mem.zeroes(sys.msghdr), .len = 0 };
@@ -201,23 +261,24 @@ pub fn recvBatch(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []abi.Da
         header.hdr.namelen = @sizeOf(SockAddr);
         header.hdr.iov = iov[0..1];
         header.hdr.iovlen = 1;
-        if (offload.supported) {
+        if (controls[index].len > 0) {
             header.hdr.control = &controls[index];
-            header.hdr.controllen = offload.control_size;
+            header.hdr.controllen = controls[index].len;
         }
     }
     const received = try sys.recvmmsg(fd, headers[0..count], 0);
     sys.checkKernel(received > 0 and received <= count, @src(), "recvmmsg");
-    for (headers[0..received], names[0..received], controls[0..received], datagrams[0..received]) |header, *name, *control, *datagram| {
+    for (headers[0..received], names[0..received], controls[0..received], datagrams[0..received], 0..) |header, *name, *control, *datagram, index| {
         sys.checkKernel(header.len <= slot_size, @src(), "recvmmsg");
-        const control_len = if (offload.supported) header.hdr.controllen else 0;
-        sys.checkKernel(control_len <= offload.control_size, @src(), "recvmmsg");
+        const control_len = if (control.len > 0) header.hdr.controllen else 0;
+        sys.checkKernel(control_len <= control.len, @src(), "recvmmsg");
         datagram.* = .{
             .len = header.len,
             .flags = truncation(header.hdr.flags),
             .segment_size = offload.receivedSegmentSize(control[0..control_len], header.len),
             .address = fromSockAddr(name),
         };
+        if (with_info) infos[index] = datagram_info.decode(control[0..control_len]);
     }
     return received;
 }
@@ -227,14 +288,26 @@ pub fn recvBatch(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []abi.Da
 /// many entries were sent, which may be fewer than asked; an error is returned only when not
 /// even the first could be sent, so that the caller learns which entry it belongs to.
 pub fn sendBatch(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []const abi.Datagram) (sys.SendError || error{OptionUnsupported})!usize {
+    return sendBatchOf(fd, buffer, slot_size, datagrams, null);
+}
+
+/// `sendBatch`, each entry sent as the entry of the same index of `infos` asks (see
+/// `sendToInfo`); at most `infos.len` entries are sent. An entry whose info cannot be sent is
+/// refused alone, as an entry that cannot be sent is.
+pub fn sendBatchInfo(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []const abi.Datagram, infos: []const abi.DatagramInfo) (sys.SendError || error{OptionUnsupported})!usize {
+    return sendBatchOf(fd, buffer, slot_size, datagrams[0..@min(datagrams.len, infos.len)], infos);
+}
+
+fn sendBatchOf(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []const abi.Datagram, infos: anytype) (sys.SendError || error{OptionUnsupported})!usize {
+    const with_info = comptime withInfo(@TypeOf(infos));
     var count = try batchCount(buffer.len, slot_size, datagrams.len);
     var headers: [abi.batch_max]sys.mmsghdr = undefined;
     var iovecs: [abi.batch_max]sys.iovec_const = undefined;
     var names: [abi.batch_max]SockAddr = undefined;
-    var controls: [abi.batch_max]offload.Control align(offload.control_align) = undefined;
+    var controls: [abi.batch_max]ControlOf(with_info) align(control_align) = undefined;
     for (datagrams[0..count], 0..) |*datagram, index| {
         // An entry that cannot be sent ends the batch before it, to be reported on its own.
-        const checked = checkDatagram(datagram, slot_size, &names[index]) catch |err| {
+        const checked = checkEntry(datagram, if (with_info) &infos[index] else null, slot_size, &names[index]) catch |err| {
             if (index == 0) return err;
             count = index;
             break;
@@ -245,7 +318,15 @@ pub fn sendBatch(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []
         headers[index].hdr.namelen = checked.name_len;
         headers[index].hdr.iov = @ptrCast(iovecs[index..][0..1]);
         headers[index].hdr.iovlen = 1;
-        if (offload.supported and checked.segmented) {
+        if (with_info) {
+            var encoder = datagram_info.Encoder{ .buffer = &controls[index] };
+            if (checked.segmented) datagram_info.pushSegmentSize(&encoder, datagram.segment_size);
+            datagram_info.encodeSend(&encoder, &infos[index], &datagram.address);
+            if (encoder.len > 0) {
+                headers[index].hdr.control = &controls[index];
+                headers[index].hdr.controllen = @intCast(encoder.len);
+            }
+        } else if (offload.supported and checked.segmented) {
             headers[index].hdr.control = &controls[index];
             headers[index].hdr.controllen = offload.writeSegmentControl(&controls[index], datagram.segment_size);
         }
@@ -260,11 +341,13 @@ pub fn sendBatch(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []
 /// written to `name`, and whether the kernel must cut the entry into datagrams.
 const Checked = struct { name_len: u32, segmented: bool };
 
-/// How the entry goes out, or why it cannot.
-fn checkDatagram(datagram: *const abi.Datagram, slot_size: u32, name: *SockAddr) error{ InvalidArgument, AddressFamilyUnsupported, OptionUnsupported }!Checked {
+/// How the entry goes out (with its `info`, if any), or why it cannot.
+fn checkEntry(datagram: *const abi.Datagram, info: ?*const abi.DatagramInfo, slot_size: u32, name: *SockAddr) error{ InvalidArgument, AddressFamilyUnsupported, OptionUnsupported }!Checked {
     if (datagram.len > slot_size) return error.InvalidArgument;
     const segmented = try offload.segmentedSend(datagram.len, datagram.segment_size);
-    return .{ .name_len = try toSockAddr(&datagram.address, name), .segmented = segmented };
+    const name_len = try toSockAddr(&datagram.address, name);
+    if (info) |asked| try datagram_info.checkSend(asked, &datagram.address);
+    return .{ .name_len = name_len, .segmented = segmented };
 }
 
 /// Turns UDP GRO and GSO on for `fd` (see `offload.enable`), or says which the kernel refused.
@@ -342,4 +425,22 @@ pub fn recvError(fd: sys.fd_t, peer: *abi.Address) sys.RecvError!u32 {
         offset += std.mem.alignForward(usize, header.len, linux.cmsg_align);
     }
     return 0; // an entry without its description: the kernel always sends one
+}
+
+/// Asks the kernel to report each datagram's destination and interface (`abi.info_local`) and
+/// traffic class (`abi.info_traffic_class`) for the `*Info` receives, or not (`what` 0); see
+/// `datagram_info.enable`.
+pub fn setDatagramInfo(fd: sys.fd_t, what: u32) (sys.SetOptionError || sys.SockNameError)!void {
+    if (what & ~abi.info_all != 0) return error.InvalidArgument;
+    var local: abi.Address = undefined;
+    try localAddress(fd, &local);
+    return datagram_info.enable(fd, local.family, what);
+}
+
+/// What `setDatagramInfo` asked for, read back from the kernel.
+pub fn getDatagramInfo(fd: sys.fd_t) (sys.GetOptionError || sys.SockNameError)!u32 {
+    var local: abi.Address = undefined;
+    try localAddress(fd, &local);
+    if (local.family != 4 and local.family != 6) return error.OptionUnsupported;
+    return datagram_info.enabled(fd, local.family);
 }
