@@ -43,6 +43,17 @@ export { formatTraceEvent, type Direction, type TraceEvent, type TraceHook, type
 export type { Waker } from "./runtime/waker.ts";
 export type { BatchSendReport } from "./net/batch-send.ts";
 export { COALESCED_BYTES_MAX, DatagramBatch, SEGMENT_BYTES_MAX } from "./net/datagram-batch.ts";
+export {
+  ActivationError,
+  type ActivationEnvironment,
+  clearActivationEnvironment,
+  describePassed,
+  LISTEN_FDS_MAX,
+  LISTEN_FDS_START,
+  type PassedDescriptor,
+  passedDescriptors,
+  takePassedUdpSockets,
+} from "./net/activation.ts";
 export { SignalWatch, type WatchedSignal } from "./net/signal-watch.ts";
 export type { TryResult } from "./net/try-result.ts";
 export { UdpSocket } from "./net/udp-socket.ts";

@@ -26,6 +26,8 @@ export interface EchoConfig {
   readonly traceFile: string | null;
   /** UDP GRO/GSO: on where the OS allows (`auto`), or never (`off`). */
   readonly offload: "auto" | "off";
+  /** The flags the command line named (`--port`, …), to tell a default from a choice. */
+  readonly given: readonly string[];
 }
 
 /** What the server does when a flag is not given. */
@@ -42,6 +44,7 @@ export const DEFAULTS: EchoConfig = {
   console: null,
   traceFile: null,
   offload: "auto",
+  given: [],
 };
 
 /** Limits of the numeric flags. */
@@ -61,7 +64,8 @@ A UDP echo server (RFC 862): every datagram is sent back, byte for byte, to its 
 Options:
   --host ADDRESS          IP address to listen on (default 127.0.0.1; IPv6 such as ::1 works)
   --port PORT             UDP port, 0 to 65535 (default 7777; 0 picks a free port)
-  --workers N             reactors, each with its own SO_REUSEPORT socket on the port (default 1)
+  --workers N             reactors, each with its own SO_REUSEPORT socket on the port (default 1;
+                          with socket activation, one per socket passed)
   --reactor inline|thread wait for the OS on the executor's thread, or on a reactor thread
                           (default inline)
   --stats SECONDS         print datagrams and bytes per second, drops and tasks every SECONDS
@@ -77,6 +81,9 @@ Options:
                           at most 100000 events, then counts those it drops
   --help                  print this help
   --version               print the version
+
+Started by a service manager with sockets passed (systemd's LISTEN_FDS), it serves those
+instead of binding: see contrib/systemd/ and docs/operations.md.
 
 Stop it with Ctrl-C (SIGINT) or SIGTERM: it prints its totals and exits with status 0.`;
 
@@ -240,6 +247,7 @@ export function parseCommandLine(args: readonly string[]): Command {
     console: values.console === undefined ? null : consoleAddress(values.console),
     traceFile: values["trace-file"] === undefined ? null : nonEmpty("--trace-file", values["trace-file"]),
     offload: values.offload === undefined ? DEFAULTS.offload : offload(values.offload),
+    given: Object.keys(values).map((name) => `--${name}`),
   };
   if (config.workers > 1 && (config.console !== null || config.traceFile !== null)) {
     throw new UsageError(

@@ -8,12 +8,15 @@ import { rmSync, writeFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import packageJson from "../../package.json" with { type: "json" };
 import {
+  ActivationError,
   type Async,
+  clearActivationEnvironment,
   combineHooks,
   type ConsoleHandle,
   formatSocketAddress,
   isLoopbackHost,
   now,
+  passedDescriptors,
   remoteCondition,
   Runtime,
   select,
@@ -22,6 +25,7 @@ import {
   SystemError,
   sleep,
   spawn,
+  takePassedUdpSockets,
   TimeoutError,
   timeout,
   TraceFile,
@@ -55,11 +59,19 @@ function describeOffload(socket: UdpSocket, config: EchoConfig): string {
   return socket.offload.state === "on" ? "offload on" : `offload off: ${socket.offload.reason}`;
 }
 
-function readyLine(socket: UdpSocket, config: EchoConfig): string {
+/**
+ * `udp-echo listening on 127.0.0.1:7777 (epoll, …)`; with socket activation every passed
+ * address (`0.0.0.0:7 and [::]:7`) and `socket activation` first in the parentheses.
+ */
+function readyLine(sockets: readonly UdpSocket[], config: EchoConfig, activated: boolean): string {
   const workers = `${config.workers} worker${config.workers === 1 ? "" : "s"}`;
+  const addresses = activated
+    ? sockets.map((socket) => formatSocketAddress(socket.localAddress))
+    : [formatSocketAddress(sockets[0]!.localAddress)];
   return (
-    `udp-echo listening on ${formatSocketAddress(socket.localAddress)} ` +
-    `(${pollerBackend()}, ${config.reactor} reactor, ${workers}, ${describeOffload(socket, config)})`
+    `udp-echo listening on ${addresses.join(" and ")} ` +
+    `(${activated ? "socket activation, " : ""}${pollerBackend()}, ${config.reactor} reactor, ${workers}, ` +
+    `${describeOffload(sockets[0]!, config)})`
   );
 }
 
@@ -111,6 +123,44 @@ function bindSockets(config: EchoConfig): UdpSocket[] {
   return sockets;
 }
 
+/** What a bind refused with EACCES (a port below 1024, unprivileged) says to do instead. */
+const PRIVILEGED_PORT_HINT =
+  ": a port below 1024 needs privilege: start udp-echo by socket activation (contrib/systemd/udp-echo.socket, " +
+  "or systemd-socket-activate --datagram -l PORT udp-echo) or grant it CAP_NET_BIND_SERVICE";
+
+/**
+ * The sockets to serve: those a service manager passed (socket activation), one per worker, or
+ * else those bound here. Throws {@link ActivationError} for passed sockets it cannot serve, or
+ * flags that contradict them, and {@link SystemError} for a bind that fails.
+ */
+function takeSockets(config: EchoConfig): { config: EchoConfig; sockets: UdpSocket[]; activated: boolean } {
+  const passed = passedDescriptors(process.env, process.pid);
+  if (passed === null) return { config, sockets: bindSockets(config), activated: false };
+  // The worker threads and anything the echo starts must not take the variables for theirs.
+  clearActivationEnvironment(process.env);
+  if (passed.length === 0) throw new ActivationError("socket activation: LISTEN_FDS is 0: the service manager passed no socket");
+  const address = config.given.filter((flag) => flag === "--host" || flag === "--port");
+  if (address.length > 0) {
+    throw new ActivationError(
+      `socket activation: ${address.join(" and ")} cannot choose the address of passed sockets: leave them out`,
+    );
+  }
+  if (config.given.includes("--workers") && config.workers !== passed.length) {
+    throw new ActivationError(
+      `socket activation: --workers ${config.workers}, but ${passed.length} socket${passed.length === 1 ? " was" : "s were"} passed: ` +
+        "each worker serves one passed socket (leave --workers out, or pass as many sockets)",
+    );
+  }
+  if (passed.length > 1 && (config.console !== null || config.traceFile !== null)) {
+    throw new ActivationError(
+      `socket activation: ${config.console !== null ? "--console" : "--trace-file"} shows one runtime, ` +
+        `but ${passed.length} sockets were passed, one worker each`,
+    );
+  }
+  const sockets = takePassedUdpSockets(passed, { offload: config.offload === "auto" });
+  return { config: { ...config, workers: sockets.length }, sockets, activated: true };
+}
+
 /**
  * The counters the console charts: traffic each way, and drops by reason: every `dropped…`
  * counter, so that a new reason is charted without being listed here too.
@@ -149,7 +199,7 @@ function openTraceFile(path: string | null): TraceFile | null {
 }
 
 /** `--workers 1`: the echo service runs on the main thread's runtime. */
-function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWatch): number {
+function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWatch, activated: boolean): number {
   const printer = config.trace ? new TracePrinter(out) : null;
   let traceFile: TraceFile | null;
   try {
@@ -170,7 +220,7 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
     if (traceFile !== null) rmSync(traceFile.path, { force: true });
     return 1;
   }
-  out(readyLine(socket, config));
+  out(readyLine([socket], config, activated));
   let status = 0;
   try {
     runtime.blockOn(
@@ -214,11 +264,10 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
 }
 
 /** `--workers N`: each worker thread runs its own runtime; this thread watches and adds up. */
-function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: SignalWatch): number {
+function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: SignalWatch, activated: boolean): number {
   const runtime = new Runtime({ driver: config.reactor });
   const slots = WorkerSlots.allocate(config.workers);
   const stats = (): EchoStats => EchoStats.sum(Array.from({ length: slots.count }, (_, index) => slots.stats(index)));
-  const first = sockets[0]!;
   // Each worker's poller is opened here and closed here, after the worker has stopped: waking
   // it is then always safe.
   const pollers = sockets.map(() => Poller.open());
@@ -247,7 +296,7 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
         return 1;
       }
       if (!slots.all(WorkerState.running)) return 1; // the worker has said why
-      out(readyLine(first, config));
+      out(readyLine(sockets, config, activated));
       const statsPrinter =
         config.statsSeconds === null ? null : spawn(printStats(stats, config.statsSeconds), { name: "stats printer" });
       const ended = yield* select([signals.next(), remoteCondition(() => slots.some(WorkerState.failed, WorkerState.stopped))]);
@@ -299,25 +348,32 @@ function main(args: readonly string[]): number {
     out(`udp-echo ${packageJson.version} (bun-reactor; Bun ${Bun.version}; ${pollerBackend()}; ${offloadHere()})`);
     return 0;
   }
-  const config = command.config;
-  let sockets: UdpSocket[];
+  let listening: { config: EchoConfig; sockets: UdpSocket[]; activated: boolean };
   try {
-    sockets = bindSockets(config);
+    listening = takeSockets(command.config);
   } catch (error) {
+    if (error instanceof ActivationError) {
+      err(`udp-echo: ${error.message}`);
+      return 2;
+    }
     if (!(error instanceof SystemError)) throw error;
-    err(`udp-echo: ${error.message}`);
+    err(`udp-echo: ${error.message}${error.code === "EACCES" ? PRIVILEGED_PORT_HINT : ""}`);
     return 1;
   }
-  if (!isLoopbackHost(config.host) && config.rateLimit === null) {
+  const { config, sockets, activated } = listening;
+  const exposed = sockets.map((socket) => socket.localAddress.host).filter((host) => !isLoopbackHost(host));
+  if (exposed.length > 0 && config.rateLimit === null) {
     err(
-      `udp-echo: warning: listening on ${config.host} without --rate-limit: anyone who can reach it can make it send ` +
-        "datagrams to a forged source address (reflection). Set --rate-limit PPS to cap each source.",
+      `udp-echo: warning: listening on ${exposed.join(" and ")} without --rate-limit: anyone who can reach it can make it ` +
+        "send datagrams to a forged source address (reflection). Set --rate-limit PPS to cap each source.",
     );
   }
   // Watch signals before the ready line: a script that sends SIGTERM after reading it must
   // reach the handler, not the default action.
   using signals = SignalWatch.open(["SIGINT", "SIGTERM"]);
-  return config.workers === 1 ? serveInProcess(config, sockets[0]!, signals) : serveWithWorkers(config, sockets, signals);
+  return config.workers === 1
+    ? serveInProcess(config, sockets[0]!, signals, activated)
+    : serveWithWorkers(config, sockets, signals, activated);
 }
 
 process.exit(main(process.argv.slice(2)));

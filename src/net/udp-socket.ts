@@ -13,6 +13,8 @@ import { errnoName } from "../sys/errors.ts";
 import {
   closeDescriptor,
   type SocketOption,
+  adoptDescriptor,
+  socketKind,
   udpBind,
   udpEnableOffload,
   udpGetOption,
@@ -70,6 +72,13 @@ function enableOffload(fd: number, wanted: boolean | undefined): Offload {
     reason: `the kernel refused UDP_GRO/UDP_SEGMENT (${errnoName(errno)}; they need Linux 5.0 or later)`,
   };
 }
+
+/** What a descriptor that is not a UDP socket is, as an error names it. */
+const SOCKET_KIND_TEXT = {
+  tcp: "a TCP socket",
+  unix: "a Unix socket",
+  other: "a socket of another protocol than UDP",
+} as const;
 
 /** The reused {@link QueuedError} of a socket: the address as the library wrote it. */
 class QueuedErrorRecord implements QueuedError {
@@ -183,15 +192,32 @@ export class UdpSocket implements IoSource {
   }
 
   /**
-   * Takes over a bound UDP socket opened by this library elsewhere (e.g. by another thread,
-   * which hands the descriptor over). The new object owns the descriptor and closes it.
-   * `options.offload` asks for offload again (it is a property of the descriptor, so asking
-   * twice is harmless), which is how the new object learns whether it is on.
+   * Takes over a bound UDP socket opened elsewhere: by this library on another thread, which
+   * hands the descriptor over, or by a service manager (socket activation). The new object owns
+   * the descriptor and closes it. The descriptor is made non-blocking and close-on-exec, as the
+   * library's own are. `options.offload` asks for offload again (it is a property of the
+   * descriptor, so asking twice is harmless), which is how the new object learns whether it is on.
+   * Throws a `TypeError` that names what the descriptor is when it is not a bound UDP socket
+   * (a TCP or Unix socket, one bound to no address), and a {@link SystemError} (`ENOTSOCK`,
+   * `EBADF`) when it is not an open socket; the descriptor then stays its owner's.
+   *
+   * @example
+   * ```ts
+   * using socket = UdpSocket.fromDescriptor(3, { offload: true }); // the first socket systemd passes
+   * ```
    */
   static fromDescriptor(descriptor: number, options: Pick<UdpSocketOptions, "offload"> = {}): UdpSocket {
     const fd = asFd(descriptor);
     checkSocketOptions(options, "UdpSocket.fromDescriptor");
+    const kind = socketKind(fd);
+    if (kind !== "udp") {
+      throw new TypeError(`UdpSocket.fromDescriptor: descriptor ${fd} is ${SOCKET_KIND_TEXT[kind]}, not a UDP socket`);
+    }
     const localAddress = udpLocalAddress(fd);
+    if (localAddress.port === 0) {
+      throw new TypeError(`UdpSocket.fromDescriptor: descriptor ${fd} is a UDP socket bound to no address`);
+    }
+    adoptDescriptor(fd);
     return new UdpSocket(fd, localAddress.family, localAddress, enableOffload(fd, options.offload));
   }
 

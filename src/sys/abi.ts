@@ -41,6 +41,13 @@ export const DATAGRAM_TRUNCATED = 1;
 export const INFO_LOCAL = 1;
 /** Set in a datagram info's flags when it holds the traffic class (TOS) byte, ECN included. */
 export const INFO_TRAFFIC_CLASS = 2;
+/** What kind of socket a descriptor is, as `br_socket_kind` answers (`abi.socket_kind_*`). */
+export const SocketKind = {
+  udp: 0,
+  tcp: 1,
+  unix: 2,
+  other: 3,
+} as const;
 
 /** Socket options, as `abi.Option` numbers them. */
 export const Option = {
@@ -105,6 +112,7 @@ export function sharedConstants(): Record<string, bigint> {
     info_local: BigInt(INFO_LOCAL),
     info_traffic_class: BigInt(INFO_TRAFFIC_CLASS),
     info_all: BigInt(INFO_LOCAL | INFO_TRAFFIC_CLASS),
+    ...Object.fromEntries(Object.entries(SocketKind).map(([name, value]) => [`socket_kind_${name}`, BigInt(value)])),
   };
   for (const [name, value] of Object.entries(Option)) {
     constants[`option.${name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)}`] = BigInt(value);

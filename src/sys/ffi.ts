@@ -53,6 +53,8 @@ const symbols = {
   br_udp_send_to_info: { args: [i32, buffer, length, buffer, length, buffer, length], returns: i32 },
   br_udp_recv_batch_info: { args: [i32, buffer, length, u32, buffer, length, buffer, length], returns: i32 },
   br_udp_send_batch_info: { args: [i32, buffer, length, u32, buffer, length, buffer, length], returns: i32 },
+  br_socket_kind: { args: [i32], returns: i32 },
+  br_descriptor_adopt: { args: [i32], returns: i32 },
   br_close: { args: [i32], returns: i32 },
   br_read: { args: [i32, buffer, length], returns: i32 },
   br_signals_open: { args: [u32], returns: i32 },

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Layout, Option } from "./abi.ts";
+import { Layout, Option, SocketKind } from "./abi.ts";
 import { decodeAddress, encodeAddress, formatSocketAddress, type SocketAddress } from "./address.ts";
 import { Errno, errnoName, SystemError, check } from "./errors.ts";
 import { native } from "./ffi.ts";
@@ -261,6 +261,25 @@ export function udpSetDatagramInfo(fd: number, what: number): void {
  */
 export function udpGetDatagramInfo(fd: number): number {
   return check(native.br_udp_get_datagram_info(fd), "getsockopt", () => `Cannot read the datagram info of descriptor ${fd}`);
+}
+
+/** What kind of socket a descriptor is: UDP, TCP, Unix, or another (raw, ping, SCTP…). */
+export type SocketKindName = keyof typeof SocketKind;
+
+/**
+ * What kind of socket `fd` is, asked before adopting a descriptor this library did not open.
+ * Throws a {@link SystemError} (`ENOTSOCK`, `EBADF`) for a descriptor that is not an open socket.
+ */
+export function socketKind(fd: number): SocketKindName {
+  const rc = check(native.br_socket_kind(fd), "getsockopt", () => `Cannot tell what kind of socket descriptor ${fd} is`);
+  const name = (Object.keys(SocketKind) as SocketKindName[]).find((key) => SocketKind[key] === rc);
+  if (name === undefined) throw new Error(`br_socket_kind returned ${rc}, which abi.ts does not name`);
+  return name;
+}
+
+/** Makes a descriptor opened by another program non-blocking and close-on-exec, as the library's own are. */
+export function adoptDescriptor(fd: number): void {
+  check(native.br_descriptor_adopt(fd), "fcntl", () => `Cannot make descriptor ${fd} non-blocking and close-on-exec`);
 }
 
 /** Closes a descriptor the library created. */

@@ -42,6 +42,14 @@ pub const segments_max: u32 = 64;
 /// The slot size that holds any coalesced entry: the kernel coalesces at most 64 KiB.
 pub const coalesced_max: u32 = 65535;
 
+/// What kind of socket a descriptor is (`br_socket_kind`), asked before adopting one this
+/// library did not open (a socket passed by a service manager): only a UDP socket can be served
+/// as one. TCP and Unix sockets are named so that a refusal can say which was passed.
+pub const socket_kind_udp: u32 = 0;
+pub const socket_kind_tcp: u32 = 1;
+pub const socket_kind_unix: u32 = 2;
+pub const socket_kind_other: u32 = 3;
+
 /// Socket options, named rather than passed as raw SOL_/SO_ pairs, whose numbers differ by OS.
 pub const Option = enum(u32) {
     reuse_address = 1,

@@ -381,6 +381,20 @@ pub export fn br_udp_send_batch_info(fd: i32, buffer: ?[*]u8, buffer_len: usize,
     };
 }
 
+/// What kind of socket `fd` is: an `abi.socket_kind_*` value, `-ENOTSOCK` for a descriptor that
+/// is not a socket, `-EBADF` for one that is not open.
+pub export fn br_socket_kind(fd: i32) i32 {
+    const kind = udp.socketKind(fd) catch |err| return negative(errno(err));
+    return @intCast(kind);
+}
+
+/// Makes a descriptor this library did not open (a socket passed by a service manager)
+/// non-blocking and close-on-exec, as its own are: 0, or `-EBADF`.
+pub export fn br_descriptor_adopt(fd: i32) i32 {
+    if (fd < 0) return negative(.BADF);
+    return result(sys.adopt(fd));
+}
+
 /// Closes a descriptor. The binding passes only descriptors this library created (sockets); the
 /// kernel checks the number, so a bad one is `-EBADF`.
 pub export fn br_close(fd: i32) i32 {

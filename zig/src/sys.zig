@@ -89,6 +89,7 @@ pub const SendError = error{ WouldBlock, BadDescriptor, NotSocket, InvalidArgume
 pub const ReadError = error{ WouldBlock, BadDescriptor, Unexpected };
 pub const WriteError = error{ WouldBlock, BadDescriptor, BrokenPipe, Unexpected };
 pub const PipeError = error{ ProcessFdQuotaExceeded, SystemFdQuotaExceeded, Unexpected };
+pub const AdoptError = error{ BadDescriptor, Unexpected };
 
 /// The declarations every backend exports, with their exact types.
 const Contract = struct {
@@ -105,6 +106,7 @@ const Contract = struct {
     read: fn (fd: fd_t, buffer: []u8) ReadError!usize,
     write: fn (fd: fd_t, bytes: []const u8) WriteError!usize,
     pipe: fn () PipeError![2]fd_t,
+    adopt: fn (fd: fd_t) AdoptError!void,
     monotonicMs: fn () i64,
     errnoName: fn (code: u16) ?[]const u8,
 };
@@ -141,6 +143,7 @@ pub const sendmmsg = if (fault.enabled) faulty.sendmmsg else backend.sendmmsg;
 pub const read = backend.read;
 pub const write = backend.write;
 pub const pipe = backend.pipe;
+pub const adopt = backend.adopt;
 pub const monotonicMs = backend.monotonicMs;
 pub const errnoName = backend.errnoName;
 

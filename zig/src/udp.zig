@@ -126,6 +126,33 @@ pub fn localAddress(fd: sys.fd_t, out: *abi.Address) sys.SockNameError!void {
     out.* = fromSockAddr(&storage);
 }
 
+/// What kind of socket `fd` is: an `abi.socket_kind_*` value. A descriptor that is not a socket
+/// is `error.NotSocket`. The address is read into storage of any family's size, since the
+/// socket may be a Unix one, whose address is longer than an IP socket's.
+pub fn socketKind(fd: sys.fd_t) (sys.SockNameError || sys.GetOptionError)!u32 {
+    var storage: sys.sockaddr.storage = undefined;
+    var len: u32 = @sizeOf(sys.sockaddr.storage);
+    try sys.getsockname(fd, @ptrCast(&storage), &len);
+    if (storage.family == sys.AF.UNIX) return abi.socket_kind_unix;
+    if (storage.family != sys.AF.INET and storage.family != sys.AF.INET6) return abi.socket_kind_other;
+    const socket_type = try intOption(fd, sys.SOL.SOCKET, sys.SO.TYPE);
+    // SO_PROTOCOL tells UDP from other datagram protocols over IP (ping sockets: SOCK_DGRAM
+    // with IPPROTO_ICMP); macOS has no such option, and there the type alone decides.
+    const protocol: ?c_int = if (@hasDecl(sys.SO, "PROTOCOL")) try intOption(fd, sys.SOL.SOCKET, sys.SO.PROTOCOL) else null;
+    if (socket_type == sys.SOCK.STREAM) {
+        return if (protocol == null or protocol == sys.IPPROTO.TCP) abi.socket_kind_tcp else abi.socket_kind_other;
+    }
+    if (socket_type != sys.SOCK.DGRAM) return abi.socket_kind_other;
+    return if (protocol == null or protocol == sys.IPPROTO.UDP) abi.socket_kind_udp else abi.socket_kind_other;
+}
+
+fn intOption(fd: sys.fd_t, level: i32, name: u32) sys.GetOptionError!c_int {
+    var int: c_int = 0;
+    const len = try sys.getsockopt(fd, level, name, std.mem.asBytes(&int));
+    assert(len == @sizeOf(c_int));
+    return int;
+}
+
 /// Receives one datagram into `buffer`, its length, flags and sender into `datagram`, and
 /// returns the number of bytes stored (`error.WouldBlock` if none is waiting).
 pub fn recvFrom(fd: sys.fd_t, buffer: []u8, datagram: *abi.Datagram) sys.RecvError!usize {

@@ -207,6 +207,17 @@ pub fn pipe() sys.PipeError![2]sys.fd_t {
     return fds;
 }
 
+/// Makes a descriptor opened by another program (a service manager's socket) non-blocking and
+/// close-on-exec, as this library's own are.
+pub fn adopt(fd: sys.fd_t) sys.AdoptError!void {
+    const flags = c.fcntl(fd, c.F.GETFL);
+    if (flags == -1) return switch (c.errno(flags)) {
+        .BADF => error.BadDescriptor,
+        else => |e| unexpected(e),
+    };
+    return configure(fd);
+}
+
 pub fn monotonicMs() i64 {
     var now: c.timespec = undefined;
     const rc = c.clock_gettime(.MONOTONIC, &now);

@@ -193,6 +193,29 @@ pub fn pipe() sys.PipeError![2]sys.fd_t {
 }
 
 /// Milliseconds on the monotonic clock, for retrying an interrupted wait with the time left.
+/// Makes a descriptor opened by another program (a service manager's socket) non-blocking and
+/// close-on-exec, as this library's own are from creation. O_NONBLOCK belongs to the open file,
+/// which the other program may share; a service manager hands its sockets over for good.
+pub fn adopt(fd: sys.fd_t) sys.AdoptError!void {
+    const flags = linux.fcntl(fd, linux.F.GETFL, 0);
+    switch (linux.errno(flags)) {
+        .SUCCESS => {},
+        .BADF => return error.BadDescriptor,
+        else => |e| return unexpected(e),
+    }
+    const nonblock: u32 = @bitCast(linux.O{ .NONBLOCK = true });
+    switch (linux.errno(linux.fcntl(fd, linux.F.SETFL, flags | nonblock))) {
+        .SUCCESS => {},
+        .BADF => return error.BadDescriptor,
+        else => |e| return unexpected(e),
+    }
+    switch (linux.errno(linux.fcntl(fd, linux.F.SETFD, linux.FD_CLOEXEC))) {
+        .SUCCESS => {},
+        .BADF => return error.BadDescriptor,
+        else => |e| return unexpected(e),
+    }
+}
+
 pub fn monotonicMs() i64 {
     var now: linux.timespec = undefined;
     const rc = linux.clock_gettime(.MONOTONIC, &now);

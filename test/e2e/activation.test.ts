@@ -1,0 +1,214 @@
+// Socket activation: the compiled executable started by Debian's systemd-socket-activate (the
+// sockets bound by it, passed as LISTEN_FDS from descriptor 3), and what it refuses to serve.
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { chmodSync } from "node:fs";
+import { createSocket, type Socket } from "node:dgram";
+import { connect } from "node:net";
+import { dirname, join } from "node:path";
+import { runProcess } from "../helpers.ts";
+import { ensureBuilt } from "./server.ts";
+
+const clients = join(import.meta.dir, "..", "clients");
+const READY_MS = 20_000;
+let binary: string;
+
+beforeAll(async () => {
+  binary = await ensureBuilt();
+});
+
+/** A port free for UDP and TCP on both loopbacks now (the OS picked it for a UDP socket). */
+async function freePort(): Promise<number> {
+  const probe = createSocket("udp4");
+  await new Promise<void>((resolve) => probe.bind(0, "127.0.0.1", resolve));
+  const port = probe.address().port;
+  probe.close();
+  return port;
+}
+
+/** `systemd-socket-activate ARGS… udp-echo ECHO_ARGS…`, its output collected. */
+function activate(listen: string[], echoArgs: string[] = []) {
+  const child = Bun.spawn(["systemd-socket-activate", ...listen, binary, ...echoArgs], {
+    cwd: dirname(binary),
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { PATH: "/usr/bin:/bin" },
+  });
+  const output = { stdout: "", stderr: "" };
+  const reading = Promise.all([
+    (async () => {
+      for await (const chunk of child.stdout) output.stdout += new TextDecoder().decode(chunk);
+    })(),
+    (async () => {
+      for await (const chunk of child.stderr) output.stderr += new TextDecoder().decode(chunk);
+    })(),
+  ]);
+  return {
+    child,
+    output,
+    /** Waits for a line of the server's stdout, or of systemd-socket-activate's stderr. */
+    async waitFor(pattern: RegExp, what: string, stream: "stdout" | "stderr" = "stdout"): Promise<void> {
+      const deadline = performance.now() + READY_MS;
+      while (!pattern.test(output[stream])) {
+        if (child.exitCode !== null || performance.now() > deadline) {
+          await reading;
+          throw new Error(`no ${what} (exit ${child.exitCode}):\n${output.stdout}\n${output.stderr}`);
+        }
+        await Bun.sleep(10);
+      }
+    },
+    async stop(): Promise<number> {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      const code = await child.exited;
+      await reading;
+      return code;
+    },
+    async [Symbol.asyncDispose]() {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await child.exited;
+    },
+  };
+}
+
+/** Starts `activate`'s program: sends one datagram once systemd-socket-activate listens. */
+async function poke(server: ReturnType<typeof activate>, port: number): Promise<void> {
+  await server.waitFor(/^Listening on /m, "listening socket", "stderr");
+  const client = createSocket("udp4");
+  await new Promise<void>((resolve) => client.send("start", port, "127.0.0.1", () => resolve()));
+  client.close();
+}
+
+/** Sends `payload` to `host:port` until it comes back (the server may still be starting). */
+async function echoed(family: "udp4" | "udp6", host: string, port: number, payload: string): Promise<string> {
+  const client: Socket = createSocket(family);
+  try {
+    const reply = new Promise<string>((resolve) => client.on("message", (message) => resolve(message.toString())));
+    const deadline = performance.now() + READY_MS;
+    for (;;) {
+      client.send(payload, port, host);
+      const answer = await Promise.race([reply, Bun.sleep(200).then(() => null)]);
+      if (answer !== null) return answer;
+      if (performance.now() > deadline) throw new Error(`no echo from ${host}:${port}`);
+    }
+  } finally {
+    client.close();
+  }
+}
+
+describe("udp-echo started by systemd-socket-activate", () => {
+  setDefaultTimeout(60_000);
+
+  test("serves the IPv4 and the IPv6 socket passed, one worker each, offload on, and echoes the datagram that started it", async () => {
+    const port = await freePort();
+    await using server = activate(["--datagram", "-l", `127.0.0.1:${port}`, "-l", `[::1]:${port}`]);
+    // systemd-socket-activate starts the program on the first datagram, which waits for it.
+    expect(await echoed("udp4", "127.0.0.1", port, "first")).toBe("first");
+    await server.waitFor(/^udp-echo listening on /m, "ready line");
+    expect(server.output.stdout).toContain(
+      `udp-echo listening on 127.0.0.1:${port} and [::1]:${port} (socket activation, epoll, inline reactor, 2 workers, offload on)`,
+    );
+    expect(await echoed("udp6", "::1", port, "over IPv6")).toBe("over IPv6");
+    expect(await server.stop()).toBe(0);
+    expect(server.output.stdout).toMatch(/^totals: in 2 datagrams 14 bytes, out 2 datagrams 14 bytes/m);
+    expect(server.output.stdout).toContain("totals by worker: worker 0: in 1 out 1, worker 1: in 1 out 1");
+  });
+
+  test("reads the error queue of a passed socket: a reply to a client that left counts as unreachable", async () => {
+    const port = await freePort();
+    await using server = activate(["--datagram", "-l", `127.0.0.1:${port}`], ["--stats", "0.2"]);
+    // The first client sends and leaves before the server has started: its echo meets a closed port.
+    await server.waitFor(/^Listening on /m, "listening socket", "stderr");
+    const departed = createSocket("udp4");
+    await new Promise<void>((resolve) => departed.send("gone", port, "127.0.0.1", () => resolve()));
+    departed.close();
+    expect(await echoed("udp4", "127.0.0.1", port, "here")).toBe("here");
+    await server.waitFor(/^stats: .*unreachable 1,/m, "stats line counting the unreachable reply");
+    expect(await server.stop()).toBe(0);
+    expect(server.output.stdout).toMatch(/^totals: .*out 1 datagrams .*unreachable 1,/m);
+  });
+
+  test("with --workers 1 and two sockets passed, it says each worker serves one and exits 2", async () => {
+    const port = await freePort();
+    await using server = activate(["--datagram", "-l", `127.0.0.1:${port}`, "-l", `[::1]:${port}`], ["--workers", "1"]);
+    await poke(server, port);
+    expect(await server.child.exited).toBe(2);
+    await server.stop();
+    expect(server.output.stderr).toContain(
+      "udp-echo: socket activation: --workers 1, but 2 sockets were passed: each worker serves one passed socket",
+    );
+  });
+
+  test("refuses a TCP socket with one line that names it, exit 2", async () => {
+    const port = await freePort();
+    await using server = activate(["-l", `127.0.0.1:${port}`]);
+    // A stream socket starts the program on the first connection.
+    await server.waitFor(/^Listening on /m, "listening socket", "stderr");
+    const connection = connect(port, "127.0.0.1");
+    connection.on("error", () => {});
+    try {
+      expect(await server.child.exited).toBe(2);
+    } finally {
+      connection.destroy();
+    }
+    await server.stop();
+    expect(server.output.stderr).toEndWith("udp-echo: socket activation: descriptor 3 is a TCP socket, not a UDP socket\n");
+  });
+
+  test("--port cannot choose the address of passed sockets: one line, exit 2", async () => {
+    const port = await freePort();
+    await using server = activate(["--datagram", "-l", `127.0.0.1:${port}`], ["--port", "7"]);
+    await poke(server, port);
+    expect(await server.child.exited).toBe(2);
+    await server.stop();
+    expect(server.output.stderr).toContain("udp-echo: socket activation: --port cannot choose the address of passed sockets");
+  });
+});
+
+describe("udp-echo given a descriptor it cannot serve", () => {
+  test.each([
+    ["udp-unbound", 'descriptor 3 ("passed") is a UDP socket bound to no address'],
+    ["unix", 'descriptor 3 ("passed") is a Unix socket, not a UDP socket'],
+    ["file", 'descriptor 3 ("passed") is not a socket'],
+  ])("refuses %s with a line that names it, exit 2", async (kind, reason) => {
+    const result = await runProcess(["python3", join(clients, "pass-socket.py"), kind, binary], { timeoutMs: READY_MS });
+    expect(result.stderr).toBe(`udp-echo: socket activation: ${reason}\n`);
+    expect(result.exitCode).toBe(2);
+  });
+});
+
+describe("udp-echo given a blocking socket", () => {
+  test("makes it non-blocking: after echoing, SIGTERM still stops it with its totals", async () => {
+    const child = Bun.spawn(["python3", join(clients, "pass-socket.py"), "udp-blocking", binary], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      const stderr = child.stderr.getReader();
+      const first = new TextDecoder().decode((await stderr.read()).value);
+      stderr.releaseLock();
+      const port = Number(/^port (\d+)/.exec(first)?.[1]);
+      expect(await echoed("udp4", "127.0.0.1", port, "blocking?")).toBe("blocking?");
+      child.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      expect(await new Response(child.stdout).text()).toMatch(/^totals: in \d+ datagrams/m);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("udp-echo on a privileged port without socket activation", () => {
+  test("port 7 as an unprivileged user fails with one line that says why (EACCES) and what to do, exit 1", async () => {
+    // The copy's directory is private to root: the unprivileged user must be able to run it.
+    chmodSync(dirname(binary), 0o755);
+    const result = await runProcess(
+      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", binary, "--port", "7"],
+      { timeoutMs: READY_MS },
+    );
+    expect(result.stderr).toBe(
+      "udp-echo: Cannot bind UDP socket to 127.0.0.1:7: permission denied (EACCES): a port below 1024 needs privilege: " +
+        "start udp-echo by socket activation (contrib/systemd/udp-echo.socket, or systemd-socket-activate --datagram " +
+        "-l PORT udp-echo) or grant it CAP_NET_BIND_SERVICE\n",
+    );
+    expect(result.exitCode).toBe(1);
+  });
+});
