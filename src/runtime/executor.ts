@@ -17,6 +17,7 @@ import { RunQueue } from "./run-queue.ts";
 import { Task, TaskState, type TaskStateValue } from "./task.ts";
 import { now } from "./timers.ts";
 import { traceEvent } from "./trace.ts";
+import { TurnTiming } from "./turn.ts";
 import type { Waker } from "./waker.ts";
 
 /** Options of {@link Executor.spawn}. */
@@ -47,22 +48,6 @@ export interface ExecutorOptions {
   readonly turnBudgetMs?: number | undefined;
   /** The clock the budget is measured with, in milliseconds (default `performance.now`). */
   readonly clock?: (() => number) | undefined;
-}
-
-/**
- * Checks a turn budget: a positive number of milliseconds, or `Infinity`; returns it.
- *
- * @example
- * ```ts
- * checkTurnBudget(1); // 1
- * checkTurnBudget(0); // RangeError: turnBudgetMs 0 is not a positive number of milliseconds (or Infinity)
- * ```
- */
-export function checkTurnBudget(turnBudgetMs: number): number {
-  if (typeof turnBudgetMs !== "number" || !(turnBudgetMs > 0)) {
-    throw new RangeError(`turnBudgetMs ${String(turnBudgetMs)} is not a positive number of milliseconds (or Infinity)`);
-  }
-  return turnBudgetMs;
 }
 
 /**
@@ -104,20 +89,8 @@ export class Executor {
   readonly #runtime: RuntimeCore;
   readonly #driver: Driver;
   readonly #onUnjoinedError: UnjoinedErrorHandler;
-  readonly #turnBudgetMs: number;
-  /** The clock the turn budget is measured with. */
-  readonly #clock: () => number;
-  /**
-   * When the turn in progress must end, by {@link #clock} (`Infinity`: no time budget, or no
-   * turn in progress). Futures ask through their context's `outOfTime()` ({@link outOfTurnTime}).
-   */
-  #turnDeadlineMs = Infinity;
-  /** The clock when the turn's time was last checked (see {@link outOfTurnTime}). */
-  #checkedAtMs = 0;
-  /** How long a step between two checks of the turn's time takes: a moving average, in ms. */
-  #stepMs = 0;
-  /** Whether a poll of the turn in progress was cut short by its time (see {@link runTurn}). */
-  #turnCutShort = false;
+  /** The turn's time budget, deadline and prediction (see `turn.ts`). */
+  readonly #timing: TurnTiming;
   /**
    * Ready futures the poll in progress may still consume (a task's `cx.budget`): the
    * executor's, since it polls one task at a time, rather than a field of every task.
@@ -148,8 +121,7 @@ export class Executor {
     this.#runtime = runtime;
     this.#driver = driver;
     this.#onUnjoinedError = options.onUnjoinedError ?? reportUnjoinedError;
-    this.#turnBudgetMs = checkTurnBudget(options.turnBudgetMs ?? Infinity);
-    this.#clock = options.clock ?? now;
+    this.#timing = new TurnTiming(options.turnBudgetMs ?? Infinity, options.clock ?? now);
   }
 
   /** How many tasks have been spawned and have not finished. */
@@ -296,7 +268,7 @@ export class Executor {
    * in the next call. Returns how many tasks were polled.
    */
   runReady(): number {
-    return this.#runPass(this.#turnBudgetMs === Infinity ? Infinity : this.#clock() + this.#turnBudgetMs);
+    return this.#runPass(this.#timing.startTurn());
   }
 
   /**
@@ -308,39 +280,29 @@ export class Executor {
    * nothing else would bound the turn.
    */
   runTurn(): void {
-    const budgeted = this.#turnBudgetMs !== Infinity;
-    const deadlineMs = budgeted ? this.#clock() + this.#turnBudgetMs : Infinity;
-    this.#turnCutShort = false;
+    const timing = this.#timing;
+    const deadlineMs = timing.startTurn();
     do {
       this.#runPass(deadlineMs);
       this.park(0);
-      // A poll cut short ends the turn even before the deadline: it was predicted to pass it.
-    } while (budgeted && this.#queue.length > 0 && !this.#turnCutShort && this.#clock() < deadlineMs);
+    } while (this.#queue.length > 0 && timing.goesOn(deadlineMs));
   }
 
   /** {@link runReady} until `deadlineMs` (`Infinity`: no time budget). */
   #runPass(deadlineMs: number): number {
-    const count = this.#queue.length;
-    const budgeted = deadlineMs !== Infinity;
+    const queue = this.#queue;
+    const timing = this.#timing;
+    const count = queue.length;
     let index = 0;
-    this.#turnDeadlineMs = deadlineMs;
-    this.#checkedAtMs = budgeted ? this.#clock() : 0;
+    timing.startPass(deadlineMs);
     this.#waking = "another task";
     for (; index < count; index++) {
-      if (index > 0 && budgeted) {
-        // Between tasks, only a passed deadline ends the turn; a task's own steps are timed
-        // from its start, not from the task before it.
-        const nowMs = this.#clock();
-        if (nowMs >= deadlineMs) break;
-        this.#checkedAtMs = nowMs;
-      }
-      const task = this.#queue.shift()!;
+      if (index > 0 && timing.passed()) break;
+      const task = queue.shift()!;
       if (task.state !== TaskState.scheduled) continue; // cancelled while queued
-      // (Without a budget, a task is never marked preempted.)
-      if (budgeted) this.pollPreempted = false;
       this.#pollTask(task);
     }
-    this.#turnDeadlineMs = Infinity;
+    timing.endPass();
     this.#waking = "outside the runtime";
     this.#pollsSinceOsCheck += index;
     this.#reportUnjoinedFailures();
@@ -349,18 +311,11 @@ export class Executor {
 
   /**
    * Whether the task being polled should stop before its next step (a ready await): the turn's
-   * deadline has passed, or would likely pass by the end of that step, judged by a moving
-   * average of the steps so far. So a turn lasts about its budget, not its budget plus the step
-   * that passes it (for an echo, a batch of datagrams: as long as half the budget). One clock
-   * read; false at once without a time budget.
+   * deadline has passed or would likely pass by the end of that step (see
+   * {@link TurnTiming.outOfTime}). False at once without a time budget.
    */
   outOfTurnTime(): boolean {
-    const deadlineMs = this.#turnDeadlineMs;
-    if (deadlineMs === Infinity) return false;
-    const nowMs = this.#clock();
-    this.#stepMs += (nowMs - this.#checkedAtMs - this.#stepMs) / 4;
-    this.#checkedAtMs = nowMs;
-    return nowMs + this.#stepMs >= deadlineMs;
+    return this.#timing.outOfTime();
   }
 
   #pollTask(task: Task<unknown>): void {
@@ -382,7 +337,8 @@ export class Executor {
         // Cut short by the turn's time, not by its own choice: it goes on where it stopped,
         // before the tasks behind it, so that budgets change when work runs, never its order.
         this.pollPreempted = false;
-        this.#turnCutShort = true;
+        // A poll cut short ends the turn even before the deadline: it was predicted to pass it.
+        this.#timing.cutShort();
         this.#queue.unshift(task);
       } else {
         this.#queue.push(task);

@@ -10,12 +10,13 @@ import type { Driver, DriverName } from "./driver.ts";
 import { InlineDriver } from "./drivers/inline.ts";
 import { ThreadDriver } from "./drivers/thread.ts";
 import { EMBEDDED_TURN_BUDGET_MS, EmbeddedHost } from "./embedded-host.ts";
-import { checkTurnBudget, Executor, type SpawnOptions, type UnjoinedErrorHandler } from "./executor.ts";
+import { Executor, type SpawnOptions, type UnjoinedErrorHandler } from "./executor.ts";
 import type { Awaitable } from "./future.ts";
 import type { JoinHandle } from "./join-handle.ts";
 import { Reactor } from "./reactor.ts";
 import { now, TimerQueue } from "./timers.ts";
 import type { TraceHook } from "./trace.ts";
+import { checkTurnBudget } from "./turn.ts";
 
 /** Options of a {@link Runtime}. */
 export interface RuntimeOptions {
