@@ -42,7 +42,7 @@ export { deadline, type DeadlineOptions, now, type Sleep, sleep, sleepUntil, Tim
 export { formatTraceEvent, type Direction, type TraceEvent, type TraceHook, type TraceKind, TraceStep } from "./runtime/trace.ts";
 export type { Waker } from "./runtime/waker.ts";
 export type { BatchSendReport } from "./net/batch-send.ts";
-export { COALESCED_BYTES_MAX, DatagramBatch, SEGMENT_BYTES_MAX } from "./net/datagram-batch.ts";
+export { COALESCED_BYTES_MAX, DatagramBatch, type DatagramBatchOptions, SEGMENT_BYTES_MAX } from "./net/datagram-batch.ts";
 export {
   ActivationError,
   type ActivationEnvironment,
@@ -54,6 +54,7 @@ export {
   passedDescriptors,
   takePassedUdpSockets,
 } from "./net/activation.ts";
+export type { Ecn, ReceivedInfo, ReportedInfo, SendOptions } from "./net/datagram-info.ts";
 export { SignalWatch, type WatchedSignal } from "./net/signal-watch.ts";
 export type { TryResult } from "./net/try-result.ts";
 export { UdpSocket } from "./net/udp-socket.ts";

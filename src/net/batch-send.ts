@@ -162,7 +162,8 @@ export function sendBatchNow(socket: SocketAccess, batch: DatagramBatch, record:
       continue;
     }
     const stop = split ? firstCoalesced(batch, next, end) : end;
-    const result = udpTrySendBatch(fd, batch.payloadRange(next, stop), batch.slotSize, batch.entryRange(next, stop));
+    const infos = batch.infoRange(next, stop);
+    const result = udpTrySendBatch(fd, batch.payloadRange(next, stop), batch.slotSize, batch.entryRange(next, stop), infos);
     if (result === WOULD_BLOCK) return false;
     if (result instanceof SendRefusal) {
       if (TRANSIENT_SEND_ERRORS.has(result.errno)) {
@@ -196,10 +197,11 @@ function sendDatagramsNow(fd: number, batch: DatagramBatch, record: SendRecord):
   const index = record.next;
   const count = batch.datagramCount(index);
   const peer = batch.peerBytes(index);
+  const info = batch.infoRange(index, index + 1);
   let sent = 0;
   let failure: WouldBlock | SendRefusal | null = null;
   while (sent < count && failure === null) {
-    const result = udpTrySendDatagram(fd, batch.datagram(index, sent), peer);
+    const result = udpTrySendDatagram(fd, batch.datagram(index, sent), peer, info);
     if (typeof result === "number") sent++;
     else failure = result;
   }

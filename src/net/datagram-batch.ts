@@ -18,6 +18,15 @@
 import { DATAGRAM_TRUNCATED, Layout } from "../sys/abi.ts";
 import { decodeAddress, encodeAddress, type SocketAddress } from "../sys/address.ts";
 import { errnoName } from "../sys/errors.ts";
+import {
+  decodeDestination,
+  decodeInterface,
+  decodeTrafficClass,
+  type Ecn,
+  ecnOf,
+  encodeSendOptions,
+  type SendOptions,
+} from "./datagram-info.ts";
 
 const ENTRY_WORDS = Layout.datagramSize / 4;
 /** The entry word holding the flags (low 16 bits) and the segment size (high 16 bits). */
@@ -32,6 +41,18 @@ export const SEGMENT_BYTES_MAX = 65507;
  * to 64 KiB into one entry. A batch of 64 such slots takes 4 MiB.
  */
 export const COALESCED_BYTES_MAX: number = Layout.coalescedMax;
+
+/** Options of a {@link DatagramBatch}. */
+export interface DatagramBatchOptions {
+  /**
+   * Keep each entry's datagram info, in an array of its own (32 bytes per entry): received, the
+   * destination, interface and ECN that the socket reports (`receiveDestination`,
+   * `receiveEcn`); sent, the source and ECN set with {@link DatagramBatch.setSendInfo}. A
+   * received entry sent back unchanged goes from the address it was sent to. Without it the
+   * batch has none, and its receives and sends pass none.
+   */
+  readonly info?: boolean;
+}
 
 /**
  * Reusable buffers for receiving and sending many datagrams per system call.
@@ -63,12 +84,18 @@ export class DatagramBatch {
   /** Per datagram: the errno of the OS's refusal in the last send that handled it, or 0. */
   readonly #refusals: Int32Array;
   readonly #received: { readonly state: "ok"; value: number } = { state: "ok", value: 0 };
+  /** The datagram info of each entry (`abi.DatagramInfo`), if the batch keeps it (`options.info`). */
+  readonly infos: Uint8Array | null;
+  readonly #infoView: DataView | null;
+  readonly #infoPrefixes: Uint8Array[] = [];
+  /** The port of the socket the batch last received on, for {@link destination}. */
+  #localPort = 0;
 
   /**
    * @param capacity datagrams per batch, 1 to `Layout.batchMax` (256).
    * @param slotSize bytes per datagram, 1 to 65535; a larger datagram is reported truncated.
    */
-  constructor(capacity: number, slotSize: number) {
+  constructor(capacity: number, slotSize: number, options: DatagramBatchOptions = {}) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > Layout.batchMax) {
       throw new RangeError(`batch capacity ${capacity} is not a whole number from 1 to ${Layout.batchMax}`);
     }
@@ -83,6 +110,11 @@ export class DatagramBatch {
     this.entryWords = this.#words;
     this.#view = new DataView(this.entries.buffer);
     this.#refusals = new Int32Array(capacity);
+    if (typeof options !== "object" || options === null || (options.info !== undefined && typeof options.info !== "boolean")) {
+      throw new TypeError(`DatagramBatch options ${String(options)} are not an object with info true or false`);
+    }
+    this.infos = options.info === true ? new Uint8Array(capacity * Layout.datagramInfoSize) : null;
+    this.#infoView = this.infos === null ? null : new DataView(this.infos.buffer);
   }
 
   #check(index: number): void {
@@ -243,7 +275,82 @@ export class DatagramBatch {
     return this.#received;
   }
 
-  /** Fills slot `index` for sending `bytes` to `peer`, as one datagram. */
+  /** The info view, or a TypeError naming `call` for a batch made without `info`. */
+  #infoView_(call: string): DataView {
+    if (this.#infoView === null)
+      throw new TypeError(`DatagramBatch.${call}: the batch keeps no datagram info (new DatagramBatch(n, size, { info: true }))`);
+    return this.#infoView;
+  }
+
+  /**
+   * The local address datagram `index` was sent to, with the receiving socket's port; null if
+   * the socket did not report it (it needs `receiveDestination`). Needs a batch with `info`.
+   *
+   * @example
+   * ```ts
+   * const to = batch.destination(0); // { host: "127.0.0.2", port: 7777, … } on a 0.0.0.0 socket
+   * ```
+   */
+  destination(index: number): SocketAddress | null {
+    this.#check(index);
+    return decodeDestination(this.#infoView_("destination"), index * Layout.datagramInfoSize, this.#localPort);
+  }
+
+  /** The index of the interface datagram `index` came in on, 0 if not reported; see {@link destination}. */
+  interfaceIndex(index: number): number {
+    this.#check(index);
+    return decodeInterface(this.#infoView_("interfaceIndex"), index * Layout.datagramInfoSize);
+  }
+
+  /** The ECN codepoint of datagram `index`, null if not reported (it needs `receiveEcn`). */
+  ecn(index: number): Ecn | null {
+    const trafficClass = this.trafficClass(index);
+    return trafficClass === null ? null : ecnOf(trafficClass);
+  }
+
+  /** The whole traffic class (TOS) byte of datagram `index`, null if not reported. */
+  trafficClass(index: number): number | null {
+    this.#check(index);
+    return decodeTrafficClass(this.#infoView_("trafficClass"), index * Layout.datagramInfoSize);
+  }
+
+  /**
+   * Makes entry `index` (its peer set) go from `options.source` and with `options.ecn` (see
+   * `SendOptions`); `{}` sends it plainly. Replaces what a receive left in its info.
+   *
+   * @example
+   * ```ts
+   * batch.set(0, bytes, peer);
+   * batch.setSendInfo(0, { source: "127.0.0.2", ecn: "ect0" });
+   * ```
+   */
+  setSendInfo(index: number, options: SendOptions): void {
+    this.#check(index);
+    const view = this.#infoView_("setSendInfo");
+    const offset = index * Layout.datagramInfoSize;
+    if (!encodeSendOptions(options, this.peer(index), view, offset, "DatagramBatch.setSendInfo")) this.clearInfo(index);
+  }
+
+  /** Forgets entry `index`'s info: it is sent plainly, from the address the kernel picks. */
+  clearInfo(index: number): void {
+    this.infos?.fill(0, index * Layout.datagramInfoSize, (index + 1) * Layout.datagramInfoSize);
+  }
+
+  /** @internal The info array for a receive on a socket bound to `port` (undefined: none kept). */
+  infosFor(port: number): Uint8Array | undefined {
+    this.#localPort = port;
+    return this.infos ?? undefined;
+  }
+
+  /** The info entries from `start` to `end` (undefined if the batch keeps none); see {@link payloadRange}. */
+  infoRange(start: number, end: number): Uint8Array | undefined {
+    const infos = this.infos;
+    if (infos === null) return undefined;
+    if (start === 0) return (this.#infoPrefixes[end] ??= infos.subarray(0, end * Layout.datagramInfoSize));
+    return infos.subarray(start * Layout.datagramInfoSize, end * Layout.datagramInfoSize);
+  }
+
+  /** Fills slot `index` for sending `bytes` to `peer`, as one datagram (with no datagram info). */
   set(index: number, bytes: Uint8Array, peer: SocketAddress): void {
     this.#check(index);
     if (!(bytes instanceof Uint8Array)) {
@@ -258,6 +365,7 @@ export class DatagramBatch {
     this.payloads.set(bytes, index * this.slotSize);
     this.#words[index * ENTRY_WORDS] = bytes.byteLength;
     this.#words[index * ENTRY_WORDS + 1] = 0;
+    this.clearInfo(index);
   }
 
   /** Moves datagram `from` (payload and entry) to slot `to`, to close gaps left by drops. */
@@ -266,9 +374,14 @@ export class DatagramBatch {
     const slot = this.slotSize;
     this.payloads.copyWithin(to * slot, from * slot, from * slot + this.size(from));
     this.entries.copyWithin(to * Layout.datagramSize, from * Layout.datagramSize, (from + 1) * Layout.datagramSize);
+    const size = Layout.datagramInfoSize;
+    this.infos?.copyWithin(to * size, from * size, (from + 1) * size);
   }
 
-  /** Copies datagram `from` of `source` (payload and entry) into slot `to` of this batch. */
+  /**
+   * Copies datagram `from` of `source` (payload, entry, and info if both keep it; else this
+   * batch's entry `to` keeps none) into slot `to` of this batch.
+   */
   copyFrom(source: DatagramBatch, from: number, to: number): void {
     const size = source.size(from);
     if (size > this.slotSize) throw new RangeError(`a datagram of ${size} bytes does not fit a slot of ${this.slotSize}`);
@@ -278,6 +391,10 @@ export class DatagramBatch {
       source.entries.subarray(from * Layout.datagramSize, (from + 1) * Layout.datagramSize),
       to * Layout.datagramSize,
     );
+    if (this.infos === null) return;
+    const info = Layout.datagramInfoSize;
+    if (source.infos === null) this.clearInfo(to);
+    else this.infos.set(source.infos.subarray(from * info, (from + 1) * info), to * info);
   }
 
   /**

@@ -36,6 +36,7 @@ import type { IoSource } from "../runtime/io-future.ts";
 import { LazyRegistration, READ, type Registration, WRITE } from "../runtime/reactor.ts";
 import { type BatchSendReport, beginSend, sendBatchNow } from "./batch-send.ts";
 import { COALESCED_BYTES_MAX, type DatagramBatch } from "./datagram-batch.ts";
+import * as info from "./datagram-info.ts";
 import { type TryResult, WOULD_BLOCK_RESULT } from "./try-result.ts";
 import { Readiness, RecvBatch, RecvFrom, SendBatch, SendTo } from "./udp-futures.ts";
 import {
@@ -123,6 +124,9 @@ export class UdpSocket implements IoSource {
   readonly #registration = new LazyRegistration();
   #closed = false;
   readonly #entry = new Uint8Array(Layout.datagramSize);
+  /** What the socket reports of each datagram besides its payload, read back from the kernel (see `receiveDestination`). */
+  readonly receives: info.ReportedInfo;
+  readonly #info: Uint8Array | null; // the info entry of `recvFrom`, when the socket reports any
   /** The last error taken from the error queue, and its result: reused, so that a flood of errors allocates nothing. */
   readonly #error = new QueuedErrorRecord();
   readonly #errorResult: TryResult<QueuedError> = { state: "ok", value: this.#error };
@@ -162,6 +166,8 @@ export class UdpSocket implements IoSource {
     this.family = family;
     this.localAddress = localAddress;
     this.offload = offload;
+    this.receives = info.readReportedInfo(fd);
+    this.#info = this.receives.destination || this.receives.ecn ? new Uint8Array(Layout.datagramInfoSize) : null;
   }
 
   /**
@@ -183,6 +189,7 @@ export class UdpSocket implements IoSource {
       if (options.recvBufferBytes !== undefined) udpSetOption(fd, "recvBuffer", options.recvBufferBytes);
       if (options.sendBufferBytes !== undefined) udpSetOption(fd, "sendBuffer", options.sendBufferBytes);
       const offload = enableOffload(fd, options.offload);
+      info.enableReportedInfo(fd, options);
       udpBind(fd, target);
       return new UdpSocket(fd, target.family, udpLocalAddress(fd), offload);
     } catch (error) {
@@ -314,7 +321,8 @@ export class UdpSocket implements IoSource {
           `with offload on, an entry may hold up to ${COALESCED_BYTES_MAX} bytes of coalesced datagrams`,
       );
     }
-    const count = udpTryRecvBatch(this.#fd, batch.payloads, batch.slotSize, batch.entries);
+    const { payloads, slotSize, entries } = batch;
+    const count = udpTryRecvBatch(this.#fd, payloads, slotSize, entries, batch.infosFor(this.localAddress.port));
     if (count !== WOULD_BLOCK) batch.clearRefusals(0, count);
     return count;
   }
@@ -338,7 +346,7 @@ export class UdpSocket implements IoSource {
 
   #recvFromNow(buffer: Uint8Array): Received | WouldBlock {
     this.#ensureOpen("receive on");
-    const length = udpTryRecvFrom(this.#fd, buffer, this.#entry);
+    const length = udpTryRecvFrom(this.#fd, buffer, this.#entry, this.#info ?? undefined);
     if (length === WOULD_BLOCK) return WOULD_BLOCK;
     const view = new DataView(this.#entry.buffer);
     return {
@@ -346,6 +354,7 @@ export class UdpSocket implements IoSource {
       peer: decodeAddress(view, Layout.datagramAddressOffset),
       truncated: (view.getUint16(Layout.datagramFlagsOffset, true) & DATAGRAM_TRUNCATED) !== 0,
       segmentSize: view.getUint16(Layout.datagramSegmentSizeOffset, true) || length,
+      ...(this.#info === null ? {} : info.receivedInfo(this.#info, this.localAddress.port)),
     };
   }
 
@@ -355,24 +364,26 @@ export class UdpSocket implements IoSource {
     return new RecvFrom(this, "recvfrom", () => this.#recvFromNow(target));
   }
 
-  /** Sends one datagram if the socket can take it now. Returns the bytes sent. */
-  trySendTo(bytes: Uint8Array, peer: SocketAddress | string): TryResult<number> {
+  /** Sends one datagram if the socket can take it now, from the source and with the ECN `options` asks for; the bytes sent. */
+  trySendTo(bytes: Uint8Array, peer: SocketAddress | string, options?: info.SendOptions): TryResult<number> {
     const target = toPeer(peer, "trySendTo");
-    const sent = this.#sendToNow(checkBytes(bytes, "trySendTo"), encodePeer(target), target);
+    const extra = info.sendInfo(options, target, "trySendTo");
+    const sent = this.#sendToNow(checkBytes(bytes, "trySendTo"), encodePeer(target), target, extra);
     return sent === WOULD_BLOCK ? WOULD_BLOCK_RESULT : { state: "ok", value: sent };
   }
 
-  #sendToNow(bytes: Uint8Array, address: Uint8Array, peer: SocketAddress): number | WouldBlock {
+  #sendToNow(bytes: Uint8Array, address: Uint8Array, peer: SocketAddress, extra?: Uint8Array): number | WouldBlock {
     this.#ensureOpen("send on");
-    return udpTrySendTo(this.#fd, bytes, address, () => formatSocketAddress(peer));
+    return udpTrySendTo(this.#fd, bytes, address, () => formatSocketAddress(peer), extra);
   }
 
-  /** Sends one datagram, waiting for the socket to be writable if it is full. */
-  sendTo(bytes: Uint8Array, peer: SocketAddress | string): Future<number> {
+  /** Sends one datagram, waiting for the socket to be writable if it is full; see {@link trySendTo}. */
+  sendTo(bytes: Uint8Array, peer: SocketAddress | string, options?: info.SendOptions): Future<number> {
     const target = toPeer(peer, "sendTo");
+    const extra = info.sendInfo(options, target, "sendTo");
     const payload = checkBytes(bytes, "sendTo");
     const address = encodePeer(target);
-    return new SendTo(this, target, () => this.#sendToNow(payload, address, target));
+    return new SendTo(this, target, () => this.#sendToNow(payload, address, target, extra));
   }
 
   /**

@@ -7,6 +7,7 @@
  */
 import { AddressError, parseSocketAddress, type SocketAddress, socketAddress } from "../sys/address.ts";
 import { DatagramBatch } from "./datagram-batch.ts";
+import type { ReceivedInfo } from "./datagram-info.ts";
 
 /** Where to bind: `"127.0.0.1:7777"`, `"[::1]:0"`, or a host and port. */
 export type BindAddress = string | { readonly host: string; readonly port: number };
@@ -30,13 +31,25 @@ export interface UdpSocketOptions {
    * Batches received on a socket with offload on need slots of `COALESCED_BYTES_MAX` bytes.
    */
   readonly offload?: boolean;
+  /**
+   * Report the local address each datagram was sent to and the interface it came in on
+   * (`Received.destination`, `DatagramBatch.destination`): IP_PKTINFO / IPV6_RECVPKTINFO, or
+   * IP_RECVDSTADDR on FreeBSD. A socket bound to a wildcard address (`0.0.0.0`, `::`) needs it
+   * to reply from the address a client used; a connected client accepts no other.
+   */
+  readonly receiveDestination?: boolean;
+  /** Report each datagram's ECN codepoint and traffic class (IP_RECVTOS / IPV6_RECVTCLASS). */
+  readonly receiveEcn?: boolean;
 }
 
 /** Whether a socket has UDP GRO/GSO on, and if not, why. */
 export type Offload = { readonly state: "on" } | { readonly state: "off"; readonly reason: string };
 
-/** One datagram received with {@link UdpSocket.recvFrom}. */
-export interface Received {
+/**
+ * One datagram received with {@link UdpSocket.recvFrom}; with its destination and ECN when the
+ * socket reports them (`receiveDestination`, `receiveEcn`).
+ */
+export interface Received extends ReceivedInfo {
   /** The payload: a view of the caller's buffer. */
   readonly bytes: Uint8Array;
   readonly peer: SocketAddress;
@@ -129,7 +142,7 @@ export function checkSocketOptions(options: UdpSocketOptions, call: string): voi
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`${call}: options ${describeValue(options)} are not an object`);
   }
-  for (const name of ["reuseAddress", "reusePort", "ipv6Only", "offload"] as const) {
+  for (const name of ["reuseAddress", "reusePort", "ipv6Only", "offload", "receiveDestination", "receiveEcn"] as const) {
     const value: unknown = options[name];
     if (value !== undefined && typeof value !== "boolean") {
       throw new TypeError(`${call}: ${name} ${describeValue(value)} is not true or false`);

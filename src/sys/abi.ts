@@ -41,6 +41,8 @@ export const DATAGRAM_TRUNCATED = 1;
 export const INFO_LOCAL = 1;
 /** Set in a datagram info's flags when it holds the traffic class (TOS) byte, ECN included. */
 export const INFO_TRAFFIC_CLASS = 2;
+/** Set in a datagram info's flags for a send that must leave through its interface (sends only). */
+export const INFO_INTERFACE = 4;
 /** What kind of socket a descriptor is, as `br_socket_kind` answers (`abi.socket_kind_*`). */
 export const SocketKind = {
   udp: 0,
@@ -111,7 +113,8 @@ export function sharedConstants(): Record<string, bigint> {
     coalesced_max: BigInt(Layout.coalescedMax),
     info_local: BigInt(INFO_LOCAL),
     info_traffic_class: BigInt(INFO_TRAFFIC_CLASS),
-    info_all: BigInt(INFO_LOCAL | INFO_TRAFFIC_CLASS),
+    info_interface: BigInt(INFO_INTERFACE),
+    info_reported: BigInt(INFO_LOCAL | INFO_TRAFFIC_CLASS),
     ...Object.fromEntries(Object.entries(SocketKind).map(([name, value]) => [`socket_kind_${name}`, BigInt(value)])),
   };
   for (const [name, value] of Object.entries(Option)) {

@@ -104,8 +104,10 @@ pub const Datagram = extern struct {
 /// the datagram was sent to (port 0) and the index of the interface it came in on (0 where the
 /// OS does not say), `info_traffic_class` for its IPv4 TOS byte or IPv6 traffic class (DSCP in
 /// the high six bits, the ECN codepoint in the low two). On send, the same bits ask for the
-/// same things: send from `local` (the unspecified address lets the kernel choose) through
-/// `interface` (0: the route's), and with `traffic_class`.
+/// same things: send from `local` (the unspecified address lets the kernel choose) and with
+/// `traffic_class`; `info_interface` (never set by a receive) sends through `interface`. So a
+/// received entry's info sent back unchanged makes the reply go from the address the datagram
+/// was sent to, by whichever route the kernel picks.
 pub const DatagramInfo = extern struct {
     local: Address,
     interface: u32,
@@ -114,10 +116,12 @@ pub const DatagramInfo = extern struct {
     reserved: u16 = 0,
 };
 
-/// `DatagramInfo.flags`, and what `br_udp_set_datagram_info` asks the kernel to report.
+/// `DatagramInfo.flags`. The first two are also what `br_udp_set_datagram_info` asks the kernel
+/// to report (`info_reported`); `info_interface` is for sends only.
 pub const info_local: u32 = 1 << 0;
 pub const info_traffic_class: u32 = 1 << 1;
-pub const info_all: u32 = info_local | info_traffic_class;
+pub const info_interface: u32 = 1 << 2;
+pub const info_reported: u32 = info_local | info_traffic_class;
 
 /// The layout TypeScript checks against its own mirror, filled in by `br_abi_layout`.
 pub const Layout = extern struct {
@@ -202,8 +206,8 @@ comptime {
     std.debug.assert(@offsetOf(DatagramInfo, "interface") == 24);
     std.debug.assert(@offsetOf(DatagramInfo, "traffic_class") == 28);
     std.debug.assert(@offsetOf(DatagramInfo, "flags") == 29);
-    std.debug.assert(info_local == 1 and info_traffic_class == 2 and info_all == 3);
+    std.debug.assert(info_local == 1 and info_traffic_class == 2 and info_interface == 4 and info_reported == 3);
     // The flags of a `DatagramInfo` are a u8.
-    std.debug.assert(info_all <= std.math.maxInt(u8));
+    std.debug.assert(info_local | info_traffic_class | info_interface <= std.math.maxInt(u8));
     std.debug.assert(@sizeOf(Layout) == 23 * 4);
 }

@@ -103,9 +103,9 @@ const v4_local_option: u32 = switch (os) {
 
 /// Asks the kernel to report (`what` bit set) or not (clear) each datagram's destination and
 /// interface (`abi.info_local`) and traffic class (`abi.info_traffic_class`) on a socket of
-/// `family` (4 or 6). Bits outside `abi.info_all` are `error.InvalidArgument`, before any call.
+/// `family` (4 or 6). Bits outside `abi.info_reported` are `error.InvalidArgument`, before any call.
 pub fn enable(fd: sys.fd_t, family: u32, what: u32) sys.SetOptionError!void {
-    if (what & ~abi.info_all != 0) return error.InvalidArgument;
+    if (what & ~abi.info_reported != 0) return error.InvalidArgument;
     const local = what & abi.info_local != 0;
     const traffic_class = what & abi.info_traffic_class != 0;
     switch (family) {
@@ -163,32 +163,38 @@ pub fn pushSegmentSize(encoder: *Encoder, segment_size: u16) void {
 
 /// Checks that a send to `destination` can go as `info` asks, before any system call:
 /// `error.InvalidArgument` for unknown flags, or a source of another kind than the destination
-/// (IPv4, IPv6, v4-mapped IPv6); `error.OptionUnsupported` for an interface on an IPv4 send on
-/// FreeBSD, whose IP_SENDSRCADDR takes none.
+/// (IPv4, IPv6, v4-mapped IPv6), or an interface without `info_local` (the source, possibly
+/// unspecified, and the interface travel together); `error.OptionUnsupported` for an interface
+/// on an IPv4 send on FreeBSD, whose IP_SENDSRCADDR takes none.
 pub fn checkSend(info: *const abi.DatagramInfo, destination: *const abi.Address) error{ InvalidArgument, OptionUnsupported }!void {
-    if (info.flags & ~abi.info_all != 0) return error.InvalidArgument;
+    if (info.flags & ~send_flags != 0) return error.InvalidArgument;
+    // An interface goes in the same control message as the source: the unspecified one then.
+    if (info.flags & abi.info_interface != 0 and info.flags & abi.info_local == 0) return error.InvalidArgument;
     if (info.flags & abi.info_local == 0) return;
     if (info.local.family != destination.family) return error.InvalidArgument;
     switch (info.local.family) {
-        4 => if (os == .freebsd and info.interface != 0) return error.OptionUnsupported,
+        4 => if (os == .freebsd and info.flags & abi.info_interface != 0) return error.OptionUnsupported,
         6 => if (isV4Mapped(&info.local.bytes) != isV4Mapped(&destination.bytes)) return error.InvalidArgument,
         else => return error.InvalidArgument,
     }
 }
 
+const send_flags = abi.info_local | abi.info_traffic_class | abi.info_interface;
+
 /// Writes the control messages of a send to `destination` that `info` asks for (checked with
 /// `checkSend`).
 pub fn encodeSend(encoder: *Encoder, info: *const abi.DatagramInfo, destination: *const abi.Address) void {
     if (info.flags & abi.info_local != 0) {
+        const interface = if (info.flags & abi.info_interface != 0) info.interface else 0;
         if (info.local.family == 4) {
             if (os == .freebsd) {
                 encoder.push(level_ip, IP.SENDSRCADDR, info.local.bytes[0..4]);
             } else {
-                const pktinfo = InPktinfo{ .ifindex = info.interface, .spec_dst = info.local.bytes[0..4].*, .addr = .{ 0, 0, 0, 0 } };
+                const pktinfo = InPktinfo{ .ifindex = interface, .spec_dst = info.local.bytes[0..4].*, .addr = .{ 0, 0, 0, 0 } };
                 encoder.push(level_ip, IP.PKTINFO, std.mem.asBytes(&pktinfo));
             }
         } else {
-            const pktinfo = In6Pktinfo{ .addr = info.local.bytes, .ifindex = info.interface };
+            const pktinfo = In6Pktinfo{ .addr = info.local.bytes, .ifindex = interface };
             encoder.push(level_ipv6, IPV6.PKTINFO, std.mem.asBytes(&pktinfo));
         }
     }

@@ -119,8 +119,8 @@ test "datagram info is off until asked for, and what was asked reads back" {
     try testing.expectEqual(0, root.br_udp_get_datagram_info(server.fd));
     try testing.expectEqual(0, root.br_udp_set_datagram_info(server.fd, abi.info_local));
     try testing.expectEqual(@as(i32, abi.info_local), root.br_udp_get_datagram_info(server.fd));
-    try testing.expectEqual(0, root.br_udp_set_datagram_info(server.fd, abi.info_all));
-    try testing.expectEqual(@as(i32, abi.info_all), root.br_udp_get_datagram_info(server.fd));
+    try testing.expectEqual(0, root.br_udp_set_datagram_info(server.fd, abi.info_reported));
+    try testing.expectEqual(@as(i32, abi.info_reported), root.br_udp_get_datagram_info(server.fd));
     try testing.expectEqual(0, root.br_udp_set_datagram_info(server.fd, 0));
     try testing.expectEqual(0, root.br_udp_get_datagram_info(server.fd));
     // Bits it does not know are refused, and change nothing.
@@ -147,8 +147,11 @@ test "a wildcard socket reports the address each datagram was sent to, and repli
         try expectHost(v4(127, 0, 0, last, 0), info.local);
         try testing.expect(info.interface != 0); // lo
 
-        // The reply names it as its source, and the client sees it come from there.
-        try testing.expectEqual(4, sendToInfo(server.fd, "pong", datagram.address, localInfo(info.local)));
+        // The reply goes with that info, unchanged the first time, through the interface it came
+        // in on the second; either way the client sees it come from the address it used.
+        var reply_as = info;
+        if (last == 3) reply_as.flags |= abi.info_interface;
+        try testing.expectEqual(4, sendToInfo(server.fd, "pong", datagram.address, reply_as));
         var reply: abi.Datagram = undefined;
         var reply_info: abi.DatagramInfo = undefined;
         try testing.expectEqual(4, try recvInfo(client.fd, &buffer, &reply, &reply_info));
@@ -165,7 +168,7 @@ test "a dual-stack socket reports an IPv4 datagram's destination v4-mapped, and 
     any.family = 6;
     const server = try Bound.open(any);
     defer server.close();
-    try testing.expectEqual(0, root.br_udp_set_datagram_info(server.fd, abi.info_all));
+    try testing.expectEqual(0, root.br_udp_set_datagram_info(server.fd, abi.info_reported));
     const client = try Bound.open(v4(127, 0, 0, 1, 0));
     defer client.close();
     var buffer: [64]u8 = undefined;
@@ -216,7 +219,7 @@ test "a batch receives each entry's destination, and sends each from its own sou
     if (builtin.os.tag != .linux) return error.SkipZigTest;
     const server = try Bound.open(v4(0, 0, 0, 0, 0));
     defer server.close();
-    try testing.expectEqual(0, root.br_udp_set_datagram_info(server.fd, abi.info_all));
+    try testing.expectEqual(0, root.br_udp_set_datagram_info(server.fd, abi.info_reported));
     try testing.expectEqual(0, root.br_udp_enable_offload(server.fd));
     const client = try Bound.open(v4(127, 0, 0, 1, 0));
     defer client.close();
@@ -268,6 +271,11 @@ test "info a send cannot honour is refused before anything is sent" {
     try testing.expectEqual(neg(.INVAL), sendToInfo(sender.fd, "x", receiver.address, info));
     // An IPv6 source for an IPv4 destination.
     info = localInfo(v6Loopback(0));
+    try testing.expectEqual(neg(.INVAL), sendToInfo(sender.fd, "x", receiver.address, info));
+    // An interface without a source beside it.
+    info = std.mem.zeroes(abi.DatagramInfo);
+    info.flags = abi.info_interface;
+    info.interface = 1;
     try testing.expectEqual(neg(.INVAL), sendToInfo(sender.fd, "x", receiver.address, info));
     // A v4-mapped source for a plain IPv6 destination.
     info = localInfo(mapped(127, 0, 0, 1, 0));

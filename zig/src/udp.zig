@@ -458,7 +458,7 @@ pub fn recvError(fd: sys.fd_t, peer: *abi.Address) sys.RecvError!u32 {
 /// traffic class (`abi.info_traffic_class`) for the `*Info` receives, or not (`what` 0); see
 /// `datagram_info.enable`.
 pub fn setDatagramInfo(fd: sys.fd_t, what: u32) (sys.SetOptionError || sys.SockNameError)!void {
-    if (what & ~abi.info_all != 0) return error.InvalidArgument;
+    if (what & ~abi.info_reported != 0) return error.InvalidArgument;
     var local: abi.Address = undefined;
     try localAddress(fd, &local);
     return datagram_info.enable(fd, local.family, what);
