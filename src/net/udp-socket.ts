@@ -16,7 +16,6 @@ import {
   adoptDescriptor,
   socketKind,
   udpBind,
-  udpEnableOffload,
   udpGetOption,
   udpEnableErrorQueue,
   udpKernelDrops,
@@ -37,6 +36,9 @@ import { LazyRegistration, READ, type Registration, WRITE } from "../runtime/rea
 import { type BatchSendReport, beginSend, sendBatchNow } from "./batch-send.ts";
 import { COALESCED_BYTES_MAX, type DatagramBatch } from "./datagram-batch.ts";
 import * as info from "./datagram-info.ts";
+import { connectSocket, type UdpConnection } from "./connection.ts";
+import { QueuedErrorRecord } from "./queued-error.ts";
+import { IpLayer } from "./udp-ip.ts";
 import { type TryResult, WOULD_BLOCK_RESULT } from "./try-result.ts";
 import { Readiness, RecvBatch, RecvFrom, SendBatch, SendTo } from "./udp-futures.ts";
 import {
@@ -54,25 +56,12 @@ import {
   toPeer,
   toSocketAddress,
   type UdpSocketOptions,
+  enableOffload,
 } from "./udp-types.ts";
 
 export type { BatchSendOptions, BindAddress, Offload, QueuedError, Received, UdpSocketOptions } from "./udp-types.ts";
 export { SocketClosedError } from "./udp-types.ts";
 export type { TryResult } from "./try-result.ts";
-
-const OFFLOAD_NOT_ASKED: Offload = { state: "off", reason: "not requested" };
-
-/** Turns offload on for `fd` if `wanted`; what came of it. */
-function enableOffload(fd: number, wanted: boolean | undefined): Offload {
-  if (wanted !== true) return OFFLOAD_NOT_ASKED;
-  const errno = udpEnableOffload(fd);
-  if (errno === 0) return { state: "on" };
-  if (process.platform !== "linux") return { state: "off", reason: `not available on ${process.platform}` };
-  return {
-    state: "off",
-    reason: `the kernel refused UDP_GRO/UDP_SEGMENT (${errnoName(errno)}; they need Linux 5.0 or later)`,
-  };
-}
 
 /** What a descriptor that is not a UDP socket is, as an error names it. */
 const SOCKET_KIND_TEXT = {
@@ -80,20 +69,6 @@ const SOCKET_KIND_TEXT = {
   unix: "a Unix socket",
   other: "a socket of another protocol than UDP",
 } as const;
-
-/** The reused {@link QueuedError} of a socket: the address as the library wrote it. */
-class QueuedErrorRecord implements QueuedError {
-  errno = 0;
-  readonly address = new Uint8Array(Layout.addressSize);
-
-  get code(): string {
-    return this.errno === 0 ? "unknown" : errnoName(this.errno);
-  }
-
-  get peer(): SocketAddress {
-    return decodeAddress(new DataView(this.address.buffer), 0);
-  }
-}
 
 /**
  * A non-blocking UDP socket, registered with the reactor of the runtime that first waits on it.
@@ -131,6 +106,8 @@ export class UdpSocket implements IoSource {
   readonly #error = new QueuedErrorRecord();
   readonly #errorResult: TryResult<QueuedError> = { state: "ok", value: this.#error };
   #segmentationRefused: string | null = null;
+  #ip: IpLayer | null = null;
+  #connection: UdpConnection | null = null;
 
   /** What this socket's futures and batch sends may reach of it (its descriptor stays private). */
   readonly #access: SocketAccess = {
@@ -307,10 +284,8 @@ export class UdpSocket implements IoSource {
    */
   tryRecvError(): TryResult<QueuedError> {
     this.#ensureOpen("read the error queue of");
-    const errno = udpTryRecvError(this.#fd, this.#error.address);
-    if (errno === WOULD_BLOCK) return WOULD_BLOCK_RESULT;
-    this.#error.errno = errno;
-    return this.#errorResult;
+    const errno = udpTryRecvError(this.#fd, this.#error.bytes);
+    return errno === WOULD_BLOCK ? WOULD_BLOCK_RESULT : this.#errorResult;
   }
 
   #receiveBatchNow(batch: DatagramBatch): number | WouldBlock {
@@ -501,6 +476,28 @@ export class UdpSocket implements IoSource {
     return new Readiness(this, this.#access, WRITE);
   }
 
+  /** The IP layer: TTL, TOS, broadcast, don't-fragment and multicast (`socket.ip.set("ttl", 7)`, {@link IpLayer}). */
+  get ip(): IpLayer {
+    return (this.#ip ??= new IpLayer(this.#access, this.family));
+  }
+
+  /**
+   * Connects to `peer` (an IP literal of the socket's family), replacing an earlier connection;
+   * {@link UdpConnection} says what the kernel changes. `using link = socket.connect("192.0.2.1:53")`.
+   */
+  connect(peer: SocketAddress | string): UdpConnection {
+    const connection = connectSocket(this, this.#access, toPeer(peer, "connect"), (ended) => {
+      if (this.#connection === ended) this.#connection = null;
+    });
+    this.#connection?.end();
+    return (this.#connection = connection);
+  }
+
+  /** The socket's connection, or null when it is not connected. */
+  get connection(): UdpConnection | null {
+    return this.#connection;
+  }
+
   /**
    * Deregisters the socket from its reactor and closes it. Tasks waiting on it are woken, and
    * their next attempt throws {@link SocketClosedError}. Closing twice does nothing.
@@ -508,6 +505,7 @@ export class UdpSocket implements IoSource {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#connection?.end();
     this.#registration.release();
     closeDescriptor(this.#fd);
   }

@@ -15,7 +15,7 @@
  * @module
  */
 import { EVENT_ERROR, EVENT_HANGUP, EVENT_READABLE, EVENT_WRITABLE } from "../sys/abi.ts";
-import { asToken, type EventBuffer, type Fd, Interest, type Poller, type Token } from "../sys/poller.ts";
+import { asToken, type EventBuffer, type Fd, Interest, type Poller, type PollerHandle, type Token } from "../sys/poller.ts";
 import type { Context } from "./context.ts";
 import { type Direction, type Traced, traceEvent } from "./trace.ts";
 import type { Waker } from "./waker.ts";
@@ -161,6 +161,11 @@ export class Reactor {
   /** How many wakers the reactor holds: tasks that only an OS event (or a remote wake) can wake. */
   get waiters(): number {
     return this.#waiters + this.#remoteWaiters.size;
+  }
+
+  /** The poller's descriptors, for another thread to wake it (`Poller.borrow(handle).wake()`). */
+  get pollerHandle(): PollerHandle {
+    return this.#poller.handle;
   }
 
   /** Whether the wakes happening now are remote wakes (another thread woke the poller). */

@@ -60,6 +60,20 @@ export const Option = {
   ipv6Only: 5,
 } as const;
 
+/**
+ * Options of the IP layer, as `abi.IpOption` numbers them: their level and name depend on the
+ * socket's family and the OS (see `zig/src/ip.zig`). `pathMtu` can only be read.
+ */
+export const IpOption = {
+  broadcast: 1,
+  ttl: 2,
+  tos: 3,
+  multicastTtl: 4,
+  multicastLoop: 5,
+  dontFragment: 6,
+  pathMtu: 7,
+} as const;
+
 /** Sizes and offsets, in bytes. */
 export const Layout = {
   pollerSize: 8,
@@ -85,6 +99,14 @@ export const Layout = {
   datagramInfoInterfaceOffset: 24,
   datagramInfoTrafficClassOffset: 28,
   datagramInfoFlagsOffset: 29,
+  membershipSize: 56,
+  membershipGroupOffset: 0,
+  membershipSourceOffset: 24,
+  membershipInterfaceOffset: 48,
+  queuedErrorSize: 32,
+  queuedErrorAddressOffset: 0,
+  queuedErrorErrnoOffset: 24,
+  queuedErrorMtuOffset: 28,
 } as const;
 
 /**
@@ -117,9 +139,9 @@ export function sharedConstants(): Record<string, bigint> {
     info_reported: BigInt(INFO_LOCAL | INFO_TRAFFIC_CLASS),
     ...Object.fromEntries(Object.entries(SocketKind).map(([name, value]) => [`socket_kind_${name}`, BigInt(value)])),
   };
-  for (const [name, value] of Object.entries(Option)) {
-    constants[`option.${name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)}`] = BigInt(value);
-  }
+  const snake = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+  for (const [name, value] of Object.entries(Option)) constants[`option.${snake(name)}`] = BigInt(value);
+  for (const [name, value] of Object.entries(IpOption)) constants[`ip_option.${snake(name)}`] = BigInt(value);
   return constants;
 }
 

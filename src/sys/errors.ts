@@ -89,6 +89,10 @@ export const Errno = {
   ENOBUFS: constants.errno.ENOBUFS,
   ENOMEM: constants.errno.ENOMEM,
   ENOPROTOOPT: constants.errno.ENOPROTOOPT,
+  ENOTCONN: constants.errno.ENOTCONN,
+  ENODEV: constants.errno.ENODEV,
+  EADDRINUSE: constants.errno.EADDRINUSE,
+  EADDRNOTAVAIL: constants.errno.EADDRNOTAVAIL,
 } as const;
 
 /**

@@ -28,7 +28,7 @@ export const libraryPath: string =
 export const libraryEmbedded: boolean = false;
 
 /** The modules that run on worker threads, by their path under `src/` without extension. */
-export type WorkerModule = "runtime/drivers/reactor-thread" | "echo/worker" | "console/server";
+export type WorkerModule = "runtime/drivers/reactor-thread" | "echo/worker" | "console/server" | "net/resolver-worker";
 
 /** The URL to start a `Worker` of `module` with. */
 export function workerModuleUrl(module: WorkerModule): URL {

@@ -221,12 +221,12 @@ export function udpEnableErrorQueue(fd: number, family: 4 | 6): boolean {
 }
 
 /**
- * Takes the oldest queued error: returns its errno (e.g. `ECONNREFUSED`) and writes the
- * destination of the datagram that met it into `address` (one `Layout.addressSize` entry);
- * {@link WOULD_BLOCK} when none waits.
+ * Takes the oldest queued error: returns its errno (e.g. `ECONNREFUSED`) and writes it into
+ * `out` (one `Layout.queuedErrorSize` entry) with the destination of the datagram that met it
+ * and, for `EMSGSIZE`, the path MTU; {@link WOULD_BLOCK} when none waits.
  */
-export function udpTryRecvError(fd: number, address: Uint8Array): number | WouldBlock {
-  const rc = native.br_udp_recv_error(fd, address, address);
+export function udpTryRecvError(fd: number, out: Uint8Array): number | WouldBlock {
+  const rc = native.br_udp_recv_error(fd, out, out);
   if (rc >= 0) return rc;
   if (wouldBlock(rc)) return WOULD_BLOCK;
   throw new SystemError("recvmsg", -rc, `Cannot read the error queue of UDP descriptor ${fd}`);

@@ -59,6 +59,37 @@ pub const Option = enum(u32) {
     ipv6_only = 5,
 };
 
+/// Options of the IP layer, whose level and name depend on the socket's family (IP_TTL or
+/// IPV6_UNICAST_HOPS) and on the OS (IP_MTU_DISCOVER on Linux, IP_DONTFRAG on the BSDs): see
+/// `ip.zig`. Booleans are 0 or 1. `path_mtu` can only be read (a connected socket, Linux).
+pub const IpOption = enum(u32) {
+    broadcast = 1,
+    ttl = 2,
+    tos = 3,
+    multicast_ttl = 4,
+    multicast_loop = 5,
+    dont_fragment = 6,
+    path_mtu = 7,
+};
+
+/// A multicast group to join or leave: `group` (its port is ignored) on interface `interface`
+/// (an index; 0 lets the kernel choose by route), and, for a source-specific membership, the
+/// one `source` to hear (family 0 for any source). Both addresses have the socket's family.
+pub const Membership = extern struct {
+    group: Address,
+    source: Address,
+    interface: u32,
+    reserved: u32 = 0,
+};
+
+/// One error taken from a socket's error queue: where the datagram that met it was going, its
+/// errno, and for `EMSGSIZE` the path MTU the kernel reported (0 otherwise).
+pub const QueuedError = extern struct {
+    address: Address,
+    errno: u32,
+    mtu: u32,
+};
+
 /// A poller is two descriptors owned by the caller: the epoll or kqueue descriptor, and the
 /// eventfd behind the waker on Linux (`-1` on kqueue, whose waker is an EVFILT_USER filter).
 pub const Poller = extern struct {
@@ -148,10 +179,18 @@ pub const Layout = extern struct {
     datagram_info_interface_offset: u32 = @offsetOf(DatagramInfo, "interface"),
     datagram_info_traffic_class_offset: u32 = @offsetOf(DatagramInfo, "traffic_class"),
     datagram_info_flags_offset: u32 = @offsetOf(DatagramInfo, "flags"),
+    membership_size: u32 = @sizeOf(Membership),
+    membership_group_offset: u32 = @offsetOf(Membership, "group"),
+    membership_source_offset: u32 = @offsetOf(Membership, "source"),
+    membership_interface_offset: u32 = @offsetOf(Membership, "interface"),
+    queued_error_size: u32 = @sizeOf(QueuedError),
+    queued_error_address_offset: u32 = @offsetOf(QueuedError, "address"),
+    queued_error_errno_offset: u32 = @offsetOf(QueuedError, "errno"),
+    queued_error_mtu_offset: u32 = @offsetOf(QueuedError, "mtu"),
 };
 
 /// Every integer constant of `Abi` (this file), one `name value` line each, options as
-/// `option.name value`: what `br_abi_constants` hands to TypeScript.
+/// `option.name value` and `ip_option.name value`: what `br_abi_constants` hands to TypeScript.
 pub fn constantsText(comptime Abi: type) []const u8 {
     comptime {
         var text: []const u8 = "";
@@ -163,6 +202,10 @@ pub fn constantsText(comptime Abi: type) []const u8 {
         const options = @typeInfo(Option).@"enum";
         for (options.field_names, options.field_values) |option, value| {
             text = text ++ std.fmt.comptimePrint("option.{s} {d}\n", .{ option, value });
+        }
+        const ip_options = @typeInfo(IpOption).@"enum";
+        for (ip_options.field_names, ip_options.field_values) |option, value| {
+            text = text ++ std.fmt.comptimePrint("ip_option.{s} {d}\n", .{ option, value });
         }
         return text;
     }
@@ -181,6 +224,8 @@ comptime {
     std.debug.assert(@backingInt(Option.recv_buffer) == 3 and @backingInt(Option.send_buffer) == 4);
     std.debug.assert(@backingInt(Option.ipv6_only) == 5);
     std.debug.assert(@typeInfo(Option).@"enum".field_names.len == 5);
+    std.debug.assert(@backingInt(IpOption.broadcast) == 1 and @backingInt(IpOption.path_mtu) == 7);
+    std.debug.assert(@typeInfo(IpOption).@"enum".field_names.len == 7);
     // Flags are distinct bits, and the truncation flag fits the datagram's flags.
     std.debug.assert(interest_readable & interest_writable == 0);
     std.debug.assert(@popCount(event_readable | event_writable | event_error | event_hangup) == 4);
@@ -209,5 +254,13 @@ comptime {
     std.debug.assert(info_local == 1 and info_traffic_class == 2 and info_interface == 4 and info_reported == 3);
     // The flags of a `DatagramInfo` are a u8.
     std.debug.assert(info_local | info_traffic_class | info_interface <= std.math.maxInt(u8));
-    std.debug.assert(@sizeOf(Layout) == 23 * 4);
+        std.debug.assert(@sizeOf(Membership) == 56);
+    std.debug.assert(@offsetOf(Membership, "group") == 0);
+    std.debug.assert(@offsetOf(Membership, "source") == 24);
+    std.debug.assert(@offsetOf(Membership, "interface") == 48);
+    std.debug.assert(@sizeOf(QueuedError) == 32);
+    std.debug.assert(@offsetOf(QueuedError, "address") == 0);
+    std.debug.assert(@offsetOf(QueuedError, "errno") == 24);
+    std.debug.assert(@offsetOf(QueuedError, "mtu") == 28);
+    std.debug.assert(@sizeOf(Layout) == 31 * 4);
 }

@@ -16,6 +16,7 @@ const poller = @import("poller.zig");
 const udp = @import("udp.zig");
 const signals = @import("signals.zig");
 const fault = @import("fault.zig");
+const ip = @import("ip.zig");
 
 /// The one errno each of the library's errors stands for (public for the tests).
 pub fn errno(err: sys.Error) sys.E {
@@ -49,6 +50,8 @@ pub fn errno(err: sys.Error) sys.E {
         error.OperationUnsupported => .OPNOTSUPP,
         error.ProtocolError => .PROTO,
         error.TimedOut => .TIMEDOUT,
+        error.NotConnected => .NOTCONN,
+        error.NoSuchDevice => .NODEV,
         error.Unexpected => .IO,
     };
 }
@@ -305,9 +308,10 @@ pub export fn br_udp_enable_error_queue(fd: i32, family: u32) i32 {
 }
 
 /// Takes the oldest queued error: returns its errno (`ECONNREFUSED` for a closed port), writes
-/// the destination of the reply that met it to `address`; `-EAGAIN` when none waits.
-pub export fn br_udp_recv_error(fd: i32, address: ?[*]u8, address_len: usize) i32 {
-    return switch (one(abi.Address, address, address_len)) {
+/// it to `out` (an `abi.QueuedError`) with the destination of the datagram that met it and, for
+/// `EMSGSIZE`, the path MTU; `-EAGAIN` when none waits.
+pub export fn br_udp_recv_error(fd: i32, out: ?[*]u8, out_len: usize) i32 {
+    return switch (one(abi.QueuedError, out, out_len)) {
         .value => |a| blk: {
             const code = udp.recvError(fd, a) catch |err| break :blk negative(errno(err));
             break :blk @intCast(@min(code, std.math.maxInt(i32)));
@@ -393,6 +397,68 @@ pub export fn br_socket_kind(fd: i32) i32 {
 pub export fn br_descriptor_adopt(fd: i32) i32 {
     if (fd < 0) return negative(.BADF);
     return result(sys.adopt(fd));
+}
+
+// Connected sockets, multicast and the IP layer's options (issue 20).
+
+/// Connects the socket to the peer at `address` (see `udp.connect`).
+pub export fn br_udp_connect(fd: i32, address: ?[*]u8, address_len: usize) i32 {
+    return switch (one(abi.Address, address, address_len)) {
+        .value => |a| result(udp.connect(fd, a)),
+        .refused => |rc| rc,
+    };
+}
+
+/// Dissolves the socket's connection, keeping it bound to `address` (see `udp.disconnect`).
+pub export fn br_udp_disconnect(fd: i32, address: ?[*]u8, address_len: usize) i32 {
+    return switch (one(abi.Address, address, address_len)) {
+        .value => |a| result(udp.disconnect(fd, a)),
+        .refused => |rc| rc,
+    };
+}
+
+/// Writes the connected peer to `out`; `-ENOTCONN` if the socket is not connected.
+pub export fn br_udp_peer_address(fd: i32, out: ?[*]u8, out_len: usize) i32 {
+    return switch (one(abi.Address, out, out_len)) {
+        .value => |a| result(udp.peerAddress(fd, a)),
+        .refused => |rc| rc,
+    };
+}
+
+/// Sends `payload` as one datagram to the connected peer; returns the bytes sent.
+pub export fn br_udp_send(fd: i32, payload: ?[*]u8, payload_len: usize) i32 {
+    const message = bytes(payload, payload_len) orelse return efault;
+    return result(udp.send(fd, message));
+}
+
+/// Sets an `abi.IpOption` on a socket of `family` (4 or 6); `-EINVAL` for a value out of range.
+pub export fn br_udp_set_ip_option(fd: i32, family: u32, option: u32, value: i32) i32 {
+    return result(ip.setOption(fd, family, option, value));
+}
+
+pub export fn br_udp_get_ip_option(fd: i32, family: u32, option: u32) i32 {
+    return result(ip.getOption(fd, family, option));
+}
+
+/// Joins (`join` 1) or leaves (0) the multicast group `membership` (an `abi.Membership`) names.
+pub export fn br_udp_membership(fd: i32, join: u32, membership: ?[*]u8, membership_len: usize) i32 {
+    if (join > 1) return einval;
+    return switch (one(abi.Membership, membership, membership_len)) {
+        .value => |m| result(ip.membership(fd, join == 1, m)),
+        .refused => |rc| rc,
+    };
+}
+
+/// Sends the socket's multicast datagrams out of interface `index` (0: by route).
+pub export fn br_udp_set_multicast_interface(fd: i32, family: u32, index: u32) i32 {
+    return result(ip.setMulticastInterface(fd, family, index));
+}
+
+/// The index of the network interface whose name is the bytes of `name`; `-ENODEV` if none.
+pub export fn br_interface_index(name: ?[*]u8, name_len: usize) i32 {
+    const text = bytes(name, name_len) orelse return efault;
+    const index = ip.interfaceIndex(text) catch |err| return negative(errno(err));
+    return if (index > std.math.maxInt(i32)) negative(.NODEV) else @intCast(index);
 }
 
 /// Closes a descriptor. The binding passes only descriptors this library created (sockets); the

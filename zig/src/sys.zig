@@ -32,6 +32,7 @@ pub const SOL = std.c.SOL;
 pub const SO = std.c.SO;
 pub const MSG = std.c.MSG;
 pub const IPPROTO = std.c.IPPROTO;
+pub const IP = std.c.IP;
 pub const IPV6 = std.c.IPV6;
 pub const E = std.c.E;
 
@@ -71,6 +72,8 @@ pub const Error = error{
     OperationUnsupported, // EOPNOTSUPP
     ProtocolError, // EPROTO
     TimedOut, // ETIMEDOUT
+    NotConnected, // ENOTCONN
+    NoSuchDevice, // ENODEV
     Unexpected, // any errno not foreseen; reported as EIO
 };
 
@@ -82,7 +85,11 @@ pub const SocketError = error{ AddressFamilyUnsupported, AccessDenied, ProcessFd
 pub const CloseError = error{ BadDescriptor, Unexpected };
 pub const BindError = error{ BadDescriptor, NotSocket, InvalidArgument, AddressFamilyUnsupported, AddressInUse, AddressNotAvailable, AccessDenied, SystemResources, Unexpected };
 pub const SockNameError = error{ BadDescriptor, NotSocket, NoBufferSpace, Unexpected };
-pub const SetOptionError = error{ BadDescriptor, NotSocket, InvalidArgument, OptionUnsupported, PermissionDenied, NoBufferSpace, SystemResources, Unexpected };
+pub const SetOptionError = error{ BadDescriptor, NotSocket, InvalidArgument, OptionUnsupported, PermissionDenied, NoBufferSpace, SystemResources, Unexpected } ||
+    MembershipError;
+/// What the kernel says of a multicast membership (`ip.membership`): a group joined twice, a
+/// group left that was not joined, an interface that does not exist, an address of the wrong family.
+pub const MembershipError = error{ AddressInUse, AddressNotAvailable, NoSuchDevice, AddressFamilyUnsupported };
 pub const GetOptionError = error{ BadDescriptor, NotSocket, OptionUnsupported, Unexpected };
 pub const RecvError = error{ WouldBlock, BadDescriptor, NotSocket, NoBufferSpace, SystemResources, Unexpected } || AsyncError;
 pub const SendError = error{ WouldBlock, BadDescriptor, NotSocket, InvalidArgument, AddressFamilyUnsupported, AddressNotAvailable, AccessDenied, PermissionDenied, NoBufferSpace, SystemResources, Unexpected } || AsyncError;
@@ -90,6 +97,9 @@ pub const ReadError = error{ WouldBlock, BadDescriptor, Unexpected };
 pub const WriteError = error{ WouldBlock, BadDescriptor, BrokenPipe, Unexpected };
 pub const PipeError = error{ ProcessFdQuotaExceeded, SystemFdQuotaExceeded, Unexpected };
 pub const AdoptError = error{ BadDescriptor, Unexpected };
+pub const ConnectError = error{ BadDescriptor, NotSocket, InvalidArgument, AddressFamilyUnsupported, AddressNotAvailable, AccessDenied, NetworkUnreachable, HostUnreachable, SystemResources, Unexpected };
+pub const PeerNameError = error{ BadDescriptor, NotSocket, NotConnected, NoBufferSpace, Unexpected };
+pub const InterfaceError = error{NoSuchDevice} || SocketError;
 
 /// The declarations every backend exports, with their exact types.
 const Contract = struct {
@@ -97,6 +107,9 @@ const Contract = struct {
     close: fn (fd: fd_t) CloseError!void,
     bind: fn (fd: fd_t, address: *const sockaddr, len: u32) BindError!void,
     getsockname: fn (fd: fd_t, address: *sockaddr, len: *u32) SockNameError!void,
+    connect: fn (fd: fd_t, address: *const sockaddr, len: u32) ConnectError!void,
+    getpeername: fn (fd: fd_t, address: *sockaddr, len: *u32) PeerNameError!void,
+    interfaceIndex: fn (name: [*:0]const u8) InterfaceError!u32,
     setsockopt: fn (fd: fd_t, level: i32, name: u32, value: []const u8) SetOptionError!void,
     getsockopt: fn (fd: fd_t, level: i32, name: u32, value: []u8) GetOptionError!usize,
     recvmsg: fn (fd: fd_t, message: *msghdr, flags: u32) RecvError!usize,
@@ -134,6 +147,9 @@ pub const socket = backend.socket;
 pub const close = backend.close;
 pub const bind = backend.bind;
 pub const getsockname = backend.getsockname;
+pub const connect = backend.connect;
+pub const getpeername = backend.getpeername;
+pub const interfaceIndex = backend.interfaceIndex;
 pub const setsockopt = backend.setsockopt;
 pub const getsockopt = backend.getsockopt;
 pub const recvmsg = if (fault.enabled) faulty.recvmsg else backend.recvmsg;

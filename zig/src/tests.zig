@@ -602,22 +602,25 @@ test "a reply to a closed port comes back from the error queue as ECONNREFUSED, 
             departed = client.address;
             client.close();
         }
-        var peer: abi.Address = undefined;
-        try testing.expectEqual(neg(.AGAIN), root.br_udp_recv_error(server.fd, lib.raw(&peer).ptr, @sizeOf(abi.Address)));
+        var queued: abi.QueuedError = undefined;
+        try testing.expectEqual(neg(.AGAIN), root.br_udp_recv_error(server.fd, lib.raw(&queued).ptr, @sizeOf(abi.QueuedError)));
         try testing.expectEqual(5, lib.udp_send_to(server.fd, "reply", &departed));
         // The socket reports an error (POLLERR) once the ICMP message is queued.
         var pollfd = [1]std.os.linux.pollfd{.{ .fd = server.fd, .events = 0, .revents = 0 }};
         try testing.expectEqual(1, std.os.linux.poll(&pollfd, 1, 1000));
         try testing.expect(pollfd[0].revents & std.os.linux.POLL.ERR != 0);
-        const code = root.br_udp_recv_error(server.fd, lib.raw(&peer).ptr, @sizeOf(abi.Address));
+        const code = root.br_udp_recv_error(server.fd, lib.raw(&queued).ptr, @sizeOf(abi.QueuedError));
         try testing.expectEqual(@as(i32, @backingInt(sys.E.CONNREFUSED)), code);
-        try testing.expectEqual(departed.port, peer.port);
-        try testing.expectEqualSlices(u8, &departed.bytes, &peer.bytes);
+        try testing.expectEqual(code, @as(i32, @intCast(queued.errno)));
+        try testing.expectEqual(0, queued.mtu);
+        try testing.expectEqual(departed.port, queued.address.port);
+        try testing.expectEqualSlices(u8, &departed.bytes, &queued.address.bytes);
         // One error, read once.
-        try testing.expectEqual(neg(.AGAIN), root.br_udp_recv_error(server.fd, lib.raw(&peer).ptr, @sizeOf(abi.Address)));
+        try testing.expectEqual(neg(.AGAIN), root.br_udp_recv_error(server.fd, lib.raw(&queued).ptr, @sizeOf(abi.QueuedError)));
     }
 }
 
 test {
     _ = @import("tests_info.zig");
+    _ = @import("tests_ip.zig");
 }

@@ -15,7 +15,7 @@ const datagram_info = @import("datagram_info.zig");
 const assert = std.debug.assert;
 
 /// Room for either kind of IP socket address.
-const SockAddr = extern union {
+pub const SockAddr = extern union {
     any: sys.sockaddr,
     in4: sys.sockaddr.in,
     in6: sys.sockaddr.in6,
@@ -23,7 +23,7 @@ const SockAddr = extern union {
 
 /// Writes the OS form of `address` into `out` and returns its length. The family comes from
 /// the caller, so an unknown one is an error, not an assertion.
-fn toSockAddr(address: *const abi.Address, out: *SockAddr) error{AddressFamilyUnsupported}!u32 {
+pub fn toSockAddr(address: *const abi.Address, out: *SockAddr) error{AddressFamilyUnsupported}!u32 {
     switch (address.family) {
         4 => {
             out.* = .{ .in4 = .{
@@ -334,6 +334,8 @@ fn sendBatchOf(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []co
     var controls: [abi.batch_max]ControlOf(with_info) align(control_align) = undefined;
     for (datagrams[0..count], 0..) |*datagram, index| {
         // An entry that cannot be sent ends the batch before it, to be reported on its own.
+        // An entry of address family 0 goes to the connected peer, without a name (BSDs refuse
+        // a name on a connected socket with EISCONN).
         const checked = checkEntry(datagram, if (with_info) &infos[index] else null, slot_size, &names[index]) catch |err| {
             if (index == 0) return err;
             count = index;
@@ -341,7 +343,7 @@ fn sendBatchOf(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []co
         };
         iovecs[index] = .{ .base = buffer[index * slot_size ..].ptr, .len = datagram.len };
         headers[index] = .{ .hdr = std.mem.zeroes(sys.msghdr), .len = 0 };
-        headers[index].hdr.name = &names[index].any;
+        headers[index].hdr.name = if (checked.name_len == 0) null else &names[index].any;
         headers[index].hdr.namelen = checked.name_len;
         headers[index].hdr.iov = @ptrCast(iovecs[index..][0..1]);
         headers[index].hdr.iovlen = 1;
@@ -372,7 +374,7 @@ const Checked = struct { name_len: u32, segmented: bool };
 fn checkEntry(datagram: *const abi.Datagram, info: ?*const abi.DatagramInfo, slot_size: u32, name: *SockAddr) error{ InvalidArgument, AddressFamilyUnsupported, OptionUnsupported }!Checked {
     if (datagram.len > slot_size) return error.InvalidArgument;
     const segmented = try offload.segmentedSend(datagram.len, datagram.segment_size);
-    const name_len = try toSockAddr(&datagram.address, name);
+    const name_len = if (datagram.address.family == 0) 0 else try toSockAddr(&datagram.address, name);
     if (info) |asked| try datagram_info.checkSend(asked, &datagram.address);
     return .{ .name_len = name_len, .segmented = segmented };
 }
@@ -417,9 +419,19 @@ pub fn enableErrorQueue(fd: sys.fd_t, family: u32) sys.SetOptionError!void {
 const ExtendedError = extern struct { errno: u32, origin: u8, type: u8, code: u8, pad: u8, info: u32, data: u32 };
 
 /// Takes the oldest error from the socket's error queue (see `enableErrorQueue`): returns its
-/// errno (`ECONNREFUSED` for a closed port) and writes the destination of the reply that met it
-/// to `peer`. `error.WouldBlock` when the queue is empty.
-pub fn recvError(fd: sys.fd_t, peer: *abi.Address) sys.RecvError!u32 {
+/// errno (`ECONNREFUSED` for a closed port) and writes it to `out` with the destination of the
+/// datagram that met it and, for `EMSGSIZE`, the path MTU the kernel reported (`ee_info`: the
+/// local device's MTU for a don't-fragment send too large for it, or the MTU an ICMP
+/// "fragmentation needed" or "packet too big" named). `error.WouldBlock` when the queue is empty.
+pub fn recvError(fd: sys.fd_t, out: *abi.QueuedError) sys.RecvError!u32 {
+    out.* = std.mem.zeroes(abi.QueuedError);
+    const extended = try recvExtendedError(fd, &out.address);
+    out.errno = extended.errno;
+    if (extended.errno == @backingInt(sys.E.MSGSIZE)) out.mtu = extended.info;
+    return extended.errno;
+}
+
+fn recvExtendedError(fd: sys.fd_t, peer: *abi.Address) sys.RecvError!ExtendedError {
     if (builtin.os.tag != .linux) return error.WouldBlock; // nothing is ever queued
     const linux = std.os.linux;
     var storage: SockAddr = undefined;
@@ -447,11 +459,57 @@ pub fn recvError(fd: sys.fd_t, peer: *abi.Address) sys.RecvError!u32 {
             (header.level == linux.SOL.IPV6 and header.type == linux.IPV6.RECVERR);
         if (is_error and header.len >= @sizeOf(linux.cmsghdr) + @sizeOf(ExtendedError)) {
             const data = control[offset + @sizeOf(linux.cmsghdr) ..][0..@sizeOf(ExtendedError)];
-            return std.mem.bytesToValue(ExtendedError, data).errno;
+            return std.mem.bytesToValue(ExtendedError, data);
         }
         offset += std.mem.alignForward(usize, header.len, linux.cmsg_align);
     }
-    return 0; // an entry without its description: the kernel always sends one
+    return std.mem.zeroes(ExtendedError); // an entry without its description: the kernel always sends one
+}
+
+/// Connects the socket to `peer`: sends without an address go there, and the kernel drops
+/// datagrams from anyone else and reports the peer's ICMP errors (ECONNREFUSED) on the next
+/// call. Nothing is sent.
+pub fn connect(fd: sys.fd_t, peer: *const abi.Address) sys.ConnectError!void {
+    var storage: SockAddr = undefined;
+    const len = try toSockAddr(peer, &storage);
+    return sys.connect(fd, &storage.any, len);
+}
+
+/// Dissolves the socket's connection (connect(2) with `AF_UNSPEC`) and keeps it at `bound`, the
+/// address it was bound to. Linux unbinds the port of a socket that was bound to port 0 when it
+/// dissolves its connection (`__udp_disconnect` keeps the port only with SOCK_BINDPORT_LOCK,
+/// which a bind to port 0 does not set), so the socket is bound to `bound` again then. Harmless
+/// on a socket that is not connected.
+pub fn disconnect(fd: sys.fd_t, bound: *const abi.Address) (sys.ConnectError || sys.BindError || sys.SockNameError)!void {
+    var storage = std.mem.zeroes(SockAddr);
+    storage.any.family = sys.AF.UNSPEC;
+    if (builtin.os.tag != .linux) storage.any.len = @sizeOf(sys.sockaddr);
+    try sys.connect(fd, &storage.any, @sizeOf(sys.sockaddr));
+    var now: abi.Address = undefined;
+    try localAddress(fd, &now);
+    if (now.port == 0) try bind(fd, bound);
+}
+
+/// The peer the socket is connected to; `error.NotConnected` if none.
+pub fn peerAddress(fd: sys.fd_t, out: *abi.Address) sys.PeerNameError!void {
+    var storage: SockAddr = undefined;
+    var len: u32 = @sizeOf(SockAddr);
+    try sys.getpeername(fd, &storage.any, &len);
+    assert(len <= @sizeOf(SockAddr));
+    out.* = fromSockAddr(&storage);
+}
+
+/// Sends `payload` as one datagram to the connected peer; returns the bytes sent. Unlike
+/// `sendTo`, an earlier datagram's ICMP error is reported here as it is: on a connected socket
+/// it concerns the same peer, which is what the caller wants to learn (`error.NotConnected`
+/// is not possible: the kernel answers EDESTADDRREQ, reported as `error.Unexpected`, and the
+/// caller checks first).
+pub fn send(fd: sys.fd_t, payload: []const u8) sys.SendError!usize {
+    var iov = [1]sys.iovec_const{.{ .base = payload.ptr, .len = payload.len }};
+    var message = std.mem.zeroes(sys.msghdr_const);
+    message.iov = &iov;
+    message.iovlen = 1;
+    return sys.sendmsg(fd, &message, 0);
 }
 
 /// Asks the kernel to report each datagram's destination and interface (`abi.info_local`) and

@@ -84,6 +84,47 @@ pub fn getsockname(fd: sys.fd_t, address: *sockaddr, len: *u32) sys.SockNameErro
     };
 }
 
+/// Connects a UDP socket to one peer, or dissolves the association for an `AF_UNSPEC` address.
+/// macOS and FreeBSD report the dissolution itself as EAFNOSUPPORT after doing it: not an error.
+pub fn connect(fd: sys.fd_t, address: *const sockaddr, len: u32) sys.ConnectError!void {
+    while (true) {
+        return switch (c.errno(c.connect(fd, address, len))) {
+            .SUCCESS => {},
+            .INTR => continue,
+            .BADF => error.BadDescriptor,
+            .NOTSOCK => error.NotSocket,
+            .INVAL => error.InvalidArgument,
+            .AFNOSUPPORT => if (address.family == c.AF.UNSPEC) {} else error.AddressFamilyUnsupported,
+            .ADDRNOTAVAIL => error.AddressNotAvailable,
+            .ACCES, .PERM => error.AccessDenied,
+            .NETUNREACH => error.NetworkUnreachable,
+            .HOSTUNREACH => error.HostUnreachable,
+            .NOMEM, .NOBUFS => error.SystemResources,
+            .FAULT => |e| sys.bug(@src(), e), // `address` is the library's own memory
+            else => |e| unexpected(e),
+        };
+    }
+}
+
+pub fn getpeername(fd: sys.fd_t, address: *sockaddr, len: *u32) sys.PeerNameError!void {
+    return switch (c.errno(c.getpeername(fd, address, len))) {
+        .SUCCESS => {},
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .NOTCONN => error.NotConnected,
+        .NOBUFS => error.NoBufferSpace,
+        .FAULT, .INVAL => |e| sys.bug(@src(), e), // the library's own memory and length
+        else => |e| unexpected(e),
+    };
+}
+
+/// The index of the network interface named `name`: if_nametoindex(3), 0 when there is none.
+pub fn interfaceIndex(name: [*:0]const u8) sys.InterfaceError!u32 {
+    const index = c.if_nametoindex(name);
+    if (index <= 0) return error.NoSuchDevice;
+    return @intCast(index);
+}
+
 pub fn setsockopt(fd: sys.fd_t, level: i32, name: u32, value: []const u8) sys.SetOptionError!void {
     return switch (c.errno(c.setsockopt(fd, level, name, value.ptr, @intCast(value.len)))) {
         .SUCCESS => {},
@@ -92,6 +133,10 @@ pub fn setsockopt(fd: sys.fd_t, level: i32, name: u32, value: []const u8) sys.Se
         .INVAL => error.InvalidArgument,
         .NOPROTOOPT => error.OptionUnsupported,
         .PERM => error.PermissionDenied,
+        .ADDRINUSE => error.AddressInUse, // a multicast group joined twice
+        .ADDRNOTAVAIL => error.AddressNotAvailable, // a group left that was not joined
+        .NODEV, .NXIO => error.NoSuchDevice, // a membership's interface does not exist
+        .AFNOSUPPORT => error.AddressFamilyUnsupported,
         .NOBUFS => error.NoBufferSpace,
         .NOMEM => error.SystemResources,
         .FAULT => |e| sys.bug(@src(), e), // `value` is the library's own memory

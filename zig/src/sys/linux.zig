@@ -66,6 +66,57 @@ pub fn getsockname(fd: sys.fd_t, address: *sockaddr, len: *u32) sys.SockNameErro
     };
 }
 
+/// Connects a UDP socket to one peer, or dissolves the association for an `AF_UNSPEC` address
+/// (connect(2)): nothing is sent; the kernel only records the peer and picks the source.
+pub fn connect(fd: sys.fd_t, address: *const sockaddr, len: u32) sys.ConnectError!void {
+    while (true) {
+        return switch (linux.errno(linux.connect(fd, address, len))) {
+            .SUCCESS => {},
+            .INTR => continue,
+            .BADF => error.BadDescriptor,
+            .NOTSOCK => error.NotSocket,
+            .INVAL => error.InvalidArgument,
+            .AFNOSUPPORT => error.AddressFamilyUnsupported, // an IPv6 peer on an IPv4 socket
+            .ADDRNOTAVAIL => error.AddressNotAvailable,
+            .ACCES, .PERM => error.AccessDenied, // a broadcast peer without SO_BROADCAST
+            .NETUNREACH => error.NetworkUnreachable,
+            .HOSTUNREACH => error.HostUnreachable,
+            .NOMEM, .NOBUFS => error.SystemResources,
+            .FAULT => |e| sys.bug(@src(), e), // `address` is the library's own memory
+            else => |e| unexpected(e),
+        };
+    }
+}
+
+pub fn getpeername(fd: sys.fd_t, address: *sockaddr, len: *u32) sys.PeerNameError!void {
+    return switch (linux.errno(linux.getpeername(fd, address, len))) {
+        .SUCCESS => {},
+        .BADF => error.BadDescriptor,
+        .NOTSOCK => error.NotSocket,
+        .NOTCONN => error.NotConnected,
+        .NOBUFS => error.NoBufferSpace,
+        .FAULT, .INVAL => |e| sys.bug(@src(), e), // the library's own memory and length
+        else => |e| unexpected(e),
+    };
+}
+
+/// The index of the network interface named `name` (if_nametoindex(3), which glibc implements
+/// with this ioctl on a throwaway socket).
+pub fn interfaceIndex(name: [*:0]const u8) sys.InterfaceError!u32 {
+    const len = std.mem.len(name);
+    if (len == 0 or len >= linux.IFNAMESIZE) return error.NoSuchDevice;
+    var request = std.mem.zeroes(linux.ifreq);
+    @memcpy(request.ifrn.name[0..len], name[0..len]);
+    const fd = try socket(linux.AF.INET, linux.SOCK.DGRAM);
+    defer close(fd) catch {};
+    return switch (linux.errno(linux.ioctl(fd, linux.SIOCGIFINDEX, @intFromPtr(&request)))) {
+        .SUCCESS => @intCast(request.ifru.ivalue),
+        .NODEV => error.NoSuchDevice,
+        .FAULT, .INVAL, .NOTTY => |e| sys.bug(@src(), e), // the library's own request
+        else => |e| unexpected(e),
+    };
+}
+
 pub fn setsockopt(fd: sys.fd_t, level: i32, name: u32, value: []const u8) sys.SetOptionError!void {
     const rc = linux.setsockopt(fd, level, name, value.ptr, @intCast(value.len));
     return switch (linux.errno(rc)) {
@@ -75,6 +126,10 @@ pub fn setsockopt(fd: sys.fd_t, level: i32, name: u32, value: []const u8) sys.Se
         .INVAL => error.InvalidArgument, // e.g. IPV6_V6ONLY after bind
         .NOPROTOOPT => error.OptionUnsupported,
         .PERM => error.PermissionDenied,
+        .ADDRINUSE => error.AddressInUse, // a multicast group joined twice
+        .ADDRNOTAVAIL => error.AddressNotAvailable, // a group left that was not joined
+        .NODEV, .NXIO => error.NoSuchDevice, // a membership's interface does not exist
+        .AFNOSUPPORT => error.AddressFamilyUnsupported,
         .NOBUFS => error.NoBufferSpace,
         .NOMEM => error.SystemResources,
         .FAULT => |e| sys.bug(@src(), e), // `value` is the library's own memory
