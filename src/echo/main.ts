@@ -40,6 +40,7 @@ import { policyFor, serveEcho } from "./service.ts";
 import { Counter, type CounterName, EchoStats, formatStatsLine, formatTotals } from "./stats.ts";
 import { RestartLimitError } from "./supervisor.ts";
 import { TracePrinter } from "./trace-printer.ts";
+import { warmUp } from "./warm-up.ts";
 import type { EchoWorkerData } from "./worker.ts";
 import { WorkerSlots, WorkerState } from "./worker-slots.ts";
 
@@ -198,6 +199,20 @@ function openTraceFile(path: string | null): TraceFile | null {
   return new TraceFile(path);
 }
 
+/**
+ * The warm-up (see `warm-up.ts`), with the runtime's trace hooks set aside meanwhile: `--trace`,
+ * `--trace-file` and the console show the service's own steps, from its first, not the warm-up's.
+ */
+function warmUpQuietly(runtime: Runtime, config: EchoConfig): void {
+  const trace = runtime.trace;
+  runtime.trace = null;
+  try {
+    runtime.blockOn(warmUp(config), { name: "warm-up" });
+  } finally {
+    runtime.trace = trace;
+  }
+}
+
 /** `--workers 1`: the echo service runs on the main thread's runtime. */
 function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWatch, activated: boolean): number {
   const printer = config.trace ? new TracePrinter(out) : null;
@@ -220,7 +235,7 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
     if (traceFile !== null) rmSync(traceFile.path, { force: true });
     return 1;
   }
-  out(readyLine([socket], config, activated));
+  warmUpQuietly(runtime, config);
   let status = 0;
   try {
     runtime.blockOn(
@@ -238,6 +253,12 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
             report: (line) => err(`udp-echo: ${line}`),
             sampleSeconds: config.statsSeconds,
             summary: out,
+            started: () => {
+              // The warm-up's garbage and the service's buffers are collected now, before the
+              // first client, rather than by the collection their bytes would start after it.
+              Bun.gc(true);
+              out(readyLine([socket], config, activated));
+            },
           });
         } finally {
           statsPrinter?.cancel();

@@ -26,8 +26,6 @@ export const QUEUE_CAPACITY = 256;
 export const DRAIN_MS = 500;
 /** Restarts of a failing echo loop allowed per second. */
 export const RESTARTS_PER_SECOND_MAX = 5;
-/** Seconds between full garbage collections (see {@link collectGarbage}). */
-export const GC_SECONDS = 10;
 
 /**
  * The checks and counters of an echo service, from the command line's config; `offload` says
@@ -57,6 +55,12 @@ export interface ServeOptions {
   readonly sampleSeconds: number | null;
   /** Receives the summary of replies that met an ICMP error, once, at the end (if any did). */
   readonly summary?: (line: string) => void;
+  /**
+   * Called once the reader and the writer have been polled once (their buffers are allocated),
+   * in a task's first poll of its own (start-up work, which the console judges as such): where
+   * udp-echo collects the garbage of its start and says it is ready.
+   */
+  readonly started?: () => void;
 }
 
 /** How often the kernel's count of datagrams it dropped for the socket is read. */
@@ -116,21 +120,9 @@ function* sampleTasks(stats: EchoStats, seconds: number): Async<never> {
   }
 }
 
-/**
- * Runs a full garbage collection every {@link GC_SECONDS}. Nothing on the echo's hot path
- * survives a full collection (test/echo-heap.test.ts: 20,000 echoes, the same objects before and
- * after), but with one datagram in flight about 0.8 short-lived plain objects per echo outlive
- * the young collections (heapStats(): +471,529 `Object` cells over 600,000 echoes, all gone after
- * a full collection), and JavaScriptCore puts the full collection off while memory is plentiful.
- * Measured for 30 s at one datagram in flight: resident memory 41.3 MB with this task, 64.3 MB
- * without; under a flood of full batches both stay at 41–42 MB. A full collection of this heap
- * takes about a millisecond, so doing it on a schedule keeps memory flat for next to nothing.
- */
-function* collectGarbage(): Async<never> {
-  for (;;) {
-    yield* sleep(GC_SECONDS * 1000);
-    Bun.gc(true);
-  }
+/** A task that runs `started` in its first poll and ends there (it awaits nothing). */
+function* announce(started: () => void): Async<void> {
+  started();
 }
 
 /**
@@ -160,7 +152,8 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
   const drainErrors = unreachable === null ? null : () => void unreachable.drain();
   const checks = [updateKernelDrops, drainErrors, segmentationWatch(socket, options.report)].filter((check) => check !== null);
   const kernelSampler = checks.length === 0 ? null : spawn(sampleKernel(checks), { name: "kernel sampler" });
-  const collector = spawn(collectGarbage(), { name: "garbage collector" });
+  // Polled after the tasks above, once each has had its first poll: the reader holds its batch.
+  if (options.started !== undefined) spawn(announce(options.started), { name: "service started" });
   try {
     // The reader only ends by failing too often; the stop ends it otherwise. (A select only
     // detaches from a losing task: stopping it is said here.)
@@ -182,7 +175,6 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
     unreachable?.drain();
     const summary = unreachable?.summary() ?? null;
     if (summary !== null) options.summary?.(summary);
-    collector.cancel();
     stats.counters[Counter.tasksAlive] = 0;
   }
 }

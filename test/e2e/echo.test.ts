@@ -1,7 +1,7 @@
 // End-to-end: the compiled executable, run from an empty directory, answering clients the
 // project did not write: Python's socket module, Node's node:dgram, and socat.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { runProcess } from "../helpers.ts";
 import { ensureBuilt, runServer, startServer } from "./server.ts";
@@ -148,6 +148,32 @@ describe("udp-echo as a process", () => {
     expect([...steps].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(stdout).toMatch(/^trace \[step  6\] waker-stored task=\d+ token=\d+ read$/m);
     expect(stdout).toMatch(/^trace events by step: 1:\d+ 2:\d+/m);
+  });
+
+  test("the warm-up before the ready line runs on sockets of its own: one socket left open, nothing counted or traced", async () => {
+    const server = await startServer(["--port", "0", "--trace"]);
+    // Ready: the warm-up has ended, and its server and client sockets are closed. What is left
+    // is the server's own UDP socket (Linux lists a process's descriptors and the UDP sockets).
+    if (process.platform === "linux") {
+      const pid = server.process.pid;
+      const udp = new Set(
+        ["/proc/net/udp", "/proc/net/udp6"].flatMap((table) =>
+          readFileSync(table, "utf8")
+            .trim()
+            .split("\n")
+            .slice(1)
+            .map((row) => row.trim().split(/\s+/)[9]!),
+        ),
+      );
+      const inodes = readdirSync(`/proc/${pid}/fd`).map(
+        (fd) => /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1],
+      );
+      expect(inodes.filter((inode) => inode !== undefined && udp.has(inode))).toHaveLength(1);
+    }
+    const { stdout } = await server.stop();
+    // The trace starts at the service's first step, not the warm-up's; its counters at zero.
+    expect(/^trace .*$/m.exec(stdout)?.[0]).toMatch(/^trace \[step  1\] spawn task=\d+ async_main$/);
+    expect(stdout).toContain("totals: in 0 datagrams 0 bytes, out 0 datagrams 0 bytes,");
   });
 
   test("--help and --version print and exit 0", async () => {
