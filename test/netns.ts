@@ -27,7 +27,10 @@ export interface LinkEnd {
   readonly namespace: string;
   /** Interface name inside the namespace; `veth<link index>` if not given. */
   readonly name?: string;
-  /** `192.0.2.1/24`, `2001:db8::1/64`: IPv6 addresses are added with `nodad` (usable at once). */
+  /**
+   * `192.0.2.1/24`, `2001:db8::1/64`: IPv6 addresses are added with `nodad` (usable at once),
+   * IPv4 ones with their subnet's broadcast address (`brd +`).
+   */
   readonly addresses: readonly string[];
 }
 
@@ -160,7 +163,9 @@ function addLink(link: Link, index: number, real: (name: string) => string): voi
     const mtu = link.mtu === undefined ? [] : ["mtu", String(link.mtu)];
     ip(["-n", ns, "link", "set", name, "multicast", "on", ...mtu, "up"], `Cannot bring up ${name} in ${ns}`);
     for (const address of end.addresses) {
-      const dad = address.includes(":") ? ["nodad"] : [];
+      // IPv6 without duplicate address detection, usable at once; IPv4 with its subnet's
+      // broadcast address (brd +), which the kernel otherwise does not treat as broadcast.
+      const dad = address.includes(":") ? ["nodad"] : ["brd", "+"];
       ip(["-n", ns, "addr", "add", address, "dev", name, ...dad], `Cannot add ${address} to ${name} in ${ns}`);
     }
   }
