@@ -254,7 +254,7 @@ comptime {
     std.debug.assert(info_local == 1 and info_traffic_class == 2 and info_interface == 4 and info_reported == 3);
     // The flags of a `DatagramInfo` are a u8.
     std.debug.assert(info_local | info_traffic_class | info_interface <= std.math.maxInt(u8));
-        std.debug.assert(@sizeOf(Membership) == 56);
+    std.debug.assert(@sizeOf(Membership) == 56);
     std.debug.assert(@offsetOf(Membership, "group") == 0);
     std.debug.assert(@offsetOf(Membership, "source") == 24);
     std.debug.assert(@offsetOf(Membership, "interface") == 48);
