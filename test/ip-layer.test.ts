@@ -168,6 +168,26 @@ describe.each(families)("the IP layer over $name", (family) => {
   });
 });
 
+describe.each(families)("a connected socket over $name", (family) => {
+  test("hears only its peer across the veth, and learns of the peer's closed port on its next receive", async () => {
+    const [peer, stranger] = family.sources;
+    // A port of a's on which nothing listens once the sender's socket is closed.
+    const peerAddress = family.at(peer, 40_000);
+    using connected = net.spawn("b", [bun, fixture, "connected", family.wildcard, peerAddress]);
+    const port = await started(connected);
+    const to = family.at(family.b, port);
+    await send([
+      { bind: family.at(stranger, 40_000), to, text: "from a stranger" },
+      { bind: family.at(peer, 39_999), to, text: "from the peer's address, another port" },
+      { bind: peerAddress, to, text: "ping me" },
+    ]);
+    // Only the peer's datagram arrived; the ping it asked for met a closed port.
+    expect(JSON.parse(await connected.readLine())).toEqual({ text: "ping me", from: peer });
+    expect(JSON.parse(await connected.readLine())).toEqual({ error: "ECONNREFUSED" });
+    expect((await connected.finish()).exitCode).toBe(0);
+  });
+});
+
 describe("broadcast over IPv4", () => {
   test("a datagram to the subnet's broadcast address crosses the veth with broadcast on, and is refused (EACCES) without", async () => {
     using listener = net.spawn("b", [bun, fixture, "listen", "0.0.0.0"]);
