@@ -77,6 +77,7 @@ export {
   AddressError,
   formatSocketAddress,
   isLoopbackHost,
+  isWildcardHost,
   parseSocketAddress,
   type SocketAddress,
   socketAddress,

@@ -5,7 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { DatagramBatch } from "../src/net/datagram-batch.ts";
 import { UdpSocket } from "../src/net/udp-socket.ts";
 import type { Ecn } from "../src/net/datagram-info.ts";
-import { AddressError } from "../src/sys/address.ts";
+import { AddressError, isWildcardHost, type SocketAddress } from "../src/sys/address.ts";
+import { admit } from "../src/echo/echo.ts";
+import { EchoStats } from "../src/echo/stats.ts";
 
 /** Polls a try* call until it is ready: the sockets are non-blocking and loopback is quick. */
 function until<T>(attempt: () => { state: "ok"; value: T } | { state: "would-block" }): T {
@@ -189,5 +191,43 @@ describe("bad datagram info is refused, named, before anything is sent", () => {
     expect(() => UdpSocket.bind("0.0.0.0:0", { receiveDestination: 1 as unknown as boolean })).toThrow(
       /receiveDestination 1 is not true or false/,
     );
+  });
+});
+
+describe("the echo's replies from the destination", () => {
+  test("a destination that cannot be a source (multicast, broadcast) is dropped from the reply, others kept", () => {
+    const v4 = (host: string): SocketAddress => ({ family: 4, host, port: 9, scopeId: 0 });
+    const v6 = (host: string): SocketAddress => ({ family: 6, host, port: 9, scopeId: 0 });
+    const cases: [SocketAddress, string, boolean][] = [
+      [v4("192.0.2.1"), "127.0.0.2", true],
+      [v4("192.0.2.1"), "239.1.2.3", false],
+      [v4("192.0.2.1"), "255.255.255.255", false],
+      [v6("2001:db8::1"), "2001:db8::2", true],
+      [v6("2001:db8::1"), "ff15::1", false],
+      [v6("::ffff:192.0.2.1"), "::ffff:127.0.0.3", true],
+      [v6("::ffff:192.0.2.1"), "::ffff:224.0.0.251", false],
+    ];
+    // A batch as a receive leaves it: each entry's destination reported.
+    const batch = new DatagramBatch(cases.length, 16, { info: true });
+    cases.forEach(([peer, destination], index) => {
+      batch.set(index, bytes("x"), peer);
+      batch.setSendInfo(index, { source: destination });
+    });
+    const policy = { maxDatagram: 16, offload: false, batchSize: 8, guard: null, rateLimiter: null, stats: new EchoStats() };
+    expect(admit(batch, cases.length, { ...policy, replyFromDestination: true })).toBe(cases.length);
+    expect(cases.map((_, index) => batch.destination(index)?.host ?? null)).toEqual(
+      cases.map(([, destination, unicast]) => (unicast ? destination : null)),
+    );
+  });
+
+  test("wildcard hosts are 0.0.0.0, :: and ::ffff:0.0.0.0, and no other", () => {
+    expect(["0.0.0.0", "::", "::ffff:0.0.0.0", "0:0:0:0:0:0:0:0"].map(isWildcardHost)).toEqual([true, true, true, true]);
+    expect(["127.0.0.1", "::1", "::ffff:127.0.0.1", "0.0.0.1", "::ffff:0:0:1"].map(isWildcardHost)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });

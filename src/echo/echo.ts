@@ -54,6 +54,12 @@ export interface EchoPolicy {
   /** Per-source rate limit; null for none. */
   readonly rateLimiter: RateLimiter | null;
   readonly stats: EchoStats;
+  /**
+   * Whether each reply goes from the address its datagram was sent to: the socket reports it
+   * (`receiveDestination`, on a wildcard address), and batches keep it (`{ info: true }`).
+   * Default false: replies go from the address the kernel picks.
+   */
+  readonly replyFromDestination?: boolean;
 }
 
 /** Word offset of the address in a datagram entry (see `abi.Datagram`). */
@@ -101,7 +107,17 @@ export function admit(batch: DatagramBatch, count: number, policy: EchoPolicy): 
   }
   counters[Counter.datagramsIn]! += datagramsIn;
   counters[Counter.bytesIn]! += bytesIn;
+  if (policy.replyFromDestination === true) replyFromDestinations(batch, kept);
   return kept;
+}
+
+/**
+ * Entries `0` to `count - 1` keep the destination they were received with, to be sent back
+ * from it, unless it cannot be a source (a multicast or broadcast address): those replies go
+ * from the address the kernel picks, as they would without the option.
+ */
+function replyFromDestinations(batch: DatagramBatch, count: number): void {
+  for (let index = 0; index < count; index++) if (!batch.destinationIsUnicast(index)) batch.clearInfo(index);
 }
 
 /** How a send of a range of replies ended; one object, reused: read it at once. */
@@ -181,7 +197,7 @@ export function* echoReader(
   policy: EchoPolicy,
   unreachable: UnreachablePeers | null = null,
 ): Async<never> {
-  const batch = new DatagramBatch(policy.batchSize, slotBytes(policy));
+  const batch = new DatagramBatch(policy.batchSize, slotBytes(policy), { info: policy.replyFromDestination === true });
   const receive = socket.recvBatch(batch); // made once: each await receives a new batch
   const stats = policy.stats;
   for (;;) {

@@ -15,6 +15,7 @@ import {
   type ConsoleHandle,
   formatSocketAddress,
   isLoopbackHost,
+  isWildcardHost,
   now,
   passedDescriptors,
   remoteCondition,
@@ -110,6 +111,8 @@ function bindSockets(config: EchoConfig): UdpSocket[] {
     recvBufferBytes: 4 << 20,
     sendBufferBytes: 4 << 20,
     offload: config.offload === "auto",
+    // On a wildcard address, each reply must go from the address its client used.
+    receiveDestination: isWildcardHost(config.host),
   };
   const first = UdpSocket.bind({ host: config.host, port: config.port }, options);
   const sockets = [first];
@@ -158,7 +161,13 @@ function takeSockets(config: EchoConfig): { config: EchoConfig; sockets: UdpSock
         `but ${passed.length} sockets were passed, one worker each`,
     );
   }
-  const sockets = takePassedUdpSockets(passed, { offload: config.offload === "auto" });
+  const offload = config.offload === "auto";
+  // A passed socket on a wildcard address is taken over again, asking for each datagram's destination.
+  const sockets = takePassedUdpSockets(passed, { offload }).map((socket) =>
+    isWildcardHost(socket.localAddress.host)
+      ? UdpSocket.fromDescriptor(socket.release(), { offload, receiveDestination: true })
+      : socket,
+  );
   return { config: { ...config, workers: sockets.length }, sockets, activated: true };
 }
 
@@ -248,7 +257,7 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
                 { name: "stats printer" },
               );
         try {
-          yield* serveEcho(socket, policyFor(config, stats, socket.offload.state === "on"), {
+          yield* serveEcho(socket, policyFor(config, stats, socket.offload.state === "on", socket.receives.destination), {
             stop: signals.next(),
             report: (line) => err(`udp-echo: ${line}`),
             sampleSeconds: config.statsSeconds,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Context, DatagramBatch, Future, PENDING, type Poll, type Waker } from "../index.ts";
+import { type Context, DatagramBatch, type DatagramBatchOptions, Future, PENDING, type Poll, type Waker } from "../index.ts";
 import { type EchoSocket, sendRange } from "./echo.ts";
 import { Counter, type EchoStats } from "./stats.ts";
 
@@ -18,8 +18,9 @@ export class ReplyQueue {
   #length = 0;
   #waiter: Waker | null = null;
 
-  constructor(capacity: number, slotSize: number, stats: EchoStats) {
-    this.store = new DatagramBatch(capacity, slotSize);
+  /** `options.info`: the replies keep their datagram info (the address each goes from). */
+  constructor(capacity: number, slotSize: number, stats: EchoStats, options: DatagramBatchOptions = {}) {
+    this.store = new DatagramBatch(capacity, slotSize, options);
     this.#stats = stats;
   }
 

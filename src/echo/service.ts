@@ -31,7 +31,7 @@ export const RESTARTS_PER_SECOND_MAX = 5;
  * The checks and counters of an echo service, from the command line's config; `offload` says
  * whether its socket has UDP GRO/GSO on.
  */
-export function policyFor(config: EchoConfig, stats: EchoStats, offload: boolean): EchoPolicy {
+export function policyFor(config: EchoConfig, stats: EchoStats, offload: boolean, replyFromDestination = false): EchoPolicy {
   return {
     maxDatagram: config.maxDatagram,
     offload,
@@ -39,6 +39,7 @@ export function policyFor(config: EchoConfig, stats: EchoStats, offload: boolean
     guard: config.reflectionGuard ? new ReflectionGuard() : null,
     rateLimiter: config.rateLimit === null ? null : new RateLimiter(config.rateLimit),
     stats,
+    replyFromDestination,
   };
 }
 
@@ -132,7 +133,7 @@ function* announce(started: () => void): Async<void> {
  */
 export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: ServeOptions): Async<void> {
   const stats = policy.stats;
-  const queue = new ReplyQueue(QUEUE_CAPACITY, slotBytes(policy), stats);
+  const queue = new ReplyQueue(QUEUE_CAPACITY, slotBytes(policy), stats, { info: policy.replyFromDestination === true });
   // ICMP errors for replies (a departed client) are queued by the kernel where it can.
   const unreachable = (socket.enableErrorQueue?.() ?? false) ? new UnreachablePeers(socket, stats) : null;
   const writer = spawn(echoWriter(socket, queue), { name: "echo writer" });

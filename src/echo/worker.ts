@@ -36,10 +36,11 @@ try {
   const printer = data.config.trace ? new TracePrinter(out, { prefix: `trace[worker ${data.index}]` }) : null;
   using runtime = new Runtime({ driver: data.config.reactor, trace: printer?.hook ?? null, poller: data.poller });
   using socket = UdpSocket.fromDescriptor(data.fd, { offload: data.config.offload === "auto" });
+  const { offload, receives } = socket;
   slots.setState(data.index, WorkerState.running);
   mainPoller.wake();
   runtime.blockOn(
-    serveEcho(socket, policyFor(data.config, slots.stats(data.index), socket.offload.state === "on"), {
+    serveEcho(socket, policyFor(data.config, slots.stats(data.index), offload.state === "on", receives.destination), {
       stop: remoteCondition(() => slots.stopRequested),
       report: (line) => err(`udp-echo: worker ${data.index}: ${line}`),
       sampleSeconds: data.config.statsSeconds,

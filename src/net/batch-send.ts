@@ -10,7 +10,8 @@
 import { Errno, errnoName } from "../sys/errors.ts";
 import { SendRefusal, udpTrySendBatch, udpTrySendDatagram, WOULD_BLOCK, type WouldBlock } from "../sys/udp.ts";
 import type { DatagramBatch } from "./datagram-batch.ts";
-import type { SocketAccess } from "./udp-types.ts";
+import type { Offload, SocketAccess } from "./udp-types.ts";
+import { formatSocketAddress, type SocketAddress } from "../sys/address.ts";
 
 /**
  * What a batch send did with datagrams `start` to `end - 1` of a batch: each datagram before
@@ -119,6 +120,23 @@ export class SendRecord implements BatchSendReport {
   noteStalled(errno: number): void {
     this.stalled = errnoName(errno);
   }
+}
+
+/**
+ * Refuses a segmented entry from `start` to `end - 1` of `batch` on a socket (at `where`)
+ * without offload: a kernel that ignored the request would send it as one large datagram,
+ * merging the datagrams the caller meant.
+ *
+ * @example
+ * ```ts
+ * checkSegmentable(socket.offload, socket.localAddress, batch, 0, count);
+ * ```
+ */
+export function checkSegmentable(offload: Offload, where: SocketAddress, batch: DatagramBatch, start: number, end: number): void {
+  if (offload.state === "on" || !batch.hasSegmented(start, end)) return;
+  throw new RangeError(
+    `a batch entry with a segment size cannot be sent on ${formatSocketAddress(where)}: offload is off (${offload.reason})`,
+  );
 }
 
 const records = new WeakMap<DatagramBatch, SendRecord>();

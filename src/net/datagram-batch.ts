@@ -15,16 +15,18 @@
  *
  * @module
  */
-import { DATAGRAM_TRUNCATED, Layout } from "../sys/abi.ts";
+import { DATAGRAM_TRUNCATED, INFO_LOCAL, Layout } from "../sys/abi.ts";
 import { decodeAddress, encodeAddress, type SocketAddress } from "../sys/address.ts";
 import { errnoName } from "../sys/errors.ts";
 import {
   decodeDestination,
   decodeInterface,
   decodeTrafficClass,
+  destinationIsUnicast,
   type Ecn,
   ecnOf,
   encodeSendOptions,
+  infoFlags,
   type SendOptions,
 } from "./datagram-info.ts";
 
@@ -329,6 +331,21 @@ export class DatagramBatch {
     const view = this.#infoView_("setSendInfo");
     const offset = index * Layout.datagramInfoSize;
     if (!encodeSendOptions(options, this.peer(index), view, offset, "DatagramBatch.setSendInfo")) this.clearInfo(index);
+  }
+
+  /**
+   * Whether entry `index`'s reported destination can be a reply's source: reported, and neither
+   * multicast nor the limited broadcast address (a subnet's broadcast address cannot be told).
+   *
+   * @example
+   * ```ts
+   * if (!batch.destinationIsUnicast(0)) batch.clearInfo(0); // reply from the kernel's choice
+   * ```
+   */
+  destinationIsUnicast(index: number): boolean {
+    const view = this.#infoView_("destinationIsUnicast");
+    const offset = index * Layout.datagramInfoSize;
+    return (infoFlags(view, offset) & INFO_LOCAL) !== 0 && destinationIsUnicast(view, offset);
   }
 
   /** Forgets entry `index`'s info: it is sent plainly, from the address the kernel picks. */

@@ -8,13 +8,11 @@
  */
 import { DATAGRAM_TRUNCATED, Layout } from "../sys/abi.ts";
 import { asFd, type Fd } from "../sys/poller.ts";
-import { decodeAddress, encodeAddress, formatSocketAddress, type SocketAddress } from "../sys/address.ts";
+import { decodeAddress, encodedAddress, formatSocketAddress, type SocketAddress } from "../sys/address.ts";
 import { errnoName } from "../sys/errors.ts";
 import {
   closeDescriptor,
   type SocketOption,
-  adoptDescriptor,
-  socketKind,
   udpBind,
   udpGetOption,
   udpEnableErrorQueue,
@@ -33,7 +31,8 @@ import type { Context } from "../runtime/context.ts";
 import type { Future } from "../runtime/future.ts";
 import type { IoSource } from "../runtime/io-future.ts";
 import { LazyRegistration, READ, type Registration, WRITE } from "../runtime/reactor.ts";
-import { type BatchSendReport, beginSend, sendBatchNow } from "./batch-send.ts";
+import { adoptUdpDescriptor } from "./adopt.ts";
+import { type BatchSendReport, beginSend, checkSegmentable, sendBatchNow } from "./batch-send.ts";
 import { COALESCED_BYTES_MAX, type DatagramBatch } from "./datagram-batch.ts";
 import * as info from "./datagram-info.ts";
 import { connectSocket, type UdpConnection } from "./connection.ts";
@@ -62,13 +61,6 @@ import {
 export type { BatchSendOptions, BindAddress, Offload, QueuedError, Received, UdpSocketOptions } from "./udp-types.ts";
 export { SocketClosedError } from "./udp-types.ts";
 export type { TryResult } from "./try-result.ts";
-
-/** What a descriptor that is not a UDP socket is, as an error names it. */
-const SOCKET_KIND_TEXT = {
-  tcp: "a TCP socket",
-  unix: "a Unix socket",
-  other: "a socket of another protocol than UDP",
-} as const;
 
 /**
  * A non-blocking UDP socket, registered with the reactor of the runtime that first waits on it.
@@ -180,7 +172,8 @@ export class UdpSocket implements IoSource {
    * hands the descriptor over, or by a service manager (socket activation). The new object owns
    * the descriptor and closes it. The descriptor is made non-blocking and close-on-exec, as the
    * library's own are. `options.offload` asks for offload again (it is a property of the
-   * descriptor, so asking twice is harmless), which is how the new object learns whether it is on.
+   * descriptor, so asking twice is harmless), which is how the new object learns whether it is on;
+   * `receiveDestination` and `receiveEcn` turn those on (what is on stays on: see {@link receives}).
    * Throws a `TypeError` that names what the descriptor is when it is not a bound UDP socket
    * (a TCP or Unix socket, one bound to no address), and a {@link SystemError} (`ENOTSOCK`,
    * `EBADF`) when it is not an open socket; the descriptor then stays its owner's.
@@ -190,18 +183,14 @@ export class UdpSocket implements IoSource {
    * using socket = UdpSocket.fromDescriptor(3, { offload: true }); // the first socket systemd passes
    * ```
    */
-  static fromDescriptor(descriptor: number, options: Pick<UdpSocketOptions, "offload"> = {}): UdpSocket {
+  static fromDescriptor(
+    descriptor: number,
+    options: Pick<UdpSocketOptions, "offload" | "receiveDestination" | "receiveEcn"> = {},
+  ): UdpSocket {
     const fd = asFd(descriptor);
     checkSocketOptions(options, "UdpSocket.fromDescriptor");
-    const kind = socketKind(fd);
-    if (kind !== "udp") {
-      throw new TypeError(`UdpSocket.fromDescriptor: descriptor ${fd} is ${SOCKET_KIND_TEXT[kind]}, not a UDP socket`);
-    }
-    const localAddress = udpLocalAddress(fd);
-    if (localAddress.port === 0) {
-      throw new TypeError(`UdpSocket.fromDescriptor: descriptor ${fd} is a UDP socket bound to no address`);
-    }
-    adoptDescriptor(fd);
+    const localAddress = adoptUdpDescriptor(fd);
+    info.enableReportedInfo(fd, options);
     return new UdpSocket(fd, localAddress.family, localAddress, enableOffload(fd, options.offload));
   }
 
@@ -343,7 +332,7 @@ export class UdpSocket implements IoSource {
   trySendTo(bytes: Uint8Array, peer: SocketAddress | string, options?: info.SendOptions): TryResult<number> {
     const target = toPeer(peer, "trySendTo");
     const extra = info.sendInfo(options, target, "trySendTo");
-    const sent = this.#sendToNow(checkBytes(bytes, "trySendTo"), encodePeer(target), target, extra);
+    const sent = this.#sendToNow(checkBytes(bytes, "trySendTo"), encodedAddress(target), target, extra);
     return sent === WOULD_BLOCK ? WOULD_BLOCK_RESULT : { state: "ok", value: sent };
   }
 
@@ -357,7 +346,7 @@ export class UdpSocket implements IoSource {
     const target = toPeer(peer, "sendTo");
     const extra = info.sendInfo(options, target, "sendTo");
     const payload = checkBytes(bytes, "sendTo");
-    const address = encodePeer(target);
+    const address = encodedAddress(target);
     return new SendTo(this, target, () => this.#sendToNow(payload, address, target, extra));
   }
 
@@ -405,7 +394,7 @@ export class UdpSocket implements IoSource {
   trySendBatch(batch: DatagramBatch, end: number, options: BatchSendOptions = {}): TryResult<BatchSendReport> {
     const start = options.start ?? 0;
     checkBatchRange(batch, end, start, "trySendBatch");
-    this.#checkSegmentable(batch, start, end);
+    checkSegmentable(this.offload, this.localAddress, batch, start, end);
     const record = beginSend(batch, start);
     sendBatchNow(this.#access, batch, record, end);
     // Some datagrams of a coalesced entry may have gone one by one before the socket filled.
@@ -432,20 +421,8 @@ export class UdpSocket implements IoSource {
   sendBatch(batch: DatagramBatch, end: number, options: BatchSendOptions = {}): Future<BatchSendReport> {
     const start = options.start ?? 0;
     checkBatchRange(batch, end, start, "sendBatch");
-    this.#checkSegmentable(batch, start, end);
+    checkSegmentable(this.offload, this.localAddress, batch, start, end);
     return new SendBatch(this, this.#access, batch, start, end);
-  }
-
-  /**
-   * Refuses a segmented entry on a socket without offload: a kernel that ignored the request
-   * would send it as one large datagram, merging the datagrams the caller meant.
-   */
-  #checkSegmentable(batch: DatagramBatch, start: number, end: number): void {
-    if (this.offload.state === "on" || !batch.hasSegmented(start, end)) return;
-    throw new RangeError(
-      `a batch entry with a segment size cannot be sent on ${formatSocketAddress(this.localAddress)}: ` +
-        `offload is off (${this.offload.reason})`,
-    );
   }
 
   /**
@@ -513,10 +490,4 @@ export class UdpSocket implements IoSource {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-function encodePeer(peer: SocketAddress): Uint8Array {
-  const address = new Uint8Array(Layout.addressSize);
-  encodeAddress(peer, new DataView(address.buffer), 0);
-  return address;
 }

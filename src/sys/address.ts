@@ -174,6 +174,24 @@ export function isLoopbackHost(host: string): boolean {
   return family === 4 ? bytes[0] === 127 : bytes.every((byte, index) => byte === (index === 15 ? 1 : 0));
 }
 
+/**
+ * Whether `host` is a wildcard (unspecified) address, `0.0.0.0` or `::` (or `::ffff:0.0.0.0`):
+ * a socket bound to it receives what is sent to any of the host's addresses. Throws an
+ * {@link AddressError} for a text that is not an IP address.
+ *
+ * @example
+ * ```ts
+ * isWildcardHost("::"); // true
+ * isWildcardHost("127.0.0.1"); // false
+ * ```
+ */
+export function isWildcardHost(host: string): boolean {
+  const { family, bytes } = parseHost(host);
+  if (family === 4) return bytes.subarray(0, 4).every((byte) => byte === 0);
+  const mapped = bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  return bytes.subarray(mapped ? 12 : 0).every((byte) => byte === 0);
+}
+
 /** `127.0.0.1:7777`, or `[::1]:7777` for IPv6. */
 export function formatSocketAddress(address: SocketAddress): string {
   return address.family === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
@@ -188,6 +206,20 @@ export function encodeAddress(address: SocketAddress, view: DataView, offset: nu
   view.setUint16(offset + Layout.addressPortOffset, port, true);
   view.setUint32(offset + Layout.addressScopeIdOffset, address.scopeId || parsed.scopeId, true);
   new Uint8Array(view.buffer, view.byteOffset + offset + Layout.addressBytesOffset, 16).set(parsed.bytes);
+}
+
+/**
+ * `address` in the library's form, in a buffer of its own (24 bytes).
+ *
+ * @example
+ * ```ts
+ * const bytes = encodedAddress(socketAddress("127.0.0.1", 7777));
+ * ```
+ */
+export function encodedAddress(address: SocketAddress): Uint8Array {
+  const bytes = new Uint8Array(Layout.addressSize);
+  encodeAddress(address, new DataView(bytes.buffer), 0);
+  return bytes;
 }
 
 /** Reads an address in the library's form at `offset` of `view`. */

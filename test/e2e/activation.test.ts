@@ -112,6 +112,17 @@ describe("udp-echo started by systemd-socket-activate", () => {
     expect(server.output.stdout).toContain("totals by worker: worker 0: in 1 out 1, worker 1: in 1 out 1");
   });
 
+  test("a passed socket on 0.0.0.0 replies from the address each client used: connected clients get their echo", async () => {
+    const port = await freePort();
+    await using server = activate(["--datagram", "-l", `0.0.0.0:${port}`]);
+    expect(await echoed("udp4", "127.0.0.1", port, "first")).toBe("first");
+    await server.waitFor(/^udp-echo listening on /m, "ready line");
+    const addresses = ["127.0.0.2", "127.0.0.3"];
+    const result = await runProcess(["python3", join(clients, "connected-client.py"), String(port), "4", ...addresses]);
+    expect(result.stdout.trim().split("\n")).toEqual(addresses.map((address) => `ok ${address} 4`));
+    expect(await server.stop()).toBe(0);
+  });
+
   test("reads the error queue of a passed socket: a reply to a client that left counts as unreachable", async () => {
     const port = await freePort();
     await using server = activate(["--datagram", "-l", `127.0.0.1:${port}`], ["--stats", "0.2"]);

@@ -1,0 +1,51 @@
+// End-to-end: udp-echo on a wildcard address replies from the address each client sent to, so
+// that a *connected* client (a DNS stub, `socat UDP:…`, `nc -u`), whose kernel drops datagrams
+// from any other address, gets its echo. Loopback answers to all of 127.0.0.0/8: 127.0.0.2 and
+// 127.0.0.3 are addresses of this host that are not the one the kernel would pick for a reply.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { runProcess } from "../helpers.ts";
+import { ensureBuilt, startServer } from "./server.ts";
+
+const clients = join(import.meta.dir, "..", "clients");
+
+beforeAll(async () => {
+  await ensureBuilt();
+});
+
+/** Connected Python clients, `sockets` per address; their report, one line per address. */
+async function connectedClients(port: number, sockets: number, addresses: string[]): Promise<string[]> {
+  const result = await runProcess(["python3", join(clients, "connected-client.py"), String(port), String(sockets), ...addresses]);
+  expect(result.stderr).toBe("");
+  return result.stdout.trim().split("\n");
+}
+
+describe.each([
+  ["0.0.0.0", ["127.0.0.2", "127.0.0.3", "127.0.0.1"]],
+  // A dual-stack socket: IPv4 clients are v4-mapped peers, and ::1 an IPv6 one.
+  ["::", ["127.0.0.2", "127.0.0.3", "::1"]],
+])("udp-echo --host %s", (host, addresses) => {
+  test.each([
+    ["auto", "1"],
+    ["off", "1"],
+    ["auto", "2"],
+    ["off", "2"],
+  ])(
+    "connected clients get their echo from the address they used (--offload %s, --workers %s)",
+    async (offload, workers) => {
+      await using server = await startServer(["--host", host, "--port", "0", "--offload", offload, "--workers", workers]);
+      // Eight source ports per address: with two workers, SO_REUSEPORT spreads them over both.
+      const report = await connectedClients(server.port, 8, addresses);
+      expect(report).toEqual(addresses.map((address) => `ok ${address} 8`));
+    },
+    60_000,
+  ); // without the replies, each of the 24 clients waits 2 s for nothing
+});
+
+test("socat's connected UDP client gets its echo from 127.0.0.2 off a 0.0.0.0 server", async () => {
+  await using server = await startServer(["--host", "0.0.0.0", "--port", "0"]);
+  const payload = new TextEncoder().encode("hello from a connected socket\n");
+  const result = await runProcess(["socat", "-t", "1", "-", `UDP:127.0.0.2:${server.port}`], { stdin: payload });
+  expect(result.stderr).toBe("");
+  expect(result.bytes).toEqual(payload);
+});
