@@ -2,9 +2,10 @@
 // that a *connected* client (a DNS stub, `socat UDP:…`, `nc -u`), whose kernel drops datagrams
 // from any other address, gets its echo. Loopback answers to all of 127.0.0.0/8: 127.0.0.2 and
 // 127.0.0.3 are addresses of this host that are not the one the kernel would pick for a reply.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { runProcess } from "../helpers.ts";
+import { makeNetwork, type Network } from "../netns.ts";
 import { ensureBuilt, startServer } from "./server.ts";
 
 const clients = join(import.meta.dir, "..", "clients");
@@ -48,4 +49,47 @@ test("socat's connected UDP client gets its echo from 127.0.0.2 off a 0.0.0.0 se
   const result = await runProcess(["socat", "-t", "1", "-", `UDP:127.0.0.2:${server.port}`], { stdin: payload });
   expect(result.stderr).toBe("");
   expect(result.bytes).toEqual(payload);
+});
+
+// A host with several addresses of each family, in network namespaces this test makes:
+//
+//   a (udp-echo: 192.0.2.1, 192.0.2.3, 2001:db8::1, ::2, ::3) ──veth0── b (clients: 192.0.2.10, 2001:db8::10)
+describe("udp-echo on a host with several addresses (network namespaces)", () => {
+  let net: Network;
+  beforeAll(() => {
+    net = makeNetwork({
+      namespaces: ["a", "b"],
+      links: [
+        {
+          ends: [
+            {
+              namespace: "a",
+              addresses: ["192.0.2.1/24", "192.0.2.3/24", "2001:db8::1/64", "2001:db8::2/64", "2001:db8::3/64"],
+            },
+            { namespace: "b", addresses: ["192.0.2.10/24", "2001:db8::10/64"] },
+          ],
+        },
+      ],
+    });
+  });
+  afterAll(() => net?.[Symbol.dispose]());
+
+  test.each([
+    ["0.0.0.0", "auto", ["192.0.2.1", "192.0.2.3"]],
+    ["::", "auto", ["2001:db8::1", "2001:db8::2", "2001:db8::3", "192.0.2.1", "192.0.2.3"]],
+    ["::", "off", ["2001:db8::1", "2001:db8::2", "2001:db8::3", "192.0.2.1", "192.0.2.3"]],
+  ])(
+    "--host %s --offload %s: connected clients at every address get their echo from it",
+    async (host, offload, addresses) => {
+      const binary = await ensureBuilt();
+      using server = net.spawn("a", [binary, "--host", host, "--port", "0", "--offload", offload, "--workers", "2"]);
+      const ready = await server.readLine(20_000);
+      const port = Number(/^udp-echo listening on .*:(\d+) /.exec(ready)?.[1]);
+      expect(port).toBeGreaterThan(0);
+      const result = await net.run("b", ["python3", join(clients, "connected-client.py"), String(port), "4", ...addresses]);
+      expect(result.stderr).toBe("");
+      expect(result.stdout.trim().split("\n")).toEqual(addresses.map((address) => `ok ${address} 4`));
+    },
+    60_000,
+  );
 });
