@@ -51,7 +51,8 @@ export function buildNative(): void {
  * Compiles the echo server into one executable. The module that finds the native library is
  * replaced by one that embeds it (`with { type: "file" }`), and the modules of the worker
  * threads (echo workers, the reactor thread, the console's server, whose page is a string in
- * its module, the resolver of host names) are compiled in as more entry points, so that they work from the executable.
+ * its module, the resolver of host names, the metrics' server) are compiled in as more entry
+ * points, so that they work from the executable.
  */
 export async function buildExecutable(): Promise<void> {
   const result = await Bun.build({
@@ -61,6 +62,7 @@ export async function buildExecutable(): Promise<void> {
       join(root, "src", "runtime", "drivers", "reactor-thread.ts"),
       join(root, "src", "console", "server.ts"),
       join(root, "src", "net", "resolver-worker.ts"),
+      join(root, "src", "metrics", "server.ts"),
     ],
     compile: { outfile: executable },
     // Names are kept: traces name the futures a task awaits by their class.

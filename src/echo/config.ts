@@ -22,6 +22,10 @@ export interface EchoConfig {
   readonly reflectionGuard: boolean;
   /** `--console [HOST:]PORT`: where to serve the live console, or null for none. */
   readonly console: { readonly host: string; readonly port: number } | null;
+  /** `--metrics [HOST:]PORT`: where to serve Prometheus metrics, or null for none. */
+  readonly metrics: { readonly host: string; readonly port: number } | null;
+  /** `--log-format`: lines as text, or one JSON object per line. */
+  readonly logFormat: "text" | "json";
   /** `--trace-file FILE`: where to write the Chrome trace, or null for none. */
   readonly traceFile: string | null;
   /** UDP GRO/GSO: on where the OS allows (`auto`), or never (`off`). */
@@ -42,6 +46,8 @@ export const DEFAULTS: EchoConfig = {
   rateLimit: null,
   reflectionGuard: true,
   console: null,
+  metrics: null,
+  logFormat: "text",
   traceFile: null,
   offload: "auto",
   given: [],
@@ -77,6 +83,10 @@ Options:
   --trace                 print the steps of the runtime's flow as they happen
   --console [HOST:]PORT   serve a live console of the runtime on http://HOST:PORT/ (HOST
                           default 127.0.0.1; another than loopback prints a warning)
+  --metrics [HOST:]PORT   serve Prometheus metrics on http://HOST:PORT/metrics (HOST default
+                          127.0.0.1; another than loopback prints a warning)
+  --log-format text|json  the ready line, warnings, stats and totals as text, or as one JSON
+                          object per line (default text)
   --trace-file FILE       write the trace as Chrome Trace Event JSON (open it in Perfetto),
                           at most 100000 events, then counts those it drops
   --help                  print this help
@@ -122,19 +132,25 @@ function host(text: string): string {
   }
 }
 
-/** `--console`: `PORT`, `HOST:PORT` or `[IPV6]:PORT`. */
-function consoleAddress(text: string): { host: string; port: number } {
+/** `--console` and `--metrics`: `PORT`, `HOST:PORT` or `[IPV6]:PORT`. */
+function serverAddress(flag: string, text: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]:|([^:]+):)?(\d+)$/.exec(text);
   if (match === null) {
-    throw new UsageError(`invalid value for --console: "${text}" is not PORT, HOST:PORT or [IPV6]:PORT`);
+    throw new UsageError(`invalid value for ${flag}: "${text}" is not PORT, HOST:PORT or [IPV6]:PORT`);
   }
   const hostText = match[1] ?? match[2] ?? "127.0.0.1";
   try {
     socketAddress(hostText, 0);
   } catch {
-    throw new UsageError(`invalid value for --console: "${hostText}" is not an IPv4 or IPv6 address`);
+    throw new UsageError(`invalid value for ${flag}: "${hostText}" is not an IPv4 or IPv6 address`);
   }
-  return { host: hostText, port: wholeNumber("--console", match[3]!, 0, 65535) };
+  return { host: hostText, port: wholeNumber(flag, match[3]!, 0, 65535) };
+}
+
+function logFormat(text: string): "text" | "json" {
+  if (text !== "text" && text !== "json")
+    throw new UsageError(`invalid value for --log-format: "${text}" is neither "text" nor "json"`);
+  return text;
 }
 
 function offload(text: string): "auto" | "off" {
@@ -219,6 +235,8 @@ export function parseCommandLine(args: readonly string[]): Command {
         offload: { type: "string" },
         trace: { type: "boolean" },
         console: { type: "string" },
+        metrics: { type: "string" },
+        "log-format": { type: "string" },
         "trace-file": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
@@ -244,7 +262,9 @@ export function parseCommandLine(args: readonly string[]): Command {
     rateLimit:
       values["rate-limit"] === undefined ? null : wholeNumber("--rate-limit", values["rate-limit"], 1, LIMITS.rateLimitMax),
     reflectionGuard: values["no-reflection-guard"] !== true,
-    console: values.console === undefined ? null : consoleAddress(values.console),
+    console: values.console === undefined ? null : serverAddress("--console", values.console),
+    metrics: values.metrics === undefined ? null : serverAddress("--metrics", values.metrics),
+    logFormat: values["log-format"] === undefined ? DEFAULTS.logFormat : logFormat(values["log-format"]),
     traceFile: values["trace-file"] === undefined ? null : nonEmpty("--trace-file", values["trace-file"]),
     offload: values.offload === undefined ? DEFAULTS.offload : offload(values.offload),
     given: Object.keys(values).map((name) => `--${name}`),

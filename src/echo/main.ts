@@ -32,13 +32,22 @@ import {
   TraceFile,
   UdpSocket,
 } from "../index.ts";
+import {
+  type MetricsHandle,
+  RUNTIME_METRICS_BYTES,
+  RuntimeMetrics,
+  runtimeMetricsBlock,
+  type SharedBlock,
+  serveMetrics,
+} from "../metrics/index.ts";
 // Worker threads and their pollers: the process's hosting, below the app-facing API.
 import { Poller, pollerBackend } from "../internals.ts";
 import { workerModuleUrl } from "../sys/locations.ts";
 import { type EchoConfig, parseCommandLine, USAGE, UsageError } from "./config.ts";
-import { err, out } from "./output.ts";
+import { err, out, setLogFormat } from "./output.ts";
 import { policyFor, serveEcho } from "./service.ts";
-import { Counter, type CounterName, EchoStats, formatStatsLine, formatTotals } from "./stats.ts";
+import { echoMetricsBlock } from "./metrics.ts";
+import { Counter, type CounterName, countersOf, EchoStats, formatStatsLine, formatTotals, STATS_BYTES } from "./stats.ts";
 import { RestartLimitError } from "./supervisor.ts";
 import { TracePrinter } from "./trace-printer.ts";
 import { warmUp } from "./warm-up.ts";
@@ -77,6 +86,21 @@ function readyLine(sockets: readonly UdpSocket[], config: EchoConfig, activated:
   );
 }
 
+/** The ready line's facts, for `--log-format json`. */
+function readyFields(sockets: readonly UdpSocket[], config: EchoConfig, activated: boolean) {
+  const offload = describeOffload(sockets[0]!, config);
+  return {
+    event: "ready",
+    addresses: (activated ? sockets : sockets.slice(0, 1)).map((socket) => formatSocketAddress(socket.localAddress)),
+    socket_activation: activated,
+    backend: pollerBackend(),
+    reactor: config.reactor,
+    workers: config.workers,
+    offload: offload === "offload on" ? "on" : "off",
+    ...(offload === "offload on" ? {} : { offload_reason: offload.replace(/^offload off: /, "") }),
+  };
+}
+
 /** Whether this machine allows offload, as `--version` says it: asked of a socket made for the question. */
 function offloadHere(): string {
   let probe: UdpSocket;
@@ -99,7 +123,12 @@ function* printStats(read: () => EchoStats, seconds: number): Async<never> {
     const current = read();
     const elapsed = now() - at;
     at += elapsed;
-    out(formatStatsLine(current, before, elapsed / 1000));
+    out(formatStatsLine(current, before, elapsed / 1000), {
+      event: "stats",
+      seconds: elapsed / 1000,
+      ...countersOf(current, before),
+      tasks: current.get("tasksAlive"),
+    });
     before = current.snapshot();
   }
 }
@@ -187,7 +216,18 @@ function openConsole(config: EchoConfig, runtime: Runtime, stats: EchoStats): Co
     metrics: () => Object.fromEntries(CONSOLE_COUNTERS.map((name) => [name, stats.get(name)])),
     warn: (line) => err(line.replace(/^bun-reactor/, "udp-echo")),
   });
-  out(`console: ${handle.url}`);
+  out(`console: ${handle.url}`, { event: "console", url: handle.url });
+  return handle;
+}
+
+/** How often the runtimes' gauges (tasks, registrations, timers) are sampled for `--metrics`. */
+const METRICS_SAMPLE_MS = 1000;
+
+/** `--metrics`: serves the blocks from a thread of its own, and says where; a port already taken throws. */
+function openMetrics(config: EchoConfig, blocks: readonly SharedBlock[]): MetricsHandle | null {
+  if (config.metrics === null) return null;
+  const handle = serveMetrics({ ...config.metrics, blocks, warn: (line) => err(line.replace(/^bun-reactor/, "udp-echo")) });
+  out(`metrics: ${handle.url}`, { event: "metrics", url: handle.url });
   return handle;
 }
 
@@ -233,18 +273,31 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
     return 1;
   }
   const runtime = new Runtime({ driver: config.reactor, trace: combineHooks(printer?.hook, traceFile?.hook) });
-  const stats = new EchoStats();
-  let liveConsole: ConsoleHandle | null;
+  // In shared memory, for the metrics server thread to read.
+  const stats = new EchoStats({ buffer: new SharedArrayBuffer(STATS_BYTES), byteOffset: 0 });
+  const runtimeMetricsMemory = config.metrics === null ? null : new SharedArrayBuffer(RUNTIME_METRICS_BYTES);
+  let liveConsole: ConsoleHandle | null = null;
+  let metrics: MetricsHandle | null = null;
   try {
     liveConsole = openConsole(config, runtime, stats);
+    metrics = openMetrics(config, [
+      echoMetricsBlock(stats.counters.buffer as SharedArrayBuffer, 0, {}),
+      ...(runtimeMetricsMemory === null ? [] : [runtimeMetricsBlock(runtimeMetricsMemory, {})]),
+    ]);
   } catch (error) {
     err(`udp-echo: ${error instanceof Error ? error.message : String(error)}`);
+    liveConsole?.close();
     runtime.close();
     // The trace file made for this run would hold nothing: it goes too.
     if (traceFile !== null) rmSync(traceFile.path, { force: true });
     return 1;
   }
   warmUpQuietly(runtime, config);
+  // Counted from here: the warm-up's polls and turns are not the service's.
+  const runtimeMetrics =
+    runtimeMetricsMemory === null
+      ? null
+      : new RuntimeMetrics(runtime, { memory: runtimeMetricsMemory, sampleEveryMs: METRICS_SAMPLE_MS });
   let status = 0;
   try {
     runtime.blockOn(
@@ -266,7 +319,7 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
               // The warm-up's garbage and the service's buffers are collected now, before the
               // first client, rather than by the collection their bytes would start after it.
               Bun.gc(true);
-              out(readyLine([socket], config, activated));
+              out(readyLine([socket], config, activated), readyFields([socket], config, activated));
             },
           });
         } finally {
@@ -280,9 +333,11 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
     err(`udp-echo: ${error.message}`);
     status = 1;
   }
-  out(formatTotals(stats));
+  out(formatTotals(stats), { event: "totals", ...countersOf(stats, null) });
   if (printer !== null) out(printer.summary());
   liveConsole?.close();
+  metrics?.close();
+  runtimeMetrics?.close();
   runtime.close();
   try {
     if (traceFile !== null) out(traceFile.write());
@@ -300,6 +355,28 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
   const stats = (): EchoStats => EchoStats.sum(Array.from({ length: slots.count }, (_, index) => slots.stats(index)));
   // Each worker's poller is opened here and closed here, after the worker has stopped: waking
   // it is then always safe.
+  // Each worker's runtime counts its figures into memory of its own, served with its echo's
+  // counters, labelled with the worker's number.
+  const metricsMemory = sockets.map(() => (config.metrics === null ? null : new SharedArrayBuffer(RUNTIME_METRICS_BYTES)));
+  let metrics: MetricsHandle | null;
+  try {
+    metrics = openMetrics(
+      config,
+      metricsMemory.flatMap((memory, index) => {
+        if (memory === null) return []; // no --metrics
+        const labels = { worker: String(index) };
+        return [
+          echoMetricsBlock(slots.memory, slots.stats(index).counters.byteOffset, labels),
+          runtimeMetricsBlock(memory, labels),
+        ];
+      }),
+    );
+  } catch (error) {
+    err(`udp-echo: ${error instanceof Error ? error.message : String(error)}`);
+    for (const socket of sockets) socket.close();
+    runtime.close();
+    return 1;
+  }
   const pollers = sockets.map(() => Poller.open());
   const workers = sockets.map((socket, index) => {
     const data: EchoWorkerData = {
@@ -310,6 +387,8 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
       config,
       poller: pollers[index]!.handle,
       mainPoller: runtime.pollerHandle,
+      metricsMemory: metricsMemory[index]!,
+      metricsSampleMs: METRICS_SAMPLE_MS,
     };
     return new Worker(workerModuleUrl("echo/worker"), { workerData: data });
   });
@@ -326,7 +405,7 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
         return 1;
       }
       if (!slots.all(WorkerState.running)) return 1; // the worker has said why
-      out(readyLine(sockets, config, activated));
+      out(readyLine(sockets, config, activated), readyFields(sockets, config, activated));
       const statsPrinter =
         config.statsSeconds === null ? null : spawn(printStats(stats, config.statsSeconds), { name: "stats printer" });
       const ended = yield* select([signals.next(), remoteCondition(() => slots.some(WorkerState.failed, WorkerState.stopped))]);
@@ -346,12 +425,16 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
     })(),
     { name: "async_main" },
   );
-  out(formatTotals(stats()));
+  out(formatTotals(stats()), { event: "totals", ...countersOf(stats(), null) });
   const byWorker = Array.from({ length: slots.count }, (_, index) => {
     const worker = slots.stats(index);
     return `worker ${index}: in ${worker.get("datagramsIn")} out ${worker.get("datagramsOut")}`;
   });
-  out(`totals by worker: ${byWorker.join(", ")}`);
+  out(`totals by worker: ${byWorker.join(", ")}`, {
+    event: "totals_by_worker",
+    workers: Array.from({ length: slots.count }, (_, index) => countersOf(slots.stats(index), null)),
+  });
+  metrics?.close();
   for (const worker of workers) void worker.terminate();
   // A worker still running (it did not stop in time) keeps its poller: the process is ending.
   pollers.forEach((poller, index) => {
@@ -378,6 +461,7 @@ function main(args: readonly string[]): number {
     out(`udp-echo ${packageJson.version} (bun-reactor; Bun ${Bun.version}; ${pollerBackend()}; ${offloadHere()})`);
     return 0;
   }
+  setLogFormat(command.config.logFormat);
   let listening: { config: EchoConfig; sockets: UdpSocket[]; activated: boolean };
   try {
     listening = takeSockets(command.config);
@@ -391,7 +475,7 @@ function main(args: readonly string[]): number {
     return 1;
   }
   const { config, sockets, activated } = listening;
-  const exposed = sockets.map((socket) => socket.localAddress.host).filter((host) => !isLoopbackHost(host));
+  const exposed = [...new Set(sockets.map((socket) => socket.localAddress.host))].filter((host) => !isLoopbackHost(host));
   if (exposed.length > 0 && config.rateLimit === null) {
     err(
       `udp-echo: warning: listening on ${exposed.join(" and ")} without --rate-limit: anyone who can reach it can make it ` +

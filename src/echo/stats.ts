@@ -131,3 +131,16 @@ export function formatTotals(total: EchoStats): string {
     `drops ${dropsOf(total, null)}, ${retriesOf(total, null)}, restarts ${total.get("restarts")}`
   );
 }
+
+/**
+ * The counters as `--log-format json` writes them: snake-case names (`datagrams_in`), each the
+ * difference from `before` (a stats line's interval), or the total without it.
+ */
+export function countersOf(now: EchoStats, before: EchoStats | null): Record<string, number> {
+  const fields: Record<string, number> = {};
+  for (const name of Object.keys(Counter) as CounterName[]) {
+    if (name === "tasksAlive") continue;
+    fields[name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)] = now.get(name) - (before?.get(name) ?? 0);
+  }
+  return fields;
+}

@@ -7,8 +7,9 @@
 import { workerData } from "node:worker_threads";
 import { remoteCondition, Runtime, UdpSocket } from "../index.ts";
 import { Poller, type PollerHandle } from "../internals.ts";
+import { RuntimeMetrics } from "../metrics/index.ts";
 import type { EchoConfig } from "./config.ts";
-import { err, out } from "./output.ts";
+import { err, out, setLogFormat } from "./output.ts";
 import { policyFor, serveEcho } from "./service.ts";
 import { TracePrinter } from "./trace-printer.ts";
 import { WorkerSlots, WorkerState } from "./worker-slots.ts";
@@ -25,9 +26,13 @@ export interface EchoWorkerData {
   readonly config: EchoConfig;
   readonly poller: PollerHandle;
   readonly mainPoller: PollerHandle;
+  /** Where this worker's runtime counts its figures for `--metrics`, or null without it. */
+  readonly metricsMemory: SharedArrayBuffer | null;
+  readonly metricsSampleMs: number;
 }
 
 const data = workerData as EchoWorkerData;
+setLogFormat(data.config.logFormat);
 const slots = new WorkerSlots(data.memory, data.workers);
 const mainPoller = Poller.borrow(data.mainPoller);
 let state: number = WorkerState.failed;
@@ -35,6 +40,14 @@ let state: number = WorkerState.failed;
 try {
   const printer = data.config.trace ? new TracePrinter(out, { prefix: `trace[worker ${data.index}]` }) : null;
   using runtime = new Runtime({ driver: data.config.reactor, trace: printer?.hook ?? null, poller: data.poller });
+  using metrics =
+    data.metricsMemory === null
+      ? null
+      : new RuntimeMetrics(runtime, {
+          memory: data.metricsMemory,
+          labels: { worker: String(data.index) },
+          sampleEveryMs: data.metricsSampleMs,
+        });
   using socket = UdpSocket.fromDescriptor(data.fd, { offload: data.config.offload === "auto" });
   const { offload, receives } = socket;
   slots.setState(data.index, WorkerState.running);

@@ -28,7 +28,8 @@ export const libraryPath: string =
 export const libraryEmbedded: boolean = false;
 
 /** The modules that run on worker threads, by their path under `src/` without extension. */
-export type WorkerModule = "runtime/drivers/reactor-thread" | "echo/worker" | "console/server" | "net/resolver-worker";
+export type WorkerModule =
+  "runtime/drivers/reactor-thread" | "echo/worker" | "console/server" | "net/resolver-worker" | "metrics/server";
 
 /** The URL to start a `Worker` of `module` with. */
 export function workerModuleUrl(module: WorkerModule): URL {

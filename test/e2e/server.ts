@@ -55,7 +55,8 @@ export async function startServer(
   const reading = Promise.all([collect(child.stdout, out), collect(child.stderr, err)]);
   const deadline = performance.now() + (options.readyTimeoutMs ?? 10_000);
   let match: RegExpMatchArray | null = null;
-  while ((match = /^udp-echo listening on (?:\[.*\]|[^ ]+):(\d+) .*$/m.exec(out.text)) === null) {
+  // The ready line, as text or (--log-format json) in a JSON object's message.
+  while ((match = /^(?:\{.*"message":")?udp-echo listening on (?:\[.*?\]|[^ ]+):(\d+) .*$/m.exec(out.text)) === null) {
     if (child.exitCode !== null || performance.now() > deadline) {
       await reading;
       throw new Error(`the server did not get ready (exit ${child.exitCode}):\n${out.text}\n${err.text}`);
