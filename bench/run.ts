@@ -5,7 +5,7 @@
  * same run, since these machines are noisy.
  *
  * Usage: bun bench/run.ts [--seconds S] [--warmup S] [--repeat N] [--rounds N] [--only a,b]
- *        [--tail-seconds S] [--tail-rounds N] [--tail-only] [--smoke] [--no-write]
+ *        [--tail-seconds S] [--tail-rounds N] [--tail-only] [--source-only] [--smoke] [--no-write]
  *
  * For each server and datagram size (64 and 1400 bytes): echoes per second, server CPU
  * microseconds per echo (utime + stime from /proc, over verified echoes), RTT p50/p99 with one
@@ -28,6 +28,11 @@
  * The first tables are steady figures too: each fresh server first runs `--warmup` seconds
  * (default 2) under the same load, not measured (its errors still count), every server alike,
  * the references included. `--warmup 0` gives cold figures, the one-time cost included.
+ *
+ * The reply-source rows (`--source-only` runs just them): udp-echo on `0.0.0.0`, which reads each
+ * datagram's destination and replies from it, against the same echo bound to `127.0.0.1`, CPU per
+ * echo under single 64-byte datagrams and bursts of 16 × 1200 B, in interleaved rounds as the
+ * offload rows are; written to their own section of bench/RESULTS.md.
  *
  * With two or more cores the server is pinned to one core and the load generator to another
  * (taskset), so that they do not take turns on one.
@@ -148,6 +153,8 @@ interface Options {
   tailRounds: number;
   /** Only the tail rows and the slow-poll count (`--tail-only`). */
   tailOnly: boolean;
+  /** Only the reply-source rows (`--source-only`). */
+  sourceOnly: boolean;
   only: string[] | null;
   write: boolean;
 }
@@ -163,6 +170,7 @@ function options(): Options {
       "tail-seconds": { type: "string" },
       "tail-rounds": { type: "string" },
       "tail-only": { type: "boolean" },
+      "source-only": { type: "boolean" },
       smoke: { type: "boolean" },
       "no-write": { type: "boolean" },
     },
@@ -191,6 +199,7 @@ function options(): Options {
     tailSeconds,
     tailRounds,
     tailOnly: values["tail-only"] === true,
+    sourceOnly: values["source-only"] === true,
     only: values.only?.split(",") ?? null,
     write: values["no-write"] !== true && !smoke,
   };
@@ -726,6 +735,10 @@ async function main(): Promise<void> {
     await tailSection(opts);
     return;
   }
+  if (opts.sourceOnly) {
+    await replySourceSection(opts);
+    return;
+  }
   const servers = SERVERS.filter((server) => opts.only === null || opts.only.includes(server.name));
   if (opts.only !== null && !servers.some((server) => server.name === "zig-reference")) servers.unshift(SERVERS[0]!);
 
@@ -822,6 +835,96 @@ async function main(): Promise<void> {
     console.error("\nwritten to bench/RESULTS.md");
   }
   await tailSection(opts);
+  await replySourceSection(opts);
+}
+
+/** The reply-source rows' servers: the echo bound to one address, and on the wildcard address. */
+const SOURCE_SERVERS: Server[] = [
+  {
+    name: "udp-echo-bound",
+    command: (port) => [executable, "--host", "127.0.0.1", "--port", String(port)],
+    note: "compiled executable on 127.0.0.1: replies go from it, no datagram info",
+  },
+  {
+    name: "udp-echo-wildcard",
+    command: (port) => [executable, "--host", "0.0.0.0", "--port", String(port)],
+    note: "compiled executable on 0.0.0.0: each datagram's destination read (IP_PKTINFO) and each reply sent from it",
+  },
+];
+
+/** The issue's target: the wildcard echo's CPU per echo over the bound one's. */
+const SOURCE_TARGET = 1.05;
+
+/**
+ * The cost of replying from each datagram's destination: for each workload, both servers fresh
+ * and up, a cold window each (their warm-up), then `opts.rounds` rounds, each a window of each
+ * server, the order alternating; the target takes the median of the rounds' ratios.
+ */
+async function replySourceRows(opts: Options): Promise<string[]> {
+  const workloads = [WORKLOADS[2]!, WORKLOADS[1]!];
+  const lines = [
+    "",
+    "## Replies from the destination address (udp-echo on 0.0.0.0 against the same echo on 127.0.0.1)",
+    "",
+    `CPU µs per echo, offload auto on both; per workload both servers fresh, a cold window of ${opts.seconds} s each, ` +
+      `then ${opts.rounds} round${opts.rounds === 1 ? "" : "s"} of one ${opts.seconds} s window each, the order alternating; ` +
+      "the ratio is the wildcard echo's over the bound one's within a round. Load: the 1-minute load average when the round began.",
+    "",
+    "| workload | round | load | bound: echoes/s | CPU µs/echo | wildcard: echoes/s | CPU µs/echo | ratio |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+  ];
+  const verdicts: string[] = [];
+  const unwarmed = { ...opts, warmupSeconds: 0 };
+  for (const workload of workloads) {
+    const running: Running[] = [];
+    try {
+      for (const server of SOURCE_SERVERS) running.push(await start(server));
+      const measureOne = async (one: Running) =>
+        loadSample(await load(one, (seconds) => workload.args(one.port, seconds), unwarmed));
+      for (const one of running) await measureOne(one);
+      const ratios: number[] = [];
+      let lost = 0;
+      for (let round = 0; round < opts.rounds; round++) {
+        const loadAtStart = await loadAverage();
+        const pair: Sample[] = [];
+        for (const index of round % 2 === 0 ? [0, 1] : [1, 0]) pair[index] = await measureOne(running[index]!);
+        const [bound, wildcard] = [pair[0]!, pair[1]!];
+        ratios.push(wildcard.cpuMicrosPerEcho / bound.cpuMicrosPerEcho);
+        lost += bound.lost + wildcard.lost + bound.errors + wildcard.errors;
+        lines.push(
+          `| ${workload.name} | ${round + 1} | ${fixed(loadAtStart, 2)} | ${fixed(bound.echoesPerSec, 0)} | ` +
+            `${fixed(bound.cpuMicrosPerEcho, 2)} | ${fixed(wildcard.echoesPerSec, 0)} | ${fixed(wildcard.cpuMicrosPerEcho, 2)} | ` +
+            `${fixed(ratios.at(-1)!, 2)}× |`,
+        );
+      }
+      const ratioMedian = median(ratios);
+      verdicts.push(
+        `- ${workload.name}: ${fixed(ratioMedian, 2)}× the bound echo's CPU per echo ` +
+          `(target ≤ ${SOURCE_TARGET}×: ${verdict(ratioMedian, SOURCE_TARGET)}); errors and losses ${lost}`,
+      );
+    } finally {
+      for (const one of running) await one.stop();
+    }
+  }
+  lines.push(
+    "",
+    "Target: replying from each datagram's destination costs at most 5% more CPU per echo (median of the rounds):",
+    "",
+  );
+  return [...lines, ...verdicts];
+}
+
+/** The reply-source rows, printed and (unless `--no-write` or `--smoke`) written to their own section. */
+async function replySourceSection(opts: Options): Promise<void> {
+  const lines = await replySourceRows(opts);
+  console.log(lines.join("\n"));
+  if (!opts.write) return;
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const when = new Date().toISOString().slice(0, 16).replace("T", " ");
+  const context =
+    `Measured ${when} UTC with \`bun run bench${opts.sourceOnly ? " --source-only" : ""}\`; ${cpus().length} × ${cpu}; ` +
+    `Bun ${Bun.version}${pinned ? "; server on core 1, load generator on core 0" : ""}; the machine shared with other work.`;
+  await writeSection("reply-source", `${lines.join("\n").trim()}\n\n${context}\n`);
 }
 
 /**

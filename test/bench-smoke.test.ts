@@ -7,7 +7,7 @@ import { runProcess } from "./helpers.ts";
 
 const root = join(import.meta.dir, "..");
 
-test("bun run bench --smoke measures the reference and udp-echo, prints the tables, judges offload, tail, slow-poll targets", async () => {
+test("bun run bench --smoke measures the reference and udp-echo, prints the tables, judges offload, tail, slow-poll and reply-source targets", async () => {
   const { stdout, stderr, exitCode } = await runProcess([
     process.execPath,
     join(root, "bench", "run.ts"),
@@ -47,8 +47,17 @@ test("bun run bench --smoke measures the reference and udp-echo, prints the tabl
   expect(stdout).toMatch(/^\| echo reader \| [1-9]\d* \| \d+ \| [\d.]+ \|$/m);
   expect(stdout).toMatch(/^- (met|NOT met): the echo's polls over 1 ms in the window: \d+ \(target 0\)$/m);
   expect(stdout).toMatch(/^- (met|NOT met): the console's long-poll warning stays silent/m);
+  // The reply-source rows: the wildcard echo against the bound one, judged per workload.
+  for (const workload of ["single datagrams of 64 B", "bursts of 16 × 1200 B"]) {
+    expect(stdout).toMatch(
+      new RegExp(
+        String.raw`^- ${workload}: [\d.]+× the bound echo's CPU per echo \(target ≤ 1\.05×: (met|NOT met)\); errors and losses \d+$`,
+        "m",
+      ),
+    );
+  }
   expect(stderr).not.toContain("written to bench/RESULTS.md");
-}, 180_000);
+}, 240_000);
 
 test("bun run bench:runtime --quick runs every workload on every runtime and prints the table with its ratios and targets", async () => {
   const { stdout, stderr, exitCode } = await runProcess([process.execPath, join(root, "bench", "runtime.ts"), "--quick"], {
