@@ -70,3 +70,9 @@ describe("resolve refuses bad input before any lookup", () => {
     expect(() => UdpSocket.bind("localhost:0")).toThrow('"localhost"');
   });
 });
+
+test("resolve works under the embedded driver, beside Bun's event loop", async () => {
+  await using runtime = new Runtime({ driver: "embedded" });
+  const handle = runtime.spawn(timeout(resolve("localhost:9", { family: 4 }), 10_000));
+  expect(await handle.promise()).toEqual({ family: 4, host: "127.0.0.1", port: 9, scopeId: 0 });
+});
