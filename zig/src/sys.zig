@@ -92,7 +92,7 @@ pub const SetOptionError = error{ BadDescriptor, NotSocket, InvalidArgument, Opt
 pub const MembershipError = error{ AddressInUse, AddressNotAvailable, NoSuchDevice, AddressFamilyUnsupported };
 pub const GetOptionError = error{ BadDescriptor, NotSocket, OptionUnsupported, Unexpected };
 pub const RecvError = error{ WouldBlock, BadDescriptor, NotSocket, NoBufferSpace, SystemResources, Unexpected } || AsyncError;
-pub const SendError = error{ WouldBlock, BadDescriptor, NotSocket, InvalidArgument, AddressFamilyUnsupported, AddressNotAvailable, AccessDenied, PermissionDenied, NoBufferSpace, SystemResources, Unexpected } || AsyncError;
+pub const SendError = error{ WouldBlock, BadDescriptor, NotSocket, InvalidArgument, AddressFamilyUnsupported, AddressNotAvailable, AccessDenied, PermissionDenied, NoBufferSpace, SystemResources, NotConnected, Unexpected } || AsyncError;
 pub const ReadError = error{ WouldBlock, BadDescriptor, Unexpected };
 pub const WriteError = error{ WouldBlock, BadDescriptor, BrokenPipe, Unexpected };
 pub const PipeError = error{ ProcessFdQuotaExceeded, SystemFdQuotaExceeded, Unexpected };
@@ -294,6 +294,9 @@ pub fn sendErrno(e: E) SendError {
         // errno `error.Unexpected` stands for, and the caller sends such an entry's datagrams one
         // by one on it (`UdpSocket`), so it needs no name of its own.
         .IO => error.Unexpected,
+        // A send without an address (a batch entry of family 0, `udp.send`) on a socket that
+        // is not connected.
+        .DESTADDRREQ, .NOTCONN => error.NotConnected,
         .FAULT => bug(@src(), e), // headers and buffers checked by `root.zig` and `udp`
         else => unexpected(e),
     };

@@ -164,3 +164,13 @@ test "multicast memberships: bad groups, interfaces and families are refused, no
     try testing.expectEqual(neg(.NODEV), root.br_interface_index(@constCast("".ptr), 0));
     try testing.expect(root.br_interface_index(@constCast("lo".ptr), 2) > 0);
 }
+
+test "a send without an address on a socket that is not connected is ENOTCONN, for one datagram or a batch entry" {
+    for (families) |family| {
+        const a = try Bound.open(family);
+        defer a.close();
+        try testing.expectEqual(neg(.NOTCONN), root.br_udp_send(a.fd, @constCast("x".ptr), 1));
+        var entries = [1]abi.Datagram{.{ .len = 1, .flags = 0, .address = std.mem.zeroes(abi.Address) }};
+        try testing.expectEqual(neg(.NOTCONN), lib.udp_send_batch(a.fd, "x", 1, &entries));
+    }
+}
