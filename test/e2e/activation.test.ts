@@ -6,6 +6,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { runProcess } from "../helpers.ts";
+import { makeNetwork } from "../netns.ts";
 import { ensureBuilt } from "./server.ts";
 
 const clients = join(import.meta.dir, "..", "clients");
@@ -173,6 +174,42 @@ describe("udp-echo started by systemd-socket-activate", () => {
     expect(await server.child.exited).toBe(2);
     await server.stop();
     expect(server.output.stderr).toContain("udp-echo: socket activation: --port cannot choose the address of passed sockets");
+  });
+});
+
+describe("udp-echo on port 7, activated, unprivileged (a network namespace of its own)", () => {
+  test("a dual-stack [::]:7 socket: connected clients at 127.0.0.2, 127.0.0.3 and ::1 get their echo from the address they used", async () => {
+    using net = makeNetwork({ namespaces: ["a"], links: [] });
+    // The copy's directory is private to root: the unprivileged user must be able to run it.
+    chmodSync(dirname(binary), 0o755);
+    // systemd-socket-activate (root) binds port 7; udp-echo runs as nobody with no capabilities.
+    using server = net.spawn("a", [
+      "systemd-socket-activate",
+      "--datagram",
+      "-l",
+      "[::]:7",
+      "setpriv",
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "--inh-caps=-all",
+      binary,
+      "--stats",
+      "60",
+    ]);
+    // The first datagram starts it; it waits in the socket however long the start takes.
+    const first = await net.run("a", [
+      "python3",
+      "-c",
+      "import socket; s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(20); " +
+        "s.sendto(b'start', ('::1', 7)); print(s.recv(16).decode())",
+    ]);
+    expect(first.stdout.trim()).toBe("start");
+    expect(await server.readLine(20_000)).toMatch(/^udp-echo listening on \[::\]:7 \(socket activation, /);
+    const addresses = ["127.0.0.2", "127.0.0.3", "::1"];
+    const result = await net.run("a", ["python3", join(clients, "connected-client.py"), "7", "4", ...addresses]);
+    expect(result.stderr).toBe("");
+    expect(result.stdout.trim().split("\n")).toEqual(addresses.map((address) => `ok ${address} 4`));
   });
 });
 
