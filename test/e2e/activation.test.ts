@@ -118,6 +118,7 @@ describe("udp-echo started by systemd-socket-activate", () => {
   test("a passed socket on 0.0.0.0 replies from the address each client used: connected clients get their echo", async () => {
     const port = await freePort();
     await using server = activate(["--datagram", "-l", `0.0.0.0:${port}`]);
+    await server.waitFor(/^Listening on /m, "listening socket", "stderr");
     expect(await echoed("udp4", "127.0.0.1", port, "first")).toBe("first");
     await server.waitFor(/^udp-echo listening on /m, "ready line");
     const addresses = ["127.0.0.2", "127.0.0.3"];
@@ -178,7 +179,7 @@ describe("udp-echo started by systemd-socket-activate", () => {
 });
 
 describe("udp-echo on port 7, activated, unprivileged (a network namespace of its own)", () => {
-  test("a dual-stack [::]:7 socket: connected clients at 127.0.0.2, 127.0.0.3 and ::1 get their echo from the address they used", async () => {
+  test("on [::]:7 (dual-stack), connected clients at 127.0.0.2, 127.0.0.3 and ::1 get their echo from the address used", async () => {
     using net = makeNetwork({ namespaces: ["a"], links: [] });
     // The copy's directory is private to root: the unprivileged user must be able to run it.
     chmodSync(dirname(binary), 0o755);
