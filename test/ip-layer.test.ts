@@ -169,9 +169,8 @@ describe.each(families)("the IP layer over $name", (family) => {
 });
 
 describe.each(families)("a connected socket over $name", (family) => {
-  test("hears only its peer across the veth, and learns of the peer's closed port on its next receive", async () => {
+  test("hears only its peer across the veth", async () => {
     const [peer, stranger] = family.sources;
-    // A port of a's on which nothing listens once the sender's socket is closed.
     const peerAddress = family.at(peer, 40_000);
     using connected = net.spawn("b", [bun, fixture, "connected", family.wildcard, peerAddress]);
     const port = await started(connected);
@@ -179,10 +178,17 @@ describe.each(families)("a connected socket over $name", (family) => {
     await send([
       { bind: family.at(stranger, 40_000), to, text: "from a stranger" },
       { bind: family.at(peer, 39_999), to, text: "from the peer's address, another port" },
-      { bind: peerAddress, to, text: "ping me" },
+      { bind: peerAddress, to, text: "from the peer" },
+      { bind: peerAddress, to, text: "end" },
     ]);
-    // Only the peer's datagram arrived; the ping it asked for met a closed port.
-    expect(JSON.parse(await connected.readLine())).toEqual({ text: "ping me", from: peer });
+    expect(JSON.parse(await connected.readLine())).toEqual({ text: "from the peer", from: peer });
+    expect(await connected.finish()).toMatchObject({ exitCode: 0, stdout: "" });
+  });
+
+  test("learns that its peer's port is closed on its next receive (ECONNREFUSED)", async () => {
+    // Nothing listens on a's port 40001: the ping meets a port unreachable.
+    using connected = net.spawn("b", [bun, fixture, "connected", family.wildcard, family.at(family.sources[0], 40_001), "ping"]);
+    await started(connected);
     expect(JSON.parse(await connected.readLine())).toEqual({ error: "ECONNREFUSED" });
     expect((await connected.finish()).exitCode).toBe(0);
   });
