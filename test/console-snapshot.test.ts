@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { serveConsole } from "../src/console/console.ts";
 import { SNAPSHOT_ROWS_MAX, takeSnapshot } from "../src/console/snapshot.ts";
 import { ActivityTracker } from "../src/console/tracker.ts";
-import { PENDING, pollFn } from "../src/runtime/future.ts";
+import { type Async, PENDING, pollFn, ready } from "../src/runtime/future.ts";
 import { Runtime } from "../src/runtime/runtime.ts";
 import { sleep } from "../src/runtime/timers.ts";
 import { UdpSocket } from "../src/net/udp-socket.ts";
@@ -101,6 +101,25 @@ test("A poll over 1 ms after the first is counted as slow, without a warning; th
   // Slow is not long (10 ms): the console stays quiet.
   expect(view.warnings.filter((warning) => warning.kind === "long-poll")).toEqual([]);
   task.cancel();
+});
+
+test("A task cut short by the turn's time, poll after poll, is not warned about as waking itself", () => {
+  const tracker = new ActivityTracker();
+  let clockMs = 0;
+  // Each read of the turn's clock moves it 1 ms on: a 5 ms turn lets a poll take a few steps.
+  using runtime = new Runtime({ trace: tracker.hook, turnBudgetMs: 5, turnClock: () => clockMs++ });
+  const busy = runtime.spawn(
+    (function* (): Async<never> {
+      for (;;) yield* ready(1); // always ready: only the turn's time ends its polls
+    })(),
+    { name: "busy" },
+  );
+  for (let turn = 0; turn < 20; turn++) runtime.turn();
+  const view = takeSnapshot(runtime, tracker, null);
+  expect(view.tasks[0]!.polls).toBeGreaterThanOrEqual(20);
+  expect(view.tasks[0]).toMatchObject({ id: busy.id, selfWakes: 0, lastWake: "itself" });
+  expect(view.warnings).toEqual([]);
+  busy.cancel();
 });
 
 test("serveConsole refuses a closed runtime, naming why, before its server thread starts listening", () => {

@@ -7,6 +7,7 @@
  * @module
  */
 import { now } from "../runtime/timers.ts";
+import { PREEMPTED_DETAIL } from "../runtime/executor.ts";
 import type { TraceEvent, TraceHook } from "../runtime/trace.ts";
 
 /** A poll longer than this blocks every other task long enough to warn about it. */
@@ -80,7 +81,7 @@ export class ActivityTracker {
   readonly steps = new Float64Array(12);
   readonly #tasks = new Map<number, TaskActivity>();
   readonly #finished: number[] = [];
-  #polling: { task: TaskActivity; startedAt: number; limitMs: number; first: boolean } | null = null;
+  #polling: { task: TaskActivity; startedAt: number; limitMs: number; first: boolean; wokeItself: boolean } | null = null;
 
   /** The hook that feeds the tracker. */
   readonly hook: TraceHook = (event: TraceEvent) => {
@@ -96,6 +97,8 @@ export class ActivityTracker {
         this.#startPoll(event.task!, false);
         return;
       case "pending":
+        // A poll cut short by the turn's time woke its task to go on next turn: not a self-wake.
+        if (event.detail === PREEMPTED_DETAIL && this.#polling?.wokeItself === true) this.#polling.task.selfWakes--;
         this.#endPoll();
         return;
       case "ready":
@@ -140,7 +143,7 @@ export class ActivityTracker {
     const task = this.#taskOf(id);
     task.lastPollAt = startedAt;
     task.polls++;
-    this.#polling = { task, startedAt, limitMs: first ? LONG_FIRST_POLL_MS : LONG_POLL_MS, first };
+    this.#polling = { task, startedAt, limitMs: first ? LONG_FIRST_POLL_MS : LONG_POLL_MS, first, wokeItself: false };
   }
 
   #endPoll(): void {
@@ -158,7 +161,9 @@ export class ActivityTracker {
     const task = this.#taskOf(id);
     task.lastWake = cause;
     task.wakes++;
-    if (cause === "itself") task.selfWakes++;
+    if (cause !== "itself") return;
+    task.selfWakes++;
+    if (this.#polling?.task === task) this.#polling.wokeItself = true;
   }
 
   #finish(id: number, outcome: string): void {

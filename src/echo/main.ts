@@ -45,7 +45,7 @@ import { Poller, pollerBackend } from "../internals.ts";
 import { workerModuleUrl } from "../sys/locations.ts";
 import { type EchoConfig, parseCommandLine, USAGE, UsageError } from "./config.ts";
 import { err, out, setLogFormat } from "./output.ts";
-import { policyFor, serveEcho } from "./service.ts";
+import { policyFor, serveEcho, TURN_BUDGET_MS } from "./service.ts";
 import { echoMetricsBlock } from "./metrics.ts";
 import { Counter, type CounterName, countersOf, EchoStats, formatStatsLine, formatTotals, STATS_BYTES } from "./stats.ts";
 import { RestartLimitError } from "./supervisor.ts";
@@ -272,7 +272,11 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
     err(traceFileError(config.traceFile!, error));
     return 1;
   }
-  const runtime = new Runtime({ driver: config.reactor, trace: combineHooks(printer?.hook, traceFile?.hook) });
+  const runtime = new Runtime({
+    driver: config.reactor,
+    trace: combineHooks(printer?.hook, traceFile?.hook),
+    turnBudgetMs: TURN_BUDGET_MS,
+  });
   // In shared memory, for the metrics server thread to read.
   const stats = new EchoStats({ buffer: new SharedArrayBuffer(STATS_BYTES), byteOffset: 0 });
   const runtimeMetricsMemory = config.metrics === null ? null : new SharedArrayBuffer(RUNTIME_METRICS_BYTES);
@@ -292,7 +296,8 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
     if (traceFile !== null) rmSync(traceFile.path, { force: true });
     return 1;
   }
-  warmUpQuietly(runtime, config);
+  // Socket activation started the server for a datagram that is already waiting: no warm-up.
+  if (!activated) warmUpQuietly(runtime, config);
   // Counted from here: the warm-up's polls and turns are not the service's.
   const runtimeMetrics =
     runtimeMetricsMemory === null

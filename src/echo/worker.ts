@@ -10,7 +10,7 @@ import { Poller, type PollerHandle } from "../internals.ts";
 import { RuntimeMetrics } from "../metrics/index.ts";
 import type { EchoConfig } from "./config.ts";
 import { err, out, setLogFormat } from "./output.ts";
-import { policyFor, serveEcho } from "./service.ts";
+import { policyFor, serveEcho, TURN_BUDGET_MS } from "./service.ts";
 import { TracePrinter } from "./trace-printer.ts";
 import { WorkerSlots, WorkerState } from "./worker-slots.ts";
 
@@ -39,7 +39,12 @@ let state: number = WorkerState.failed;
 
 try {
   const printer = data.config.trace ? new TracePrinter(out, { prefix: `trace[worker ${data.index}]` }) : null;
-  using runtime = new Runtime({ driver: data.config.reactor, trace: printer?.hook ?? null, poller: data.poller });
+  using runtime = new Runtime({
+    driver: data.config.reactor,
+    trace: printer?.hook ?? null,
+    poller: data.poller,
+    turnBudgetMs: TURN_BUDGET_MS,
+  });
   using metrics =
     data.metricsMemory === null
       ? null

@@ -62,6 +62,17 @@ export class DeadlockError extends Error {
 }
 
 /**
+ * The `pending` trace event's detail for a poll cut short by the turn's time: the task woke
+ * itself only to go on first next turn, which the console does not count as a self-wake.
+ *
+ * @example
+ * ```ts
+ * const preempted = event.kind === "pending" && event.detail === PREEMPTED_DETAIL;
+ * ```
+ */
+export const PREEMPTED_DETAIL = "cut short by the turn's time: goes on first next turn";
+
+/**
  * What woke a task, as the `wake` trace event's detail says: `"itself"` (its own poll woke it),
  * `"another task"`, `"join"` (a task it joins ended), `"timer"`, `"reactor"` (an OS event),
  * `"another thread"` (a remote wake through the poller) or `"outside the runtime"` (a promise,
@@ -355,10 +366,11 @@ export class Executor {
         // A poll cut short ends the turn even before the deadline: it was predicted to pass it.
         this.#timing.cutShort();
         this.#queue.unshift(task);
+        if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: PREEMPTED_DETAIL }));
       } else {
         this.#queue.push(task);
+        if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: "woken while it ran: queued again" }));
       }
-      if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: "woken while it ran: queued again" }));
     } else {
       // Step 7: pending, and nobody woke it: paused until its waker is woken.
       task.state = this.pollWakerTaken ? TaskState.idle : TaskState.idleWakerNotTaken;
