@@ -313,13 +313,13 @@ export class UdpSocket implements IoSource {
     const length = udpTryRecvFrom(this.#fd, buffer, this.#entry, this.#info ?? undefined);
     if (length === WOULD_BLOCK) return WOULD_BLOCK;
     const view = new DataView(this.#entry.buffer);
-    return {
+    const received: Received = {
       bytes: buffer.subarray(0, length),
       peer: decodeAddress(view, Layout.datagramAddressOffset),
       truncated: (view.getUint16(Layout.datagramFlagsOffset, true) & DATAGRAM_TRUNCATED) !== 0,
       segmentSize: view.getUint16(Layout.datagramSegmentSizeOffset, true) || length,
-      ...(this.#info === null ? {} : info.receivedInfo(this.#info, this.localAddress.port)),
     };
+    return this.#info === null ? received : { ...received, ...info.receivedInfo(this.#info, this.localAddress.port) };
   }
 
   /** Waits for one datagram and receives it into `buffer` (a `Uint8Array`). */

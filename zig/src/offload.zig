@@ -101,3 +101,19 @@ pub fn writeSegmentControl(control: *align(control_align) Control, segment_size:
     std.mem.writeInt(u16, control[@sizeOf(cmsghdr)..][0..2], segment_size, builtin.cpu.arch.endian());
     return cmsgAlign(@sizeOf(cmsghdr) + @sizeOf(u16));
 }
+
+/// Whether `message` (a `msghdr` about to be sent) carries a UDP_SEGMENT control message: a
+/// segmented send, which a message with only datagram info (`datagram_info.zig`) is not.
+pub fn hasSegmentSize(message: anytype) bool {
+    if (!supported or message.controllen == 0) return false;
+    const control: [*]const u8 = @ptrCast(message.control.?);
+    const len: usize = message.controllen;
+    var offset: usize = 0;
+    while (offset + @sizeOf(cmsghdr) <= len) {
+        const header: *align(1) const cmsghdr = @ptrCast(control + offset);
+        if (header.len < @sizeOf(cmsghdr) or offset + header.len > len) return false;
+        if (header.level == sol_udp and header.type == udp_segment) return true;
+        offset += cmsgAlign(header.len);
+    }
+    return false;
+}

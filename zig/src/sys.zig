@@ -16,6 +16,7 @@
 const std = @import("std");
 const builtin = @import("builtin");
 const fault = @import("fault.zig");
+const offload = @import("offload.zig");
 
 const backend = switch (builtin.os.tag) {
     .linux => @import("sys/linux.zig"),
@@ -184,7 +185,7 @@ const faulty = struct {
         var asked = headers.len;
         if (fault.segmentedRefused()) {
             for (headers, 0..) |header, index| {
-                if (header.hdr.controllen == 0) continue;
+                if (!offload.hasSegmentSize(header.hdr)) continue;
                 if (index == 0) return error.Unexpected; // EIO at the C ABI
                 asked = index;
                 break;
