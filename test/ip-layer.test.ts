@@ -151,6 +151,20 @@ describe.each(families)("the IP layer over $name", (family) => {
     expect(JSON.parse(await receiver.readLine())).toEqual({ text: "set", ttl: 7, tos: 0xb8 });
   });
 
+  test("the multicast TTL (hop limit) a socket sets is what a member sees; 1 by default", async () => {
+    const args = ["python3", headerClient, family.name === "IPv4" ? "4" : "6", "2", family.group, "veth0"];
+    using member = net.spawn("b", args);
+    const port = await started(member);
+    const from = family.at(family.wildcard, 0);
+    const group = family.at(family.group, port);
+    await send([
+      { bind: from, to: group, text: "default", iface: "veth0" },
+      { bind: from, to: group, text: "set", iface: "veth0", options: { multicastTtl: 3 } },
+    ]);
+    expect(JSON.parse(await member.readLine())).toEqual({ text: "default", ttl: 1, tos: 0 });
+    expect(JSON.parse(await member.readLine())).toEqual({ text: "set", ttl: 3, tos: 0 });
+  });
+
   test("a don't-fragment datagram larger than the link's MTU of 1280 fails with EMSGSIZE, and the error queue holds the MTU", async () => {
     using listener = net.spawn("b", [bun, fixture, "listen", family.wildcard]);
     const port = await started(listener);

@@ -35,6 +35,13 @@ describe.each([
     expect(first.state === "ok" && read(first.value.bytes)).toBe("peer");
     expect(socket.tryRecvFrom(buffer).state).toBe("would-block");
 
+    // A batch receive the same: only the peer's datagrams.
+    stranger.trySendTo(text("stranger"), socket.localAddress);
+    peer.trySendTo(text("peer again"), socket.localAddress);
+    const received = new DatagramBatch(4, 64);
+    expect(socket.tryRecvBatch(received)).toEqual({ state: "ok", value: 1 });
+    expect(read(received.payload(0))).toBe("peer again");
+
     // Sends need no address, one by one or in a batch (whose entries' peers are not used).
     expect(link.trySend(text("one"))).toEqual({ state: "ok", value: 3 });
     const batch = new DatagramBatch(2, 16);
