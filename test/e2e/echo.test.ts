@@ -151,7 +151,7 @@ describe("udp-echo as a process", () => {
   });
 
   test("the warm-up before the ready line runs on sockets of its own: one socket left open, nothing counted or traced", async () => {
-    const server = await startServer(["--port", "0", "--trace"]);
+    await using server = await startServer(["--port", "0", "--trace"]);
     // Ready: the warm-up has ended, and its server and client sockets are closed. What is left
     // is the server's own UDP socket (Linux lists a process's descriptors and the UDP sockets).
     if (process.platform === "linux") {
