@@ -188,6 +188,9 @@ describe("bad datagram info is refused, named, before anything is sent", () => {
     const batch = new DatagramBatch(1, 64);
     expect(() => batch.setSendInfo(0, { ecn: "ce" })).toThrow(/keeps no datagram info/);
     expect(() => batch.destination(0)).toThrow(/keeps no datagram info/);
+    expect(() => new DatagramBatch(1, 64, { info: "yes" as unknown as boolean })).toThrow(
+      'option info "yes" is not true or false',
+    );
     expect(() => UdpSocket.bind("0.0.0.0:0", { receiveDestination: 1 as unknown as boolean })).toThrow(
       /receiveDestination 1 is not true or false/,
     );

@@ -112,8 +112,10 @@ export class DatagramBatch {
     this.entryWords = this.#words;
     this.#view = new DataView(this.entries.buffer);
     this.#refusals = new Int32Array(capacity);
-    if (typeof options !== "object" || options === null || (options.info !== undefined && typeof options.info !== "boolean")) {
-      throw new TypeError(`DatagramBatch options ${String(options)} are not an object with info true or false`);
+    if (typeof options !== "object" || options === null)
+      throw new TypeError(`DatagramBatch options ${String(options)} are not an object`);
+    if (options.info !== undefined && typeof options.info !== "boolean") {
+      throw new TypeError(`DatagramBatch option info ${JSON.stringify(options.info)} is not true or false`);
     }
     this.infos = options.info === true ? new Uint8Array(capacity * Layout.datagramInfoSize) : null;
     this.#infoView = this.infos === null ? null : new DataView(this.infos.buffer);
@@ -278,7 +280,7 @@ export class DatagramBatch {
   }
 
   /** The info view, or a TypeError naming `call` for a batch made without `info`. */
-  #infoView_(call: string): DataView {
+  #infoViewFor(call: string): DataView {
     if (this.#infoView === null)
       throw new TypeError(`DatagramBatch.${call}: the batch keeps no datagram info (new DatagramBatch(n, size, { info: true }))`);
     return this.#infoView;
@@ -295,13 +297,13 @@ export class DatagramBatch {
    */
   destination(index: number): SocketAddress | null {
     this.#check(index);
-    return decodeDestination(this.#infoView_("destination"), index * Layout.datagramInfoSize, this.#localPort);
+    return decodeDestination(this.#infoViewFor("destination"), index * Layout.datagramInfoSize, this.#localPort);
   }
 
   /** The index of the interface datagram `index` came in on, 0 if not reported; see {@link destination}. */
   interfaceIndex(index: number): number {
     this.#check(index);
-    return decodeInterface(this.#infoView_("interfaceIndex"), index * Layout.datagramInfoSize);
+    return decodeInterface(this.#infoViewFor("interfaceIndex"), index * Layout.datagramInfoSize);
   }
 
   /** The ECN codepoint of datagram `index`, null if not reported (it needs `receiveEcn`). */
@@ -313,7 +315,7 @@ export class DatagramBatch {
   /** The whole traffic class (TOS) byte of datagram `index`, null if not reported. */
   trafficClass(index: number): number | null {
     this.#check(index);
-    return decodeTrafficClass(this.#infoView_("trafficClass"), index * Layout.datagramInfoSize);
+    return decodeTrafficClass(this.#infoViewFor("trafficClass"), index * Layout.datagramInfoSize);
   }
 
   /**
@@ -328,7 +330,7 @@ export class DatagramBatch {
    */
   setSendInfo(index: number, options: SendOptions): void {
     this.#check(index);
-    const view = this.#infoView_("setSendInfo");
+    const view = this.#infoViewFor("setSendInfo");
     const offset = index * Layout.datagramInfoSize;
     if (!encodeSendOptions(options, this.peer(index), view, offset, "DatagramBatch.setSendInfo")) this.clearInfo(index);
   }
@@ -343,7 +345,7 @@ export class DatagramBatch {
    * ```
    */
   destinationIsUnicast(index: number): boolean {
-    const view = this.#infoView_("destinationIsUnicast");
+    const view = this.#infoViewFor("destinationIsUnicast");
     const offset = index * Layout.datagramInfoSize;
     return (infoFlags(view, offset) & INFO_LOCAL) !== 0 && destinationIsUnicast(view, offset);
   }
