@@ -91,6 +91,7 @@ export class UdpSocket implements IoSource {
   readonly #registration = new LazyRegistration();
   #closed = false;
   readonly #entry = new Uint8Array(Layout.datagramSize);
+  readonly #entryView = new DataView(this.#entry.buffer);
   /** What the socket reports of each datagram besides its payload, read back from the kernel (see `receiveDestination`). */
   readonly receives: info.ReportedInfo;
   readonly #info: Uint8Array | null; // the info entry of `recvFrom`, when the socket reports any
@@ -312,14 +313,14 @@ export class UdpSocket implements IoSource {
     this.#ensureOpen("receive on");
     const length = udpTryRecvFrom(this.#fd, buffer, this.#entry, this.#info ?? undefined);
     if (length === WOULD_BLOCK) return WOULD_BLOCK;
-    const view = new DataView(this.#entry.buffer);
+    const view = this.#entryView;
     const received: Received = {
       bytes: buffer.subarray(0, length),
       peer: decodeAddress(view, Layout.datagramAddressOffset),
       truncated: (view.getUint16(Layout.datagramFlagsOffset, true) & DATAGRAM_TRUNCATED) !== 0,
       segmentSize: view.getUint16(Layout.datagramSegmentSizeOffset, true) || length,
     };
-    return this.#info === null ? received : { ...received, ...info.receivedInfo(this.#info, this.localAddress.port) };
+    return this.#info === null ? received : Object.assign(received, info.receivedInfo(this.#info, this.localAddress.port));
   }
 
   /** Waits for one datagram and receives it into `buffer` (a `Uint8Array`). */

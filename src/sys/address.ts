@@ -18,17 +18,31 @@ export class AddressError extends TypeError {
   override readonly name = "AddressError";
 }
 
-const IPV4_PART = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
+const DOT = 46;
+const DIGIT_ZERO = 48;
 
+/**
+ * Parses four dotted decimal parts, each 0 to 255 without a leading zero, into `out` at
+ * `offset`. By character codes, not `split` and a pattern per part: every send to a peer given
+ * as text, or as an address to check, parses its host (bench:runtime's select row).
+ */
 function parseIPv4(text: string, out: Uint8Array, offset: number): boolean {
-  const parts = text.split(".");
-  if (parts.length !== 4) return false;
-  for (let index = 0; index < 4; index++) {
-    const part = parts[index]!;
-    if (!IPV4_PART.test(part)) return false;
-    out[offset + index] = Number(part);
+  const length = text.length;
+  let index = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0 && text.charCodeAt(index++) !== DOT) return false;
+    const start = index;
+    let value = 0;
+    for (; index < length && index - start < 4; index++) {
+      const digit = text.charCodeAt(index) - DIGIT_ZERO;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+    }
+    const digits = index - start;
+    if (digits === 0 || digits > 3 || value > 255 || (digits > 1 && text.charCodeAt(start) === DIGIT_ZERO)) return false;
+    out[offset + part] = value;
   }
-  return true;
+  return index === length;
 }
 
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
@@ -82,13 +96,41 @@ function parseIPv6(text: string, out: Uint8Array): { scopeId: number } | null {
  * Parses an IP address literal (no host names). Returns its family, bytes and IPv6 zone, or
  * throws an {@link AddressError} naming the value.
  */
-export function parseHost(host: string): { family: 4 | 6; bytes: Uint8Array; scopeId: number } {
+export function parseHost(host: string): ParsedHost {
   if (typeof host !== "string") throw new AddressError(`host ${String(host)} is not an IP address text such as "127.0.0.1"`);
   const bytes = new Uint8Array(16);
   if (parseIPv4(host, bytes, 0)) return { family: 4, bytes, scopeId: 0 };
   const v6 = host.includes(":") ? parseIPv6(host, bytes) : null;
   if (v6 !== null) return { family: 6, bytes, scopeId: v6.scopeId };
   throw new AddressError(`"${host}" is not an IPv4 or IPv6 address`);
+}
+
+/** An IP address literal parsed: its family, its 16 bytes (the first 4 for IPv4) and its IPv6 zone. */
+export interface ParsedHost {
+  readonly family: 4 | 6;
+  readonly bytes: Uint8Array;
+  readonly scopeId: number;
+}
+
+/** A host parsed and written back in canonical form, as {@link parsedHost} keeps the last one. */
+interface KnownHost extends ParsedHost {
+  readonly text: string;
+  readonly canonical: string;
+}
+
+/** The last host {@link parsedHost} parsed: a socket tends to send to the same peer many times. */
+let lastHost: KnownHost | null = null;
+
+/**
+ * {@link parseHost} for the library's own use, which never writes to the bytes: the last host
+ * is kept with its canonical text, so that sending to one peer again parses nothing.
+ */
+function parsedHost(host: string): KnownHost {
+  const last = lastHost;
+  if (last !== null && last.text === host) return last;
+  const parsed = parseHost(host);
+  lastHost = { ...parsed, text: host, canonical: formatHost(parsed.family, parsed.bytes, parsed.scopeId) };
+  return lastHost;
 }
 
 function formatIPv6(bytes: Uint8Array): string {
@@ -135,13 +177,8 @@ export function checkPort(port: number): number {
  * ```
  */
 export function socketAddress(host: string, port: number): SocketAddress {
-  const parsed = parseHost(host);
-  return {
-    family: parsed.family,
-    host: formatHost(parsed.family, parsed.bytes, parsed.scopeId),
-    port: checkPort(port),
-    scopeId: parsed.scopeId,
-  };
+  const parsed = parsedHost(host);
+  return { family: parsed.family, host: parsed.canonical, port: checkPort(port), scopeId: parsed.scopeId };
 }
 
 /**
@@ -200,12 +237,15 @@ export function formatSocketAddress(address: SocketAddress): string {
 /** Writes `address` in the library's form at `offset` of `view` (24 bytes). */
 export function encodeAddress(address: SocketAddress, view: DataView, offset: number): void {
   // Both checked before anything is written.
-  const parsed = parseHost(address.host);
+  const parsed = parsedHost(address.host);
   const port = checkPort(address.port);
   view.setUint16(offset + Layout.addressFamilyOffset, parsed.family, true);
   view.setUint16(offset + Layout.addressPortOffset, port, true);
   view.setUint32(offset + Layout.addressScopeIdOffset, address.scopeId || parsed.scopeId, true);
-  new Uint8Array(view.buffer, view.byteOffset + offset + Layout.addressBytesOffset, 16).set(parsed.bytes);
+  // Byte by byte rather than through a view of `view.buffer`: that getter makes JSC give a
+  // small typed array an ArrayBuffer of its own, per call.
+  const bytes = parsed.bytes;
+  for (let index = 0; index < 16; index++) view.setUint8(offset + Layout.addressBytesOffset + index, bytes[index]!);
 }
 
 /**
@@ -217,10 +257,14 @@ export function encodeAddress(address: SocketAddress, view: DataView, offset: nu
  * ```
  */
 export function encodedAddress(address: SocketAddress): Uint8Array {
-  const bytes = new Uint8Array(Layout.addressSize);
-  encodeAddress(address, new DataView(bytes.buffer), 0);
-  return bytes;
+  // The buffer first: `.buffer` of a small Uint8Array would make JSC give it one, slowly.
+  const memory = new ArrayBuffer(Layout.addressSize);
+  encodeAddress(address, new DataView(memory), 0);
+  return new Uint8Array(memory);
 }
+
+/** The host text of the last address {@link decodeAddress} read, and its bytes as four words. */
+const decoded = { family: 0, scopeId: 0, words: new Uint32Array(4), host: "" };
 
 /** Reads an address in the library's form at `offset` of `view`. */
 export function decodeAddress(view: DataView, offset: number): SocketAddress {
@@ -228,6 +272,22 @@ export function decodeAddress(view: DataView, offset: number): SocketAddress {
   if (family !== 4 && family !== 6) throw new AddressError(`address family ${family} is neither 4 nor 6`);
   const port = view.getUint16(offset + Layout.addressPortOffset, true);
   const scopeId = view.getUint32(offset + Layout.addressScopeIdOffset, true);
-  const bytes = new Uint8Array(view.buffer, view.byteOffset + offset + Layout.addressBytesOffset, 16);
-  return { family, host: formatHost(family, bytes, scopeId), port, scopeId };
+  // A server hears from the same peers again and again: the host text of the last one is
+  // reused when its bytes are the same, instead of formatting a string per datagram.
+  const at = offset + Layout.addressBytesOffset;
+  const words = decoded.words;
+  let same = family === decoded.family && scopeId === decoded.scopeId;
+  for (let index = 0; index < 4; index++) {
+    const word = view.getUint32(at + index * 4);
+    if (word !== words[index]) same = false;
+    words[index] = word;
+  }
+  if (!same) {
+    const bytes = new Uint8Array(16);
+    for (let index = 0; index < 16; index++) bytes[index] = view.getUint8(at + index);
+    decoded.family = family;
+    decoded.scopeId = scopeId;
+    decoded.host = formatHost(family, bytes, scopeId);
+  }
+  return { family, host: decoded.host, port, scopeId };
 }
