@@ -6,6 +6,7 @@ import { type Async, pollFn, yieldNow } from "../src/runtime/future.ts";
 import { Runtime } from "../src/runtime/runtime.ts";
 import { sleep } from "../src/runtime/timers.ts";
 import { UdpSocket } from "../src/net/udp-socket.ts";
+import { STEPS_PER_CLOCK_READ_MAX } from "../src/runtime/turn.ts";
 import { drivers } from "./helpers.ts";
 
 /** A clock that stands still until a task does "work", which moves it on. */
@@ -184,6 +185,36 @@ describe.each(drivers)("Runtime.turn (%s driver)", (driver) => {
     // 1 ms: four passes of two 0.125 ms polls; the fourth ends at 1 ms, and the turn with it.
     expect(pollsPerTurn(1)).toEqual([8, 8, 8, 8, 8]);
     expect(pollsPerTurn(Infinity)).toEqual([2, 2, 2, 2, 2]);
+  });
+
+  test("short steps read the clock once per several of them, and the turn still ends within its budget", () => {
+    const clock = new FakeClock();
+    using runtime = new Runtime({ driver, turnBudgetMs: 1, turnClock: clock.read });
+    let awaits = 0;
+    for (let id = 0; id < 4; id++) {
+      runtime.spawn(
+        (function* (): Async<void> {
+          // Each poll: one short step, then a yield (a ready await, then a task boundary).
+          for (;;) {
+            yield* clock.work(0.001);
+            awaits++;
+            yield* yieldNow();
+          }
+        })(),
+      );
+    }
+    runtime.turn(); // the first turn learns how long a step is
+    for (let turn = 0; turn < 5; turn++) {
+      const [startMs, readsBefore, awaitsBefore] = [clock.nowMs, clock.reads, awaits];
+      runtime.turn();
+      const steps = awaits - awaitsBefore;
+      // A thousand 1 µs steps fit in the 1 ms budget: the turn takes most of them, and passes
+      // the budget by at most STEPS_PER_CLOCK_READ_MAX steps.
+      expect(steps).toBeGreaterThan(900);
+      expect(clock.nowMs - startMs).toBeLessThanOrEqual(1 + STEPS_PER_CLOCK_READ_MAX * 0.001 + 1e-9);
+      // Two places could read the clock per step (the await, the next task): far fewer do.
+      expect(clock.reads - readsBefore).toBeLessThan(steps / 4);
+    }
   });
 
   test("without a budget, the clock is never read and a task keeps its await budget of 128", () => {

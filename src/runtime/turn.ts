@@ -31,6 +31,15 @@ export function checkTurnBudget(turnBudgetMs: number): number {
 }
 
 /**
+ * The most steps (ready awaits, and tasks begun) between two reads of the clock. While steps are
+ * short against the time left, the clock is read once per so many of them instead of at every
+ * one: a read of `performance.now()` costs about what a poll of a task that yields does. A turn
+ * then passes its budget by at most this many steps of the average length seen so far, each at
+ * most a quarter of the time that was left.
+ */
+export const STEPS_PER_CLOCK_READ_MAX = 16;
+
+/**
  * The timing of an executor's turns. Without a time budget (`Infinity`) it reads no clock at
  * all: {@link timed} is false and every question is answered at once.
  *
@@ -57,6 +66,10 @@ export class TurnTiming {
   #stepMs = 0;
   /** Whether a poll of the turn in progress was cut short by the prediction (see {@link goesOn}). */
   #cutShort = false;
+  /** Steps still to take before the clock is read again (see {@link STEPS_PER_CLOCK_READ_MAX}). */
+  #unreadSteps = 0;
+  /** Steps taken since the clock was last read. */
+  #stepsSinceRead = 0;
 
   constructor(budgetMs: number, clock: () => number) {
     this.budgetMs = checkTurnBudget(budgetMs);
@@ -64,16 +77,20 @@ export class TurnTiming {
     this.#clock = clock;
   }
 
-  /** Starts a turn: returns its deadline (`Infinity` without a time budget). */
+  /** Starts a turn: returns its deadline (`Infinity` without a time budget). Its steps are timed from now. */
   startTurn(): number {
     this.#cutShort = false;
-    return this.timed ? this.#clock() + this.budgetMs : Infinity;
+    if (!this.timed) return Infinity;
+    const nowMs = this.#clock();
+    this.#checkedAtMs = nowMs;
+    this.#unreadSteps = 0;
+    this.#stepsSinceRead = 0;
+    return nowMs + this.budgetMs;
   }
 
-  /** Starts a pass of the run queue that must end by `deadlineMs`; a task's steps are timed from now. */
+  /** Starts a pass of the run queue that must end by `deadlineMs`, the deadline of its turn. */
   startPass(deadlineMs: number): void {
     this.#deadlineMs = deadlineMs;
-    this.#checkedAtMs = deadlineMs === Infinity ? 0 : this.#clock();
   }
 
   /** Ends the pass: futures polled outside one are never out of time. */
@@ -87,10 +104,21 @@ export class TurnTiming {
    */
   passed(): boolean {
     const deadlineMs = this.#deadlineMs;
-    if (deadlineMs === Infinity) return false;
+    return deadlineMs !== Infinity && this.#passedAt(deadlineMs);
+  }
+
+  /** {@link passed} for `deadlineMs`: a read of the clock, or a step counted while reads are skipped. */
+  #passedAt(deadlineMs: number): boolean {
+    if (this.#unreadSteps > 0) {
+      this.#unreadSteps--;
+      this.#stepsSinceRead++;
+      return false;
+    }
     const nowMs = this.#clock();
     if (nowMs >= deadlineMs) return true;
     this.#checkedAtMs = nowMs;
+    this.#stepsSinceRead = 0;
+    this.#planReads(deadlineMs - nowMs, this.#stepMs);
     return false;
   }
 
@@ -104,10 +132,29 @@ export class TurnTiming {
   outOfTime(): boolean {
     const deadlineMs = this.#deadlineMs;
     if (deadlineMs === Infinity) return false;
+    if (this.#unreadSteps > 0) {
+      this.#unreadSteps--;
+      this.#stepsSinceRead++;
+      return false;
+    }
     const nowMs = this.#clock();
-    this.#stepMs += (nowMs - this.#checkedAtMs - this.#stepMs) / 4;
+    const lastStepMs = (nowMs - this.#checkedAtMs) / (this.#stepsSinceRead + 1);
+    this.#stepMs += (lastStepMs - this.#stepMs) / 4;
     this.#checkedAtMs = nowMs;
-    return nowMs + this.#stepMs >= deadlineMs;
+    this.#stepsSinceRead = 0;
+    if (nowMs + this.#stepMs >= deadlineMs) return true;
+    this.#planReads(deadlineMs - nowMs, Math.max(this.#stepMs, lastStepMs));
+    return false;
+  }
+
+  /**
+   * How many steps may go before the next read of the clock: as many as fit in a quarter of
+   * the `leftMs` left at `stepMs` each (the longer of the average and the last), at most
+   * {@link STEPS_PER_CLOCK_READ_MAX}; none while steps are long, nor before one was timed.
+   */
+  #planReads(leftMs: number, stepMs: number): void {
+    const steps = stepMs > 0 ? Math.floor(leftMs / (4 * stepMs)) : 0;
+    this.#unreadSteps = Math.min(Math.max(steps, 1), STEPS_PER_CLOCK_READ_MAX) - 1;
   }
 
   /** Records that a poll was cut short by {@link outOfTime}: the turn ends after this pass. */
@@ -121,6 +168,6 @@ export class TurnTiming {
    * (it was predicted to pass the deadline), not once the deadline has passed.
    */
   goesOn(deadlineMs: number): boolean {
-    return this.timed && !this.#cutShort && this.#clock() < deadlineMs;
+    return this.timed && !this.#cutShort && !this.#passedAt(deadlineMs);
   }
 }
