@@ -42,7 +42,8 @@ class ThrownAtAwait {
 
 /**
  * Runs `run`'s generator until it returns (its value) or waits for a future that is not ready
- * ({@link PENDING}), polling the futures it awaits with `cx`.
+ * ({@link PENDING}), polling the futures it awaits with `cx`. An error thrown by a future it
+ * awaits is thrown into the generator at that await; one the generator throws is thrown from here.
  *
  * @example
  * ```ts
@@ -52,24 +53,50 @@ class ThrownAtAwait {
  */
 export function pollGenerator<T>(run: GeneratorRun<T>, cx: Context): Poll<T> {
   for (;;) {
-    if (run.awaiting === null) {
-      const step = resume(run);
-      if (step.done === true) return step.value;
-      run.awaiting = step.value;
-      const trace = cx.runtime.trace;
-      if (trace !== null) trace(traceEvent("await", { task: cx.taskId, detail: step.value.constructor.name }));
-    }
-    let value: unknown;
     try {
-      value = run.awaiting.poll(cx);
+      return stepGenerator(run, cx);
     } catch (error) {
-      // The awaited future failed: it is dropped (releasing what it held), and the error is
-      // thrown at the generator's await point.
-      dropAfterFailure(run.awaiting);
-      run.awaiting = null;
-      run.input = new ThrownAtAwait(error);
-      continue;
+      if (run.awaiting === null) throw error; // the generator's own
+      awaitFailed(run, error);
     }
+  }
+}
+
+/**
+ * {@link pollGenerator} without its error handling, which its caller does: it holds no
+ * `try`, so that JavaScriptCore can inline it where it is called (a task's poll, a generator's
+ * future). It throws whatever is thrown in it; the error came from the future awaited if
+ * `run.awaiting` is not null then (hand it to {@link awaitFailed}), else from the generator.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   return stepGenerator(run, cx);
+ * } catch (error) {
+ *   if (run.awaiting === null) throw error;
+ *   awaitFailed(run, error); // thrown into the generator at its next step
+ * }
+ * ```
+ */
+export function stepGenerator<T>(run: GeneratorRun<T>, cx: Context): Poll<T> {
+  for (;;) {
+    let awaiting = run.awaiting;
+    if (awaiting === null) {
+      const input = run.input;
+      run.input = undefined;
+      const step = input instanceof ThrownAtAwait ? run.generator.throw(input.error) : run.generator.next(input);
+      // The step is read once: whether it is done, then its value.
+      const awaited = step.value;
+      if (step.done === true) return awaited as T;
+      if (!(awaited instanceof Future)) {
+        yieldedNotAFuture(run, awaited);
+        continue;
+      }
+      // (Traced before the future is the one awaited: a failing hook is not the future's error.)
+      if (cx.runtime.trace !== null) traceAwait(cx, awaited);
+      run.awaiting = awaiting = awaited;
+    }
+    const value = awaiting.poll(cx);
     if (value === PENDING) return PENDING;
     run.awaiting = null;
     run.input = value;
@@ -82,16 +109,28 @@ export function pollGenerator<T>(run: GeneratorRun<T>, cx: Context): Poll<T> {
   }
 }
 
-function resume<T>(run: GeneratorRun<T>): IteratorResult<Future<unknown>, T> {
-  const input = run.input;
-  run.input = undefined;
-  const step = input instanceof ThrownAtAwait ? run.generator.throw(input.error) : run.generator.next(input);
-  if (step.done !== true && !(step.value instanceof Future)) {
-    // `yield x` instead of `yield* x`: a mistake in the task's code, reported where it is.
-    run.input = new ThrownAtAwait(new TypeError(`a task yielded ${String(step.value)}, not a future: await with \`yield*\``));
-    return resume(run);
-  }
-  return step;
+/**
+ * The future `run` awaits threw `error`: it is dropped (releasing what it held), and the error
+ * is thrown into the generator at its await point, at its next step.
+ *
+ * @example
+ * ```ts
+ * awaitFailed(run, new Error("the socket was closed"));
+ * ```
+ */
+export function awaitFailed(run: GeneratorRun<unknown>, error: unknown): void {
+  dropAfterFailure(run.awaiting!);
+  run.awaiting = null;
+  run.input = new ThrownAtAwait(error);
+}
+
+/** `yield x` instead of `yield* x`: a mistake in the task's code, reported where it is. */
+function yieldedNotAFuture(run: GeneratorRun<unknown>, value: unknown): void {
+  run.input = new ThrownAtAwait(new TypeError(`a task yielded ${String(value)}, not a future: await with \`yield*\``));
+}
+
+function traceAwait(cx: Context, future: Future<unknown>): void {
+  cx.runtime.trace?.(traceEvent("await", { task: cx.taskId, detail: future.constructor.name }));
 }
 
 /**

@@ -348,6 +348,9 @@ export class Executor {
     const trace = this.#runtime.trace;
     task.state = TaskState.running;
     if (trace !== null) trace(traceEvent(task.polls === 0 ? "poll" : "re-poll", { task: task.id }));
+    this.pollBudget = POLL_BUDGET;
+    this.pollWakerTaken = false;
+    this.pollPreempted = false;
     const finished = task.pollFuture();
     if (finished) {
       task.state = TaskState.done;

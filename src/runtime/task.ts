@@ -8,10 +8,11 @@
  *
  * @module
  */
-import { dropGenerator, type GeneratorRun, generatorOf, pollGenerator } from "./async-future.ts";
-import { type Context, POLL_BUDGET, type RuntimeCore, turnOutOfTime } from "./context.ts";
+import { awaitFailed, dropGenerator, type GeneratorRun, generatorOf, stepGenerator } from "./async-future.ts";
+import { type Context, type RuntimeCore, turnOutOfTime } from "./context.ts";
 import { type Async, type Awaitable, type Future, PENDING, type Poll } from "./future.ts";
 import { JoinHandle, type Outcome } from "./join-handle.ts";
+import { traceEvent } from "./trace.ts";
 import type { Waker } from "./waker.ts";
 
 // Defined with the join handle, which throws it; exported here too, where tasks are.
@@ -190,33 +191,52 @@ export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorR
 
   /** Step 10: puts the task back on its executor's run queue (once). */
   wake(): void {
+    if (this.state === TaskState.running) {
+      // Woken by its own poll (a yield, a spent budget, a future it wakes itself): the
+      // executor polls it again after this poll. The commonest wake, so it is decided here.
+      this.state = TaskState.runningWoken;
+      const trace = this.runtime.trace;
+      if (trace !== null) trace(traceEvent("wake", { task: this.taskId, detail: "itself" }));
+      return;
+    }
     this.runtime.executor.wakeTask(this as Task<unknown>);
   }
 
   /** Polls the task's future once (steps 2 and 11). Returns whether the task has finished. */
   pollFuture(): boolean {
     this.polls++;
-    const executor = this.runtime.executor;
-    executor.pollBudget = POLL_BUDGET;
-    executor.pollWakerTaken = false;
     let value: Poll<T>;
-    try {
-      value = this.generator === null ? (this.awaiting!.poll(this) as Poll<T>) : pollGenerator(this, this);
-    } catch (error) {
-      // The body may still hold what an earlier poll registered; a failing drop must not hide
-      // the first error.
+    for (;;) {
+      // One `try` for the whole poll (pollGenerator's, here): stepGenerator has none, so that
+      // it can be compiled into this method.
       try {
-        this.#dropBody();
-      } catch {
-        // the error being thrown already is the one to report
+        value = this.generator === null ? (this.awaiting!.poll(this) as Poll<T>) : stepGenerator(this, this);
+        break;
+      } catch (error) {
+        if (this.generator !== null && this.awaiting !== null) {
+          awaitFailed(this, error); // a future it awaited failed: thrown at that await
+          continue;
+        }
+        this.#fail(error);
+        return true;
       }
-      this.ended = { state: "error", error };
-      return true;
     }
     if (value === PENDING) return false;
     // Most tasks end with no value: they share one outcome instead of leaving one each.
     this.ended = value === undefined ? (OK_UNDEFINED as Outcome<T>) : { state: "ok", value };
     return true;
+  }
+
+  /** Ends the task with `error`, which its body threw. */
+  #fail(error: unknown): void {
+    // The body may still hold what an earlier poll registered; a failing drop must not hide
+    // the first error.
+    try {
+      this.#dropBody();
+    } catch {
+      // the error being thrown already is the one to report
+    }
+    this.ended = { state: "error", error };
   }
 
   /**
