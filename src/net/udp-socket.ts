@@ -8,7 +8,7 @@
  */
 import { DATAGRAM_TRUNCATED, Layout } from "../sys/abi.ts";
 import { asFd, type Fd } from "../sys/poller.ts";
-import { decodeAddress, encodedAddress, formatSocketAddress, type SocketAddress } from "../sys/address.ts";
+import { decodeAddress, encodeAddress, encodedAddress, formatSocketAddress, type SocketAddress } from "../sys/address.ts";
 import { errnoName } from "../sys/errors.ts";
 import {
   closeDescriptor,
@@ -92,6 +92,9 @@ export class UdpSocket implements IoSource {
   #closed = false;
   readonly #entry = new Uint8Array(Layout.datagramSize);
   readonly #entryView = new DataView(this.#entry.buffer);
+  /** The peer of a `trySendTo`, written for each one: a send then allocates no address. */
+  readonly #peer = new Uint8Array(Layout.addressSize);
+  readonly #peerView = new DataView(this.#peer.buffer);
   /** What the socket reports of each datagram besides its payload, read back from the kernel (see `receiveDestination`). */
   readonly receives: info.ReportedInfo;
   readonly #info: Uint8Array | null; // the info entry of `recvFrom`, when the socket reports any
@@ -333,7 +336,8 @@ export class UdpSocket implements IoSource {
   trySendTo(bytes: Uint8Array, peer: SocketAddress | string, options?: info.SendOptions): TryResult<number> {
     const target = toPeer(peer, "trySendTo");
     const extra = info.sendInfo(options, target, "trySendTo");
-    const sent = this.#sendToNow(checkBytes(bytes, "trySendTo"), encodedAddress(target), target, extra);
+    encodeAddress(target, this.#peerView, 0);
+    const sent = this.#sendToNow(checkBytes(bytes, "trySendTo"), this.#peer, target, extra);
     return sent === WOULD_BLOCK ? WOULD_BLOCK_RESULT : { state: "ok", value: sent };
   }
 
