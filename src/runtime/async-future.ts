@@ -100,7 +100,7 @@ export function stepGenerator<T>(run: GeneratorRun<T>, cx: Context): Poll<T> {
     if (value === PENDING) return PENDING;
     run.awaiting = null;
     run.input = value;
-    if (--cx.budget <= 0 || cx.outOfTime()) {
+    if (cx.readyAwait()) {
       // Budget spent (others run first), or the turn's time (it continues first next turn):
       // keep the value for the next poll.
       cx.waker.wake();

@@ -57,21 +57,23 @@ export interface Context {
   /** Set when a poll stopped because the turn's time was up: the task continues first next turn. */
   preempted: boolean;
   /**
-   * Whether the executor's turn is out of time, so that a task awaiting many ready futures in
-   * one poll also yields when the turn's time is up, not only when its budget of awaits is; if
-   * so, the poll is marked {@link preempted}. See {@link turnOutOfTime}.
+   * Counts one future found ready in this poll against its {@link budget} and checks the turn's
+   * time, so that a task awaiting many ready futures in one poll also yields when the turn's
+   * time is up; if so, the poll is marked {@link preempted}. True when the poll must stop there
+   * (the value is kept for its next poll). One check without a time budget (see {@link turnOutOfTime}).
    */
-  outOfTime(): boolean;
+  readyAwait(): boolean;
 }
 
 /**
- * {@link Context.outOfTime} for any context: one clock read, none at all without a time
- * budget. The deadline is the turn's, kept by the executor: not a field per task.
+ * Whether the executor's turn is out of time, for {@link Context.readyAwait} of any context
+ * (marking it preempted if so): none at all without a time budget, a read of the clock now and
+ * then with one (`turn.ts`). The deadline is the turn's, kept by the executor: not a field per task.
  *
  * @example
  * ```ts
- * outOfTime(): boolean {
- *   return turnOutOfTime(this);
+ * readyAwait(): boolean {
+ *   return --this.budget <= 0 || turnOutOfTime(this);
  * }
  * ```
  */
@@ -96,8 +98,8 @@ class WakerContext implements Context {
     this.runtime = runtime;
   }
 
-  outOfTime(): boolean {
-    return turnOutOfTime(this);
+  readyAwait(): boolean {
+    return --this.budget <= 0 || turnOutOfTime(this);
   }
 
   get waker(): Waker {

@@ -344,6 +344,19 @@ export class Executor {
     return this.#timing.outOfTime();
   }
 
+  /**
+   * A task's {@link Context.readyAwait}: one future found ready in the poll in progress counts
+   * against its budget ({@link pollBudget}); then, with a time budget, the turn's time. The
+   * budget and the time are checked here in one call, rather than through the task's budget
+   * accessors and a chain of calls for the time.
+   */
+  readyAwait(): boolean {
+    if (--this.pollBudget <= 0) return true;
+    if (!this.#timing.outOfTime()) return false;
+    this.pollPreempted = true;
+    return true;
+  }
+
   #pollTask(task: Task<unknown>): void {
     const trace = this.#runtime.trace;
     task.state = TaskState.running;

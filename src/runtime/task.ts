@@ -9,7 +9,7 @@
  * @module
  */
 import { awaitFailed, dropGenerator, type GeneratorRun, generatorOf, stepGenerator } from "./async-future.ts";
-import { type Context, type RuntimeCore, turnOutOfTime } from "./context.ts";
+import type { Context, RuntimeCore } from "./context.ts";
 import { type Async, type Awaitable, type Future, PENDING, type Poll } from "./future.ts";
 import { JoinHandle, type Outcome } from "./join-handle.ts";
 import { traceEvent } from "./trace.ts";
@@ -136,8 +136,9 @@ export class Task<T> extends JoinHandle<T> implements Context, Waker, GeneratorR
     this.runtime.executor.pollWakerTaken = value;
   }
 
-  outOfTime(): boolean {
-    return turnOutOfTime(this);
+  /** See {@link Context.readyAwait}: the executor's, which keeps the poll's budget. */
+  readyAwait(): boolean {
+    return this.runtime.executor.readyAwait();
   }
 
   /** The budget of the poll in progress (see {@link Context.budget}): the executor's. */
