@@ -34,6 +34,30 @@ describe.each(drivers)("resolve under the %s driver", (driver) => {
     expect(socket.connection!.trySend(new TextEncoder().encode("hi"))).toEqual({ state: "ok", value: 2 });
   });
 
+  test("sendTo takes a host name: looked up once per future, then sent to its address", () => {
+    using runtime = new Runtime({ driver });
+    using server = UdpSocket.bind("127.0.0.1:0");
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const before = resolverLookups();
+    const send = client.sendTo(new TextEncoder().encode("hi"), `localhost:${server.localAddress.port}`);
+    const received = runtime.blockOn(
+      timeout(
+        (function* () {
+          yield* send;
+          yield* send; // awaited again: the address is reused, not looked up again
+          const buffer = new Uint8Array(8);
+          const first = yield* server.recvFrom(buffer);
+          const text = new TextDecoder().decode(first.bytes);
+          const second = yield* server.recvFrom(buffer);
+          return [text, new TextDecoder().decode(second.bytes), first.peer.port];
+        })(),
+        10_000,
+      ),
+    );
+    expect(received).toEqual(["hi", "hi", client.localAddress.port]);
+    expect(resolverLookups()).toBe(before + 1);
+  });
+
   test("a name that does not resolve is a ResolveError that names it", () => {
     using runtime = new Runtime({ driver });
     const error = runtime.blockOn(
@@ -64,10 +88,16 @@ describe("resolve refuses bad input before any lookup", () => {
     expect(resolverLookups()).toBe(before);
   });
 
-  test("the socket calls themselves never resolve: a name is refused, naming it", () => {
+  test("the calls that cannot wait never resolve: a name is refused, naming it and what to do", () => {
     using socket = UdpSocket.bind("127.0.0.1:0");
-    expect(() => socket.trySendTo(new Uint8Array(1), "localhost:53")).toThrow('"localhost"');
-    expect(() => UdpSocket.bind("localhost:0")).toThrow('"localhost"');
+    const before = resolverLookups();
+    const refusal = '"localhost" is a host name, not an IP address: this call takes IP addresses only; look the name up first';
+    expect(() => socket.trySendTo(new Uint8Array(1), "localhost:53")).toThrow(refusal);
+    expect(() => socket.connect("localhost:53")).toThrow(refusal);
+    expect(() => UdpSocket.bind("localhost:0")).toThrow(refusal);
+    expect(() => UdpSocket.bind("999.0.0.1:0")).toThrow('"999.0.0.1" is not an IPv4 or IPv6 address');
+    expect(() => socket.sendTo(new Uint16Array(1) as never, "localhost:53")).toThrow("sendTo: Uint16Array is not a Uint8Array");
+    expect(resolverLookups()).toBe(before);
   });
 });
 

@@ -12,7 +12,7 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { AddressError, checkPort, parseHost, socketAddress, type SocketAddress } from "../sys/address.ts";
+import { AddressError, checkPort, isHostName, parseHost, socketAddress, type SocketAddress } from "../sys/address.ts";
 import { workerModuleUrl } from "../sys/locations.ts";
 import type { Context } from "../runtime/context.ts";
 import { Future, PENDING, type Poll, ready } from "../runtime/future.ts";
@@ -40,8 +40,6 @@ export class ResolveError extends Error {
 }
 
 const ANSWER_BYTES = 4096;
-const HOST_NAME =
-  /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
 let worker: Worker | null = null;
 let lookups = 0;
@@ -85,7 +83,7 @@ export function resolve(
       throw new AddressError(`resolve: ${host} is not an IPv${family} address`);
     return ready(socketAddress(host, port));
   }
-  if (!HOST_NAME.test(host)) throw new AddressError(`resolve: "${host}" is neither an IP address nor a host name`);
+  if (!isHostName(host)) throw new AddressError(`resolve: "${host}" is neither an IP address nor a host name`);
   return new Lookup(host, port, family ?? 0);
 }
 
@@ -150,4 +148,57 @@ function resolverThread(): Worker {
     worker.unref();
   }
   return worker;
+}
+
+/**
+ * Whether `peer` is `"name:port"` text naming a host, which {@link afterResolving} looks up,
+ * rather than an address (text or object).
+ */
+export function namesHost(peer: unknown): peer is string {
+  if (typeof peer !== "string") return false;
+  const match = /^([^:[\]]+):\d+$/.exec(peer);
+  return match !== null && isHostName(match[1]!);
+}
+
+/**
+ * The future of `then(address)`, once `peer` (`"name:port"`) is looked up: how `sendTo` takes a
+ * host name. The name is looked up once per future, on its first poll; each await after that
+ * reuses the address. An IPv4 socket asks for IPv4 addresses; an IPv6 one takes either, an
+ * IPv4 answer as its v4-mapped form.
+ */
+export function afterResolving<T>(peer: string, family: 4 | 6, then: (address: SocketAddress) => Future<T>): Future<T> {
+  return new AfterResolving(resolve(peer, family === 4 ? { family } : {}), family, then);
+}
+
+class AfterResolving<T> extends Future<T> {
+  readonly #lookup: Future<SocketAddress>;
+  readonly #family: 4 | 6;
+  readonly #then: (address: SocketAddress) => Future<T>;
+  #address: SocketAddress | null = null;
+  #next: Future<T> | null = null;
+
+  constructor(lookup: Future<SocketAddress>, family: 4 | 6, then: (address: SocketAddress) => Future<T>) {
+    super();
+    this.#lookup = lookup;
+    this.#family = family;
+    this.#then = then;
+  }
+
+  poll(cx: Context): Poll<T> {
+    if (this.#address === null) {
+      const found = this.#lookup.poll(cx);
+      if (found === PENDING) return PENDING;
+      this.#address = this.#family === 6 && found.family === 4 ? socketAddress(`::ffff:${found.host}`, found.port) : found;
+    }
+    const next = (this.#next ??= this.#then(this.#address));
+    const value = next.poll(cx);
+    if (value !== PENDING) this.#next = null;
+    return value;
+  }
+
+  override drop(): void {
+    this.#lookup.drop();
+    this.#next?.drop();
+    this.#next = null;
+  }
 }

@@ -37,6 +37,7 @@ import { COALESCED_BYTES_MAX, type DatagramBatch } from "./datagram-batch.ts";
 import * as info from "./datagram-info.ts";
 import { connectSocket, type UdpConnection } from "./connection.ts";
 import { QueuedErrorRecord } from "./queued-error.ts";
+import { afterResolving, namesHost } from "./resolve.ts";
 import { IpLayer } from "./udp-ip.ts";
 import { type TryResult, WOULD_BLOCK_RESULT } from "./try-result.ts";
 import { Readiness, RecvBatch, RecvFrom, SendBatch, SendTo } from "./udp-futures.ts";
@@ -346,11 +347,16 @@ export class UdpSocket implements IoSource {
     return udpTrySendTo(this.#fd, bytes, address, () => formatSocketAddress(peer), extra);
   }
 
-  /** Sends one datagram, waiting for the socket to be writable if it is full; see {@link trySendTo}. */
+  /**
+   * Sends one datagram, waiting for the socket to be writable if it is full; see {@link trySendTo}.
+   * `peer` may name a host (`"example.com:53"`): the future looks it up first, once, without
+   * blocking the runtime's thread (see `resolve`); the calls that cannot wait take addresses only.
+   */
   sendTo(bytes: Uint8Array, peer: SocketAddress | string, options?: info.SendOptions): Future<number> {
+    const payload = checkBytes(bytes, "sendTo");
+    if (namesHost(peer)) return afterResolving(peer, this.family, (address) => this.sendTo(payload, address, options));
     const target = toPeer(peer, "sendTo");
     const extra = info.sendInfo(options, target, "sendTo");
-    const payload = checkBytes(bytes, "sendTo");
     const address = encodedAddress(target);
     return new SendTo(this, target, () => this.#sendToNow(payload, address, target, extra));
   }

@@ -102,7 +102,31 @@ export function parseHost(host: string): ParsedHost {
   if (parseIPv4(host, bytes, 0)) return { family: 4, bytes, scopeId: 0 };
   const v6 = host.includes(":") ? parseIPv6(host, bytes) : null;
   if (v6 !== null) return { family: 6, bytes, scopeId: v6.scopeId };
+  if (isHostName(host)) {
+    throw new AddressError(
+      `"${host}" is a host name, not an IP address: this call takes IP addresses only; ` +
+        "look the name up first with resolve(), a future that does not block the runtime's thread",
+    );
+  }
   throw new AddressError(`"${host}" is not an IPv4 or IPv6 address`);
+}
+
+const HOST_NAME =
+  /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+/**
+ * Whether `text` has the form of a DNS host name (RFC 1123 labels, at most 253 characters) and
+ * is not an IPv4 literal: a text the resolver may be asked about.
+ *
+ * @example
+ * ```ts
+ * isHostName("example.com"); // true
+ * isHostName("127.0.0.1"); // false: an address
+ * ```
+ */
+export function isHostName(text: string): boolean {
+  // A last label of digits only is an address's (RFC 3696 §2: no top-level domain is all-numeric).
+  return typeof text === "string" && HOST_NAME.test(text) && !/(^|\.)\d+\.?$/.test(text);
 }
 
 /** An IP address literal parsed: its family, its 16 bytes (the first 4 for IPv4) and its IPv6 zone. */
