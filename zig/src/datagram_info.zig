@@ -141,6 +141,16 @@ pub fn enabled(fd: sys.fd_t, family: u32) sys.GetOptionError!u32 {
 pub const Encoder = struct {
     buffer: *align(control_align) Control,
     len: usize = 0,
+    /// Where the last message's data ends, before its padding.
+    end: usize = 0,
+
+    /// The control length a send passes: on Linux without the last message's padding, which
+    /// lets an IPv6 packet info (36 bytes, not 40) fit the kernel's own buffer for control data
+    /// instead of one it allocates for each send (`____sys_sendmsg`, net/socket.c); CMSG_OK
+    /// accepts it. The BSDs get the padded length, as CMSG_SPACE gives it.
+    pub fn controlLen(self: Encoder) usize {
+        return if (os == .linux) self.end else self.len;
+    }
 
     pub fn push(self: *Encoder, level: i32, kind: i32, data: []const u8) void {
         const header_space = cmsgAlign(@sizeOf(cmsghdr));
@@ -151,6 +161,7 @@ pub const Encoder = struct {
         header.* = .{ .len = @intCast(header_space + data.len), .level = level, .type = kind };
         @memcpy(self.buffer[self.len + header_space ..][0..data.len], data);
         @memset(self.buffer[self.len + header_space + data.len .. self.len + space], 0);
+        self.end = self.len + header_space + data.len;
         self.len += space;
     }
 };

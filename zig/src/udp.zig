@@ -243,7 +243,7 @@ fn sendOne(fd: sys.fd_t, payload: []const u8, address: *const abi.Address, info:
         datagram_info.encodeSend(&encoder, info, address);
         if (encoder.len > 0) {
             message.control = &control;
-            message.controllen = @intCast(encoder.len);
+            message.controllen = @intCast(encoder.controlLen());
         }
     }
     return sys.sendmsg(fd, &message, 0) catch |err| if (sys.isAsync(err)) sys.sendmsg(fd, &message, 0) else err;
@@ -353,7 +353,7 @@ fn sendBatchOf(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []co
             datagram_info.encodeSend(&encoder, &infos[index], &datagram.address);
             if (encoder.len > 0) {
                 headers[index].hdr.control = &controls[index];
-                headers[index].hdr.controllen = @intCast(encoder.len);
+                headers[index].hdr.controllen = @intCast(encoder.controlLen());
             }
         } else if (offload.supported and checked.segmented) {
             headers[index].hdr.control = &controls[index];
