@@ -57,6 +57,8 @@ interface Server {
   readonly note: string;
   /** Whether to keep a viewer on the console it prints (`console: URL`) while it is measured. */
   readonly viewer?: boolean;
+  /** Whether to scrape the metrics it serves (`metrics: URL`) once a second while it is measured. */
+  readonly scrape?: boolean;
 }
 
 const SERVERS: Server[] = [
@@ -71,6 +73,12 @@ const SERVERS: Server[] = [
     command: (port) => [executable, "--port", String(port), "--console", "0"],
     note: "compiled executable, inline reactor, `--console` open with one viewer reading its event stream",
     viewer: true,
+  },
+  {
+    name: "udp-echo-metrics",
+    command: (port) => [executable, "--port", String(port), "--metrics", "0"],
+    note: "compiled executable, inline reactor, `--metrics` scraped once a second",
+    scrape: true,
   },
   {
     name: "udp-echo-thread",
@@ -227,6 +235,27 @@ interface Running {
   stop(): Promise<void>;
 }
 
+/** Scrapes the metrics that `output` names once a second (as a Prometheus would), until aborted. */
+function scrapeMetrics(output: string): AbortController {
+  const url = /^metrics: (http:\/\/\S+)$/m.exec(output)?.[1];
+  if (url === undefined) throw new Error(`no metrics address in: ${output}`);
+  const scraper = new AbortController();
+  void (async () => {
+    while (!scraper.signal.aborted) {
+      try {
+        const response = await fetch(url, { signal: scraper.signal });
+        if (response.status !== 200) throw new Error(`the metrics answered ${response.status}`);
+        await response.text();
+        await Bun.sleep(1000);
+      } catch (error) {
+        if (!scraper.signal.aborted) console.error(`metrics scraper: ${String(error)}`);
+        return;
+      }
+    }
+  })();
+  return scraper;
+}
+
 /** Opens the console's event stream that `output` names, and reads it until aborted. */
 function watchConsole(output: string): AbortController {
   const url = /^console: (http:\/\/\S+)$/m.exec(output)?.[1];
@@ -258,7 +287,7 @@ async function start(server: Server): Promise<Running> {
   void (async () => {
     while (!(await reader.read()).done);
   })();
-  const viewer = server.viewer === true ? watchConsole(output) : null;
+  const viewer = server.viewer === true ? watchConsole(output) : server.scrape === true ? scrapeMetrics(output) : null;
   // With taskset the child is taskset's exec'd program: same pid.
   return {
     pid: child.pid,
@@ -790,6 +819,17 @@ async function main(): Promise<void> {
       `Console cost, ${size}-byte datagrams: udp-echo with its console open echoes ` +
         `${ratio(watched.echoesPerSec, plain.echoesPerSec)} of udp-echo's echoes/s (goal: ≥ 0.90×), ` +
         `at ${ratio(watched.cpuMicrosPerEcho, plain.cpuMicrosPerEcho)} its CPU per echo.`,
+    );
+  }
+  for (const size of SIZES) {
+    const plain = results.get(`udp-echo/${size}`);
+    const scraped = results.get(`udp-echo-metrics/${size}`);
+    if (plain === undefined || scraped === undefined) continue;
+    lines.push(
+      "",
+      `Metrics cost, ${size}-byte datagrams: udp-echo with --metrics, scraped once a second, echoes ` +
+        `${ratio(scraped.echoesPerSec, plain.echoesPerSec)} of udp-echo's echoes/s, ` +
+        `at ${ratio(scraped.cpuMicrosPerEcho, plain.cpuMicrosPerEcho)} its CPU per echo.`,
     );
   }
   lines.push("", `Cold start of \`dist/udp-echo\` to its first echo: ${fixed(cold, 1)} ms (median of ${opts.repeat}).`);
