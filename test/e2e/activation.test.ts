@@ -1,7 +1,7 @@
 // Socket activation: the compiled executable started by Debian's systemd-socket-activate (the
 // sockets bound by it, passed as LISTEN_FDS from descriptor 3), and what it refuses to serve.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync } from "node:fs";
+import { chmodSync, readFileSync } from "node:fs";
 import { createSocket, type Socket } from "node:dgram";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
@@ -175,6 +175,33 @@ describe("udp-echo started by systemd-socket-activate", () => {
     expect(await server.child.exited).toBe(2);
     await server.stop();
     expect(server.output.stderr).toContain("udp-echo: socket activation: --port cannot choose the address of passed sockets");
+  });
+});
+
+describe("contrib/systemd/udp-echo.service's command line", () => {
+  test("under systemd-socket-activate it echoes, logs JSON and serves metrics that count the echo", async () => {
+    const unit = readFileSync(join(import.meta.dir, "..", "..", "contrib", "systemd", "udp-echo.service"), "utf8");
+    // The unit's flags as they are, but the metrics on a free port rather than 9707.
+    const args = /^ExecStart=\S+ (.*)$/m
+      .exec(unit)![1]!
+      .split(/\s+/)
+      .map((arg) => arg.replace(/:9707$/, ":0"));
+    expect(args).toContain("127.0.0.1:0");
+    const port = await freePort();
+    await using server = activate(["--datagram", "-l", `[::1]:${port}`], args);
+    await server.waitFor(/^Listening on /m, "listening socket", "stderr");
+    expect(await echoed("udp6", "::1", port, "unit")).toBe("unit");
+    await server.waitFor(/"event":"ready"/, "ready line");
+    const lines = server.output.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => line.event)).toEqual(["metrics", "ready"]);
+    expect(lines[1]).toMatchObject({ addresses: [`[::1]:${port}`], socket_activation: true, workers: 1 });
+    const scrape = await (await fetch(lines[0]!.url as string)).text();
+    expect(scrape).toMatch(/^udp_echo_sent_datagrams_total 1$/m);
+    expect(await server.stop()).toBe(0);
+    expect(JSON.parse(server.output.stdout.trim().split("\n").at(-1)!)).toMatchObject({ event: "totals", datagrams_out: 1 });
   });
 });
 
