@@ -58,8 +58,18 @@ export class EmbeddedHost {
   schedule(): void {
     if (this.#scheduled || this.#runtime.closed) return;
     this.#scheduled = true;
-    setImmediate(() => this.#turn());
+    setImmediate(this.#runTurn);
   }
+
+  // Made once, as is #fire: under a flood a turn is scheduled thousands of times a second, and
+  // each allocation brings the collection that pauses Bun's thread (and the host's requests) nearer.
+  readonly #runTurn = (): void => this.#turn();
+
+  /** Called when the reactor thread has handed events over: the watch ends and a turn comes. */
+  readonly #fire = (): void => {
+    this.#watching = false;
+    this.schedule();
+  };
 
   /**
    * One turn, then what brings the next: at once if tasks are ready, else the handoff watch
@@ -96,12 +106,8 @@ export class EmbeddedHost {
     if (this.#watching) return;
     const waited = Atomics.waitAsync(this.#thread.handoff.control, STATE, HandoffState.waiting);
     this.#watching = true;
-    const fire = () => {
-      this.#watching = false;
-      this.schedule();
-    };
-    if (waited.async) void waited.value.then(fire);
-    else queueMicrotask(fire);
+    if (waited.async) void waited.value.then(this.#fire);
+    else queueMicrotask(this.#fire);
   }
 
   /**
