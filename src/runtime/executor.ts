@@ -364,29 +364,42 @@ export class Executor {
     this.pollBudget = POLL_BUDGET;
     this.pollWakerTaken = false;
     this.pollPreempted = false;
-    const finished = task.pollFuture();
-    if (finished) {
-      task.state = TaskState.done;
-      this.#finish(task);
-      if (trace !== null) trace(traceEvent("ready", { task: task.id, detail: task.ended!.state }));
-    } else if ((task.state as TaskStateValue) === TaskState.runningCancelled) {
-      // (The poll may have changed the state: the task cancelled itself.)
-      this.#cancelNow(task);
-    } else if ((task.state as TaskStateValue) === TaskState.runningWoken) {
-      // (The poll may have changed the state through the task's waker.)
+    if (task.pollFuture()) return this.#polledReady(task);
+    // (The poll may have changed the state: through the task's waker, or by cancelling it.)
+    if ((task.state as TaskStateValue) === TaskState.runningWoken && !this.pollPreempted) {
+      // Woken while it ran (a yield, a spent budget): queued again, behind the others. The
+      // commonest end of a poll, so it comes first; the others are in #polledPending.
       task.state = TaskState.scheduled;
-      if (this.pollPreempted) {
-        // Cut short by the turn's time, not by its own choice: it goes on where it stopped,
-        // before the tasks behind it, so that budgets change when work runs, never its order.
-        this.pollPreempted = false;
-        // A poll cut short ends the turn even before the deadline: it was predicted to pass it.
-        this.#timing.cutShort();
-        this.#queue.unshift(task);
-        if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: PREEMPTED_DETAIL }));
-      } else {
-        this.#queue.push(task);
-        if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: "woken while it ran: queued again" }));
-      }
+      this.#queue.push(task);
+      if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: "woken while it ran: queued again" }));
+      return;
+    }
+    this.#polledPending(task);
+  }
+
+  /** Step 11: the task's poll returned its outcome. */
+  #polledReady(task: Task<unknown>): void {
+    task.state = TaskState.done;
+    this.#finish(task);
+    const trace = this.#runtime.trace;
+    if (trace !== null) trace(traceEvent("ready", { task: task.id, detail: task.ended!.state }));
+  }
+
+  /** The task's poll returned pending, and it was not simply woken while it ran. */
+  #polledPending(task: Task<unknown>): void {
+    const trace = this.#runtime.trace;
+    if (task.state === TaskState.runningCancelled) {
+      // The task cancelled itself.
+      this.#cancelNow(task);
+    } else if (task.state === TaskState.runningWoken) {
+      // Cut short by the turn's time, not by its own choice: it goes on where it stopped,
+      // before the tasks behind it, so that budgets change when work runs, never its order.
+      task.state = TaskState.scheduled;
+      this.pollPreempted = false;
+      // A poll cut short ends the turn even before the deadline: it was predicted to pass it.
+      this.#timing.cutShort();
+      this.#queue.unshift(task);
+      if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: PREEMPTED_DETAIL }));
     } else {
       // Step 7: pending, and nobody woke it: paused until its waker is woken.
       task.state = this.pollWakerTaken ? TaskState.idle : TaskState.idleWakerNotTaken;
