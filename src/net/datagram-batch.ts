@@ -336,8 +336,9 @@ export class DatagramBatch {
   }
 
   /**
-   * Whether entry `index`'s reported destination can be a reply's source: reported, and neither
-   * multicast nor the limited broadcast address (a subnet's broadcast address cannot be told).
+   * Whether entry `index`'s reported destination can be a reply's source: reported, and one of
+   * the host's own addresses, not a broadcast or multicast one (on macOS and FreeBSD a subnet's
+   * broadcast address cannot be told from a unicast one).
    *
    * @example
    * ```ts

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { INFO_INTERFACE, INFO_LOCAL, INFO_TRAFFIC_CLASS, Layout } from "../sys/abi.ts";
+import { INFO_INTERFACE, INFO_LOCAL, INFO_NOT_LOCAL, INFO_TRAFFIC_CLASS, Layout } from "../sys/abi.ts";
 import { AddressError, decodeAddress, parseHost, socketAddress, type SocketAddress } from "../sys/address.ts";
 import { SystemError } from "../sys/errors.ts";
 import { udpGetDatagramInfo, udpSetDatagramInfo } from "../sys/udp.ts";
@@ -201,12 +201,14 @@ export function receivedInfo(info: Uint8Array, port: number): ReceivedInfo {
 }
 
 /**
- * Whether the destination in the info entry at `offset` can be a reply's source: not a
- * multicast address (224.0.0.0/4, ff00::/8, v4-mapped or not) nor the limited broadcast
- * 255.255.255.255, which the kernel refuses as a source. (A subnet's broadcast address cannot be
- * told from a unicast one here.)
+ * Whether the destination in the info entry at `offset` can be a reply's source: one of the
+ * host's own addresses. Linux says so of each datagram (`INFO_NOT_LOCAL` for a subnet or limited
+ * broadcast, or a multicast group); elsewhere a multicast address (224.0.0.0/4, ff00::/8,
+ * v4-mapped or not) and the limited broadcast 255.255.255.255 are told by their form, while a
+ * subnet's broadcast address cannot be told from a unicast one.
  */
 export function destinationIsUnicast(view: DataView, offset: number): boolean {
+  if ((infoFlags(view, offset) & INFO_NOT_LOCAL) !== 0) return false;
   const at = offset + Layout.datagramInfoLocalOffset;
   const bytes = at + Layout.addressBytesOffset;
   let v4 = bytes;

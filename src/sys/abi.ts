@@ -43,6 +43,12 @@ export const INFO_LOCAL = 1;
 export const INFO_TRAFFIC_CLASS = 2;
 /** Set in a datagram info's flags for a send that must leave through its interface (sends only). */
 export const INFO_INTERFACE = 4;
+/**
+ * Set by a receive on Linux when the destination is not one of the host's addresses (a
+ * broadcast or multicast one): it cannot be a reply's source, and a send of the info leaves the
+ * source to the kernel.
+ */
+export const INFO_NOT_LOCAL = 8;
 /** What kind of socket a descriptor is, as `br_socket_kind` answers (`abi.socket_kind_*`). */
 export const SocketKind = {
   udp: 0,
@@ -136,6 +142,7 @@ export function sharedConstants(): Record<string, bigint> {
     info_local: BigInt(INFO_LOCAL),
     info_traffic_class: BigInt(INFO_TRAFFIC_CLASS),
     info_interface: BigInt(INFO_INTERFACE),
+    info_not_local: BigInt(INFO_NOT_LOCAL),
     info_reported: BigInt(INFO_LOCAL | INFO_TRAFFIC_CLASS),
     ...Object.fromEntries(Object.entries(SocketKind).map(([name, value]) => [`socket_kind_${name}`, BigInt(value)])),
   };

@@ -92,4 +92,22 @@ describe("udp-echo on a host with several addresses (network namespaces)", () =>
     },
     60_000,
   );
+
+  // A subnet broadcast is sent to an address that is none of the host's: the echo answers it
+  // from the interface's own address (192.0.2.1, its first), as it would without the option,
+  // instead of trying the broadcast address as a source, which the kernel refuses.
+  test.each(["0.0.0.0", "::"])(
+    "--host %s answers a subnet broadcast from the interface's address",
+    async (host) => {
+      const binary = await ensureBuilt();
+      using server = net.spawn("a", [binary, "--host", host, "--port", "0"]);
+      const ready = await server.readLine(20_000);
+      const port = Number(/^udp-echo listening on .*:(\d+) /.exec(ready)?.[1]);
+      expect(port).toBeGreaterThan(0);
+      const result = await net.run("b", ["python3", join(clients, "broadcast-client.py"), "192.0.2.255", String(port)]);
+      expect(result.stderr).toBe("");
+      expect(result.stdout.trim()).toBe("from 192.0.2.1");
+    },
+    60_000,
+  );
 });

@@ -152,6 +152,12 @@ pub const DatagramInfo = extern struct {
 pub const info_local: u32 = 1 << 0;
 pub const info_traffic_class: u32 = 1 << 1;
 pub const info_interface: u32 = 1 << 2;
+/// Set by a receive on Linux beside `info_local` when the destination is not one of the host's
+/// own addresses (a subnet or limited broadcast, or a multicast group: `in_pktinfo`'s
+/// `ipi_spec_dst`, the address a reply goes from, then differs from the header's destination).
+/// Such an address cannot be a source: a send of an info with it set leaves the source to the
+/// kernel, so that a received entry sent back unchanged is answered from the interface's address.
+pub const info_not_local: u32 = 1 << 3;
 pub const info_reported: u32 = info_local | info_traffic_class;
 
 /// The layout TypeScript checks against its own mirror, filled in by `br_abi_layout`.
@@ -252,8 +258,9 @@ comptime {
     std.debug.assert(@offsetOf(DatagramInfo, "traffic_class") == 28);
     std.debug.assert(@offsetOf(DatagramInfo, "flags") == 29);
     std.debug.assert(info_local == 1 and info_traffic_class == 2 and info_interface == 4 and info_reported == 3);
+    std.debug.assert(info_not_local == 8);
     // The flags of a `DatagramInfo` are a u8.
-    std.debug.assert(info_local | info_traffic_class | info_interface <= std.math.maxInt(u8));
+    std.debug.assert(info_local | info_traffic_class | info_interface | info_not_local <= std.math.maxInt(u8));
     std.debug.assert(@sizeOf(Membership) == 56);
     std.debug.assert(@offsetOf(Membership, "group") == 0);
     std.debug.assert(@offsetOf(Membership, "source") == 24);

@@ -60,14 +60,15 @@ fn cmsgAlign(len: usize) usize {
 /// the interface's `struct sockaddr_dl` (54).
 const data_max = if (os == .freebsd) 54 else @sizeOf(In6Pktinfo);
 
-/// Bytes of control buffer for one message with info: room for three messages (a UDP_GRO or
-/// UDP_SEGMENT size, an address, a traffic class), the most a receive or a send carries.
-pub const control_size = if (os == .linux) 128 else 256;
+/// Bytes of control buffer for one message with info: room for four messages (a UDP_GRO or
+/// UDP_SEGMENT size, an address, a traffic class, and on a dual-stack Linux socket an IPv4
+/// peer's IPv4 packet info besides its IPv6 one), the most a receive or a send carries.
+pub const control_size = if (os == .linux) 160 else 256;
 pub const Control = [control_size]u8;
 pub const control_align = @alignOf(cmsghdr);
 
 comptime {
-    assert(3 * (cmsgAlign(@sizeOf(cmsghdr)) + cmsgAlign(data_max)) <= control_size);
+    assert(4 * (cmsgAlign(@sizeOf(cmsghdr)) + cmsgAlign(data_max)) <= control_size);
 }
 
 /// Whether `bytes` (an IPv6 address) is a v4-mapped IPv4 address, `::ffff:a.b.c.d`.
@@ -120,6 +121,9 @@ pub fn enable(fd: sys.fd_t, family: u32, what: u32) sys.SetOptionError!void {
             // IPv4 peers of a dual-stack socket have their TOS byte reported at the IPv4 level
             // only (Linux's udpv6_recvmsg); macOS refuses the option on IPv6 sockets.
             if (os == .linux) try setFlag(fd, level_ip, IP.RECVTOS, traffic_class);
+            // And their IPv4 packet info, only to tell a broadcast destination (`info_not_local`):
+            // IPV6_PKTINFO gives the header's destination alone.
+            if (os == .linux) try setFlag(fd, level_ip, IP.PKTINFO, local);
         },
         // `udp.zig` passes the family the kernel reported for the socket.
         else => return error.OptionUnsupported,
@@ -181,7 +185,7 @@ pub fn checkSend(info: *const abi.DatagramInfo, destination: *const abi.Address)
     if (info.flags & ~send_flags != 0) return error.InvalidArgument;
     // An interface goes in the same control message as the source: the unspecified one then.
     if (info.flags & abi.info_interface != 0 and info.flags & abi.info_local == 0) return error.InvalidArgument;
-    if (info.flags & abi.info_local == 0) return;
+    if (!sendsFromLocal(info)) return;
     if (info.local.family != destination.family) return error.InvalidArgument;
     switch (info.local.family) {
         4 => if (os == .freebsd and info.flags & abi.info_interface != 0) return error.OptionUnsupported,
@@ -190,12 +194,17 @@ pub fn checkSend(info: *const abi.DatagramInfo, destination: *const abi.Address)
     }
 }
 
-const send_flags = abi.info_local | abi.info_traffic_class | abi.info_interface;
+const send_flags = abi.info_local | abi.info_traffic_class | abi.info_interface | abi.info_not_local;
+
+/// Whether a send of `info` names its source: asked for, and not a destination that cannot be one.
+fn sendsFromLocal(info: *const abi.DatagramInfo) bool {
+    return info.flags & abi.info_local != 0 and info.flags & abi.info_not_local == 0;
+}
 
 /// Writes the control messages of a send to `destination` that `info` asks for (checked with
 /// `checkSend`).
 pub fn encodeSend(encoder: *Encoder, info: *const abi.DatagramInfo, destination: *const abi.Address) void {
-    if (info.flags & abi.info_local != 0) {
+    if (sendsFromLocal(info)) {
         const interface = if (info.flags & abi.info_interface != 0) info.interface else 0;
         if (info.local.family == 4) {
             if (os == .freebsd) {
@@ -246,7 +255,13 @@ fn decodeOne(level: i32, kind: i32, data: []const u8, info: *abi.DatagramInfo) v
             if (kind == IP.RECVIF and data.len >= 4) info.interface = std.mem.readInt(u16, data[2..4], builtin.cpu.arch.endian());
         } else if (kind == IP.PKTINFO and data.len >= @sizeOf(InPktinfo)) {
             const pktinfo = std.mem.bytesToValue(InPktinfo, data[0..@sizeOf(InPktinfo)]);
-            setLocal(info, 4, &pktinfo.addr, pktinfo.ifindex);
+            // On a dual-stack socket the IPv6 packet info (v4-mapped) is the destination; this
+            // one only tells whether it is the host's own (below).
+            if (info.flags & abi.info_local == 0 or info.local.family == 4) setLocal(info, 4, &pktinfo.addr, pktinfo.ifindex);
+            // Linux's spec_dst is the address a reply goes from: the destination itself when it is
+            // one of the host's, the interface's for a broadcast or multicast destination (ip(7);
+            // fib_compute_spec_dst). macOS fills it otherwise, so it is read on Linux alone.
+            if (os == .linux and !std.mem.eql(u8, &pktinfo.spec_dst, &pktinfo.addr)) info.flags |= abi.info_not_local;
         }
     } else if (level == level_ipv6) {
         if (kind == IPV6.TCLASS) return decodeTrafficClass(data, info);
