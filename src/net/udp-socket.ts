@@ -1,8 +1,9 @@
 /**
  * UDP sockets for tasks: non-blocking `try*` calls, and futures that wait through the reactor
  * (step 4: "recv_from() tries reading the socket; if data is ready it returns at once, if it
- * would block it must wait"). The futures are in `udp-futures.ts`, the batch send in
- * `batch-send.ts`, the types and argument checks in `udp-types.ts`.
+ * would block it must wait"). How a descriptor is opened or adopted is in `open.ts`, the
+ * futures in `udp-futures.ts`, the batch send in `batch-send.ts`, the types and argument checks
+ * in `udp-types.ts`.
  *
  * @module
  */
@@ -13,14 +14,11 @@ import { errnoName } from "../sys/errors.ts";
 import {
   closeDescriptor,
   type SocketOption,
-  udpBind,
   udpGetOption,
   udpEnableErrorQueue,
   udpKernelDrops,
   udpTryRecvError,
   udpLocalAddress,
-  udpOpen,
-  udpSetOption,
   udpTryRecvBatch,
   udpTryRecvFrom,
   udpTrySendTo,
@@ -31,7 +29,7 @@ import type { Context } from "../runtime/context.ts";
 import type { Future } from "../runtime/future.ts";
 import type { IoSource } from "../runtime/io-future.ts";
 import { LazyRegistration, READ, type Registration, WRITE } from "../runtime/reactor.ts";
-import { adoptUdpDescriptor } from "./adopt.ts";
+import { adoptUdpDescriptor, enableOffload, openBound } from "./open.ts";
 import { type BatchSendReport, beginSend, checkSegmentable, sendBatchNow } from "./batch-send.ts";
 import { COALESCED_BYTES_MAX, type DatagramBatch } from "./datagram-batch.ts";
 import * as info from "./datagram-info.ts";
@@ -56,7 +54,6 @@ import {
   toPeer,
   toSocketAddress,
   type UdpSocketOptions,
-  enableOffload,
 } from "./udp-types.ts";
 
 export type { BatchSendOptions, BindAddress, Offload, QueuedError, Received, UdpSocketOptions } from "./udp-types.ts";
@@ -152,24 +149,8 @@ export class UdpSocket implements IoSource {
   static bind(address: BindAddress, options: UdpSocketOptions = {}): UdpSocket {
     const target = toSocketAddress(address, "UdpSocket.bind");
     checkSocketOptions(options, "UdpSocket.bind");
-    const fd = udpOpen(target.family);
-    try {
-      const flags: [SocketOption, boolean | undefined][] = [
-        ["reuseAddress", options.reuseAddress],
-        ["reusePort", options.reusePort],
-        ["ipv6Only", target.family === 6 ? options.ipv6Only : undefined],
-      ];
-      for (const [option, enabled] of flags) if (enabled !== undefined) udpSetOption(fd, option, enabled ? 1 : 0);
-      if (options.recvBufferBytes !== undefined) udpSetOption(fd, "recvBuffer", options.recvBufferBytes);
-      if (options.sendBufferBytes !== undefined) udpSetOption(fd, "sendBuffer", options.sendBufferBytes);
-      const offload = enableOffload(fd, options.offload);
-      info.enableReportedInfo(fd, options);
-      udpBind(fd, target);
-      return new UdpSocket(fd, target.family, udpLocalAddress(fd), offload);
-    } catch (error) {
-      closeDescriptor(fd);
-      throw error;
-    }
+    const { fd, offload } = openBound(target, options);
+    return new UdpSocket(fd, target.family, udpLocalAddress(fd), offload);
   }
 
   /**

@@ -6,8 +6,6 @@
  * @module
  */
 import { AddressError, parseSocketAddress, type SocketAddress, socketAddress } from "../sys/address.ts";
-import { errnoName } from "../sys/errors.ts";
-import { udpEnableOffload } from "../sys/udp.ts";
 import { DatagramBatch } from "./datagram-batch.ts";
 import type { ReceivedInfo } from "./datagram-info.ts";
 
@@ -179,25 +177,4 @@ export function checkBatchRange(batch: DatagramBatch, end: number, start: number
   if (!Number.isInteger(start) || start < 0 || start > end) {
     throw new RangeError(`${call}: start ${start} is not a whole number from 0 to end ${end}`);
   }
-}
-
-const OFFLOAD_NOT_ASKED: Offload = { state: "off", reason: "not requested" };
-
-/**
- * Turns offload on for `fd` if `wanted`; what came of it.
- *
- * @example
- * ```ts
- * enableOffload(fd, true); // { state: "on" } on Linux 5.0 and later
- * ```
- */
-export function enableOffload(fd: number, wanted: boolean | undefined): Offload {
-  if (wanted !== true) return OFFLOAD_NOT_ASKED;
-  const errno = udpEnableOffload(fd);
-  if (errno === 0) return { state: "on" };
-  if (process.platform !== "linux") return { state: "off", reason: `not available on ${process.platform}` };
-  return {
-    state: "off",
-    reason: `the kernel refused UDP_GRO/UDP_SEGMENT (${errnoName(errno)}; they need Linux 5.0 or later)`,
-  };
 }
