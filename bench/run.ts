@@ -691,6 +691,12 @@ async function snapshotAfter(url: string, afterMs: number): Promise<ConsoleView>
   }
 }
 
+/** How often the OS has taken the core from `pid`'s main thread (its involuntary context switches). */
+async function preemptions(pid: number): Promise<number> {
+  const status = await Bun.file(`/proc/${pid}/task/${pid}/status`).text();
+  return Number(/^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1] ?? Number.NaN);
+}
+
 /** The echo's own tasks, whose polls the goal is about. */
 const ECHO_TASKS: ReadonlySet<string> = new Set(["echo reader", "echo writer"]);
 
@@ -720,7 +726,9 @@ async function slowPollRows(opts: Options): Promise<string[]> {
     if (opts.warmupSeconds > 0) await loadgenJson(flood(opts.warmupSeconds));
     const before = await snapshotAfter(url, Date.now());
     const load = await loadAverage();
+    const preemptedBefore = await preemptions(child.pid);
     const flooded = await loadgenJson(flood(opts.tailSeconds));
+    const preempted = (await preemptions(child.pid)) - preemptedBefore;
     const after = await snapshotAfter(url, Date.now());
     const rows = after.tasks
       .filter((task) => ECHO_TASKS.has(task.name))
@@ -739,7 +747,9 @@ async function slowPollRows(opts: Options): Promise<string[]> {
       `## Slow polls under a flood (udp-echo --console, after ${opts.warmupSeconds} s of flood, then ${opts.tailSeconds} s)`,
       "",
       `Flood: 64-byte datagrams, 8 sockets × 32 in flight, ${fixed(flooded.echoes_per_sec as number, 0)} echoes/s; ` +
-        `load ${fixed(load, 2)} when the window began.`,
+        `load ${fixed(load, 2)} when the window began. A poll is timed by the wall clock: the OS took the core from the ` +
+        `server's event-loop thread ${preempted} times in the window (its involuntary context switches), and a poll it ` +
+        "was taken from in the middle counts those milliseconds too.",
       "",
       "| task | polls in the window | over 1 ms | longest poll since start, ms |",
       "|---|---:|---:|---:|",
