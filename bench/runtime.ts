@@ -94,6 +94,60 @@
  * most of it is JSC resuming the generator (`generatorResume`), which this runtime cannot
  * avoid while tasks are generators.
  *
+ * ## The floor, and where a poll's time above it went (issue 23, 2026-12-05)
+ *
+ * The floor column (`runtime/floor.ts`) is the same await protocol on the least executor that
+ * runs it. On this shared machine (2 cores, load 3–13 while this was done) timings moved by up
+ * to 2× from run to run, so the profile is in instructions: `valgrind --tool=callgrind` on the
+ * bun process with JIT and GC on the main thread (`BUN_JSC_useConcurrentJIT=false
+ * BUN_JSC_useConcurrentGC=false`, so that counts repeat: two runs of one code gave 776 and 781,
+ * another pair 710 and 721), per poll as the difference between `reactor.ts inline 3 yield 1000
+ * 150` and `… 1000 50` over the 300,000 polls between them (the last runs warm). Where: `bun:jsc`'s
+ * `profile()` around a warm run of 10,000 tasks × 300 yields.
+ *
+ * | code (inline driver) | instructions per poll |
+ * |---|---:|
+ * | the floor | 372 |
+ * | bun-reactor before | 776–781 |
+ * | … with its generator loop cut to the floor's (no try, budget, time, trace, checks) | 647 |
+ * | … with also the poll flags, the trace checks and the deadline check cut | 559 |
+ * | after: one `try` per task poll around a loop with none, the step read once, a task's own wake decided in `Task.wake` | 700 |
+ * | after: + `readyAwait`, the budget and the turn's time in one call | 710–721 |
+ * | after: + the common ends of a poll first in `#pollTask`, the rare ones in methods | 635 |
+ *
+ * Of the ~400 instructions above the floor, about 130 were the generator loop's own checks (the
+ * budget and the turn's time through the task's accessors and a chain of four calls, the trace
+ * check per await, the recursive `resume`, two `try` blocks), about 90 the executor's bookkeeping
+ * per poll (the three poll flags, trace checks, the deadline check between tasks), and ~190 what a
+ * copy stripped of all that still has: the calls from the pass to the task's poll to the loop,
+ * the waker getter, the task's states, its poll count. The sampling profile puts most samples at
+ * those call sites, in `generatorResume` and the generator's body (as in the floor), and 7% in
+ * constructing each `YieldNow` (as in the floor, which also makes one per await; a pooled
+ * `yieldNow` gained nothing in an earlier round, so it still allocates one).
+ *
+ * Fewer instructions did not show as much in time: with 10,000 tasks each poll touches a task,
+ * its generator and its frame that are out of the caches (the floor's task is 80 bytes, ours 112),
+ * so the ratio to the floor in time (1.3–1.5×) is smaller than in instructions (1.7×). A task's
+ * fields are now laid out in the order a poll reads them.
+ *
+ * The embedded driver read `performance.now()` twice per poll (the step prediction at every
+ * ready await, the deadline before every task), which was most of its 1.9× tokio per poll and
+ * 1.8× per wake. The turn's clock is now read once per up to 16 short steps (`turn.ts`), 0.14
+ * times per poll of a yielding task. The select row's time was in the socket's address handling,
+ * not the executor: `parseIPv4` (a `split` and a pattern per part) had 16% of the samples, views
+ * of fresh arrays (each `.buffer` makes JSC give the array an `ArrayBuffer`) 15%, and the peer's
+ * host text was formatted per datagram; now the two system calls have ~70% of them.
+ *
+ * The other rows, the same way (`pingpong 20000` against `60000`, `spawn 20000` against
+ * `60000`), against the code before this round's poll changes: a wake of the ping-pong 1,402 →
+ * 1,226 instructions, a spawn + join 4,307 → 4,050.
+ *
+ * One run after (load 4.2–4.5, `--before` main at ac66a67, 3 processes per column, warm): a poll
+ * inline 149 ns (tokio 112, floor 112, before 165), embedded 212 (before 329); select 3,783 ns
+ * inline and 3,766 embedded against tokio's 2,832 (1.34×, 1.33×; before 5,604 and 6,328);
+ * embedded ping-pong 213 ns a wake (before 639). That run's tokio and floor moved by 1.5× against
+ * other runs minutes apart: the lead's quiet run decides the targets.
+ *
  * The first run of this benchmark, before those changes (same machine, loaded), in ratios to
  * tokio: 4.07× per poll, 5.03× per spawn + join, 1.95× per wake, 4.74× the wall time of a million
  * sleeping tasks (2.47× Bun's) at 2.80× the resident bytes (2.44× Bun's), 0.93× per timer.
