@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
 
 const root = resolve(import.meta.dir, "..");
 const zig = join(root, "scripts", "zig");
@@ -47,24 +48,66 @@ export function buildNative(): void {
   run([zig, "build", "--summary", "none"], join(root, "zig"));
 }
 
+/** Where {@link buildExecutable} takes the library from and writes the executable to. */
+export interface ExecutableOptions {
+  /** The native library to embed (default: {@link nativeLibrary}). */
+  readonly library?: string;
+  /** The executable to write (default: {@link executable}). */
+  readonly outfile?: string;
+}
+
+/** `src/`, whose layout the executable's entry points keep under `$bunfs/root/`. */
+const sources = join(root, "src");
+
 /**
- * Compiles the echo server into one executable. The module that finds the native library is
- * replaced by one that embeds it (`with { type: "file" }`), and the modules of the worker
- * threads (echo workers, the reactor thread, the console's server, whose page is a string in
- * its module, the resolver of host names, the metrics' server) are compiled in as more entry
- * points, so that they work from the executable.
+ * The one form in which a layer's `locations.ts` names a module that runs on a worker thread:
+ * `new URL("./name.ts", import.meta.url)`, beside it.
  */
-export async function buildExecutable(): Promise<void> {
+const WORKER_URL = /new URL\("\.\/([a-z-]+)\.ts", import\.meta\.url\)/g;
+
+/** The `locations.ts` of every layer but `sys/` (whose module is replaced whole), under `src/`. */
+function layerLocations(): string[] {
+  return [...new Bun.Glob("**/locations.ts").scanSync(sources)].filter((path) => path !== "sys/locations.ts").sort();
+}
+
+/** The worker modules the layers' `locations.ts` name, by their path under `src/` without extension. */
+export function workerModules(): string[] {
+  return layerLocations().flatMap((path) =>
+    [...readFileSync(join(sources, path), "utf8").matchAll(WORKER_URL)].map((match) => `${dirname(path)}/${match[1]}`),
+  );
+}
+
+/**
+ * A layer's `locations.ts` for the executable: each worker module's URL is its compiled entry
+ * point's, `$bunfs/root/` plus its path under `src/`. Anything else that reads `import.meta.url`
+ * there would point into the executable, not at the sources: refused, naming the file.
+ */
+function compiledLocations(path: string): string {
+  const dir = relative(sources, dirname(path)).split(sep).join("/");
+  const contents = readFileSync(path, "utf8").replace(
+    WORKER_URL,
+    (_, name: string) => `new URL(${JSON.stringify(`file:///$bunfs/root/${dir}/${name}.js`)})`,
+  );
+  if (contents.includes("import.meta")) {
+    throw new Error(`${path}: import.meta outside the form new URL("./name.ts", import.meta.url), which the build rewrites`);
+  }
+  return contents;
+}
+
+/**
+ * Compiles the echo server into one executable. The module that finds the native library
+ * (`sys/locations.ts`) is replaced by one that embeds it (`with { type: "file" }`); the modules
+ * of the worker threads that the layers' own `locations.ts` name (echo workers, the reactor
+ * thread, the console's server, whose page is a string in its module, the resolver of host
+ * names, the metrics' server) are compiled in as more entry points, and those `locations.ts`
+ * rewritten to point at them, so that they work from the executable.
+ */
+export async function buildExecutable(options: ExecutableOptions = {}): Promise<void> {
+  const library = options.library ?? nativeLibrary;
+  const locations = new Set(layerLocations().map((path) => join(sources, path)));
   const result = await Bun.build({
-    entrypoints: [
-      join(root, "src", "echo", "main.ts"),
-      join(root, "src", "echo", "worker.ts"),
-      join(root, "src", "runtime", "drivers", "reactor-thread.ts"),
-      join(root, "src", "console", "server.ts"),
-      join(root, "src", "net", "resolver-worker.ts"),
-      join(root, "src", "metrics", "server.ts"),
-    ],
-    compile: { outfile: executable },
+    entrypoints: [join(sources, "echo", "main.ts"), ...workerModules().map((module) => join(sources, `${module}.ts`))],
+    compile: { outfile: options.outfile ?? executable },
     // Names are kept: traces name the futures a task awaits by their class.
     minify: { whitespace: true, syntax: true, identifiers: false },
     sourcemap: "none",
@@ -72,16 +115,20 @@ export async function buildExecutable(): Promise<void> {
       {
         name: "embed-native-library",
         setup(build) {
-          build.onLoad({ filter: /[\\/]sys[\\/]locations\.ts$/ }, () => ({
-            loader: "ts",
-            contents: [
-              `import path from ${JSON.stringify(nativeLibrary)} with { type: "file" };`,
-              "export const libraryPath: string = path;",
-              "export const libraryEmbedded: boolean = true;",
-              // Entry points are laid out under $bunfs/root/ by their path under src/.
-              "export function workerModuleUrl(module: string): URL { return new URL(`file:///$bunfs/root/${module}.js`); }",
-            ].join("\n"),
-          }));
+          build.onLoad({ filter: /[\\/]locations\.ts$/ }, (args) => {
+            if (args.path === join(sources, "sys", "locations.ts")) {
+              return {
+                loader: "ts",
+                contents: [
+                  `import path from ${JSON.stringify(library)} with { type: "file" };`,
+                  "export const libraryPath: string = path;",
+                  "export const libraryEmbedded: boolean = true;",
+                ].join("\n"),
+              };
+            }
+            if (!locations.has(args.path)) throw new Error(`${args.path}: a locations.ts outside src/`);
+            return { loader: "ts", contents: compiledLocations(args.path) };
+          });
         },
       },
     ],

@@ -39,7 +39,15 @@ export { remoteCondition } from "./runtime/remote.ts";
 export { Runtime, RuntimeError, type RuntimeOptions, spawn } from "./runtime/runtime.ts";
 export { type Outcome, TaskCancelledError } from "./runtime/task.ts";
 export { deadline, type DeadlineOptions, now, type Sleep, sleep, sleepUntil, TimeoutError, timeout } from "./runtime/timers.ts";
-export { formatTraceEvent, type Direction, type TraceEvent, type TraceHook, type TraceKind, TraceStep } from "./runtime/trace.ts";
+export {
+  combineHooks,
+  formatTraceEvent,
+  type Direction,
+  type TraceEvent,
+  type TraceHook,
+  type TraceKind,
+  TraceStep,
+} from "./runtime/trace.ts";
 export type { Waker } from "./runtime/waker.ts";
 export type { BatchSendReport } from "./net/batch-send.ts";
 export { COALESCED_BYTES_MAX, DatagramBatch, type DatagramBatchOptions, SEGMENT_BYTES_MAX } from "./net/datagram-batch.ts";
@@ -70,9 +78,6 @@ export {
   SocketClosedError,
   type UdpSocketOptions,
 } from "./net/udp-types.ts";
-export { type ConsoleHandle, type ConsoleOptions, serveConsole } from "./console/console.ts";
-export { TRACE_FILE_MAX_EVENTS, TraceFile, type TraceFileOptions } from "./console/trace-file.ts";
-export { combineHooks } from "./console/tracker.ts";
 export {
   AddressError,
   formatSocketAddress,

@@ -40,7 +40,7 @@
 export { AsyncFuture, toFuture } from "./runtime/async-future.ts";
 export { POLL_BUDGET, type RuntimeCore } from "./runtime/context.ts";
 export type { Driver } from "./runtime/driver.ts";
-export { Executor, type ExecutorOptions, type TaskSnapshot, type WakeCause } from "./runtime/executor.ts";
+export { Executor, type ExecutorOptions, PREEMPTED_DETAIL, type TaskSnapshot, type WakeCause } from "./runtime/executor.ts";
 export { dropAfterFailure } from "./runtime/future.ts";
 export { IoFuture, type IoSource, WOULD_BLOCK, type WouldBlock } from "./runtime/io-future.ts";
 export {

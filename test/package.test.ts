@@ -81,6 +81,22 @@ test("the package from npm pack, installed into a fresh project, ships every pla
       ["IoFuture", false, true],
       ["WOULD_BLOCK", false, true],
     ]);
+
+    // The console is its own entry, bun-reactor/console: the main entry has none of it.
+    writeFileSync(
+      join(project, "console.ts"),
+      [
+        'import * as app from "bun-reactor";',
+        'import * as tools from "bun-reactor/console";',
+        'const names = ["serveConsole", "TraceFile", "TRACE_FILE_MAX_EVENTS"];',
+        "console.log(JSON.stringify(names.map((name) => [name, name in app, name in tools])));",
+      ].join("\n"),
+    );
+    expect(JSON.parse(sh([process.execPath, "console.ts"], project))).toEqual([
+      ["serveConsole", false, true],
+      ["TraceFile", false, true],
+      ["TRACE_FILE_MAX_EVENTS", false, true],
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,15 +10,11 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { isLoopbackHost } from "../sys/address.ts";
-import { workerModuleUrl } from "../sys/locations.ts";
-import type { Async } from "../runtime/future.ts";
-import { type Runtime, RuntimeError } from "../runtime/runtime.ts";
-import { now, sleep } from "../runtime/timers.ts";
-import type { TraceHook } from "../runtime/trace.ts";
+import { type Async, combineHooks, isLoopbackHost, now, type Runtime, RuntimeError, sleep, type TraceHook } from "../index.ts";
+import { CONSOLE_SERVER_URL } from "./locations.ts";
 import { type ConsoleServerData, STATUS_BYTES, ServerState } from "./protocol.ts";
 import { type ConsoleSnapshot, takeSnapshot } from "./snapshot.ts";
-import { ActivityTracker, combineHooks } from "./tracker.ts";
+import { ActivityTracker } from "./tracker.ts";
 
 /** Options of {@link serveConsole}. */
 export interface ConsoleOptions {
@@ -87,7 +83,7 @@ class MetricsHistory {
 
 function startServer(data: Omit<ConsoleServerData, "status">): { worker: Worker; port: number } {
   const status = new SharedArrayBuffer(STATUS_BYTES);
-  const worker = new Worker(workerModuleUrl("console/server"), { workerData: { ...data, status } });
+  const worker = new Worker(CONSOLE_SERVER_URL, { workerData: { ...data, status } });
   const words = new Int32Array(status, 0, 3);
   Atomics.wait(words, 0, ServerState.starting, START_MS);
   const state = Atomics.load(words, 0);

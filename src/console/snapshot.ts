@@ -5,11 +5,8 @@
  *
  * @module
  */
-import { formatSocketAddress, type SocketAddress } from "../sys/address.ts";
-import type { Closeable, StatusSnapshot } from "../runtime/reactor.ts";
-import type { Runtime } from "../runtime/runtime.ts";
-import { now } from "../runtime/timers.ts";
-import type { Waker } from "../runtime/waker.ts";
+import { formatSocketAddress, now, type Runtime, type SocketAddress, type Waker } from "../index.ts";
+import type { Closeable, StatusSnapshot } from "../internals.ts";
 import { LONG_POLL_MS, type ActivityTracker } from "./tracker.ts";
 
 /** A task needs at least this many polls before its self-wakes are judged. */

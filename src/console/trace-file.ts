@@ -18,8 +18,7 @@
  * @module
  */
 import { writeFileSync } from "node:fs";
-import { now } from "../runtime/timers.ts";
-import type { TraceEvent, TraceHook } from "../runtime/trace.ts";
+import { now, type TraceEvent, type TraceHook } from "../index.ts";
 
 /** The events a trace file keeps by default (about 15 MB of JSON). */
 export const TRACE_FILE_MAX_EVENTS = 100_000;

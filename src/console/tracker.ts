@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { now } from "../runtime/timers.ts";
-import { PREEMPTED_DETAIL } from "../runtime/executor.ts";
-import type { TraceEvent, TraceHook } from "../runtime/trace.ts";
+import { now, type TraceEvent, type TraceHook } from "../index.ts";
+import { PREEMPTED_DETAIL } from "../internals.ts";
 
 /** A poll longer than this blocks every other task long enough to warn about it. */
 export const LONG_POLL_MS = 10;
@@ -176,22 +175,4 @@ export class ActivityTracker {
   prune(alive: ReadonlySet<number>): void {
     for (const [id, task] of this.#tasks) if (task.outcome === null && !alive.has(id)) this.#tasks.delete(id);
   }
-}
-
-/**
- * One hook that calls each of `hooks` in turn (the null ones are left out), or null if none is
- * left.
- *
- * @example
- * ```ts
- * const runtime = new Runtime({ trace: combineHooks(printer.hook, tracker.hook) });
- * ```
- */
-export function combineHooks(...hooks: (TraceHook | null | undefined)[]): TraceHook | null {
-  const present = hooks.filter((hook): hook is TraceHook => hook !== null && hook !== undefined);
-  if (present.length === 0) return null;
-  if (present.length === 1) return present[0]!;
-  return (event) => {
-    for (const hook of present) hook(event);
-  };
 }

@@ -12,7 +12,6 @@ import {
   type Async,
   clearActivationEnvironment,
   combineHooks,
-  type ConsoleHandle,
   formatSocketAddress,
   isLoopbackHost,
   isWildcardHost,
@@ -21,7 +20,6 @@ import {
   remoteCondition,
   Runtime,
   select,
-  serveConsole,
   SignalWatch,
   SystemError,
   sleep,
@@ -29,7 +27,6 @@ import {
   takePassedUdpSockets,
   TimeoutError,
   timeout,
-  TraceFile,
   UdpSocket,
 } from "../index.ts";
 import {
@@ -40,10 +37,11 @@ import {
   type SharedBlock,
   serveMetrics,
 } from "../metrics/index.ts";
+import { type ConsoleHandle, serveConsole, TraceFile } from "../console/index.ts";
 // Worker threads and their pollers: the process's hosting, below the app-facing API.
 import { Poller, pollerBackend } from "../internals.ts";
-import { workerModuleUrl } from "../sys/locations.ts";
 import { type EchoConfig, parseCommandLine, USAGE, UsageError } from "./config.ts";
+import { ECHO_WORKER_URL } from "./locations.ts";
 import { err, out, setLogFormat } from "./output.ts";
 import { policyFor, serveEcho, TURN_BUDGET_MS } from "./service.ts";
 import { echoMetricsBlock } from "./metrics.ts";
@@ -395,7 +393,7 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
       metricsMemory: metricsMemory[index]!,
       metricsSampleMs: METRICS_SAMPLE_MS,
     };
-    return new Worker(workerModuleUrl("echo/worker"), { workerData: data });
+    return new Worker(ECHO_WORKER_URL, { workerData: data });
   });
   const status = runtime.blockOn(
     (function* (): Async<number> {

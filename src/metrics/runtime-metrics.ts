@@ -10,12 +10,16 @@
  *
  * @module
  */
-import type { Async } from "../runtime/future.ts";
-import type { Runtime } from "../runtime/runtime.ts";
-import type { JoinHandle } from "../runtime/join-handle.ts";
-import { now, sleep } from "../runtime/timers.ts";
-import type { TraceEvent, TraceHook } from "../runtime/trace.ts";
-import { combineHooks } from "../console/tracker.ts";
+import {
+  type Async,
+  combineHooks,
+  type JoinHandle,
+  now,
+  type Runtime,
+  sleep,
+  type TraceEvent,
+  type TraceHook,
+} from "../index.ts";
 import { formatExposition, type Labels, type MetricFamily } from "./exposition.ts";
 import { checkSharedBlock, observe, readSharedBlock, type SharedBlock, type SharedFamily } from "./shared.ts";
 

@@ -8,8 +8,8 @@
  */
 import { Worker } from "node:worker_threads";
 import { ServerState, STATUS_BYTES } from "../console/protocol.ts";
-import { isLoopbackHost } from "../sys/address.ts";
-import { workerModuleUrl } from "../sys/locations.ts";
+import { isLoopbackHost } from "../index.ts";
+import { METRICS_SERVER_URL } from "./locations.ts";
 import { checkSharedBlock, type SharedBlock } from "./shared.ts";
 
 /** Options of {@link serveMetrics}. */
@@ -71,7 +71,7 @@ export function serveMetrics(options: MetricsServerOptions): MetricsHandle {
   }
   const status = new SharedArrayBuffer(STATUS_BYTES);
   const data: MetricsServerData = { host, port: options.port, blocks, status };
-  const worker = new Worker(workerModuleUrl("metrics/server"), { workerData: data });
+  const worker = new Worker(METRICS_SERVER_URL, { workerData: data });
   const words = new Int32Array(status, 0, 3);
   Atomics.wait(words, 0, ServerState.starting, START_MS);
   const state = Atomics.load(words, 0);

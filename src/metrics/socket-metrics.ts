@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { formatSocketAddress } from "../sys/address.ts";
-import type { UdpSocket } from "../net/udp-socket.ts";
+import { formatSocketAddress, type UdpSocket } from "../index.ts";
 import { checkMetricName, type Labels, type MetricFamily } from "./exposition.ts";
 
 /**

@@ -13,11 +13,11 @@
  */
 import { Worker } from "node:worker_threads";
 import { AddressError, checkPort, isHostName, parseHost, socketAddress, type SocketAddress } from "../sys/address.ts";
-import { workerModuleUrl } from "../sys/locations.ts";
 import type { Context } from "../runtime/context.ts";
 import { Future, PENDING, type Poll, ready } from "../runtime/future.ts";
 import { remoteCondition } from "../runtime/remote.ts";
 import { ANSWER_TEXT_OFFSET, type LookupAnswer, type LookupRequest } from "./resolver-worker.ts";
+import { RESOLVER_WORKER_URL } from "./locations.ts";
 import { describeValue } from "./udp-types.ts";
 
 /** Options of {@link resolve}. */
@@ -144,7 +144,7 @@ class Lookup extends Future<SocketAddress> {
 
 function resolverThread(): Worker {
   if (worker === null) {
-    worker = new Worker(workerModuleUrl("net/resolver-worker"));
+    worker = new Worker(RESOLVER_WORKER_URL);
     worker.unref();
   }
   return worker;

@@ -79,3 +79,21 @@ export function formatTraceEvent(event: TraceEvent): string {
   if (event.detail !== undefined) parts.push(event.detail);
   return parts.join(" ");
 }
+
+/**
+ * One hook that calls each of `hooks` in turn (the null ones are left out), or null if none is
+ * left.
+ *
+ * @example
+ * ```ts
+ * const runtime = new Runtime({ trace: combineHooks(printer.hook, tracker.hook) });
+ * ```
+ */
+export function combineHooks(...hooks: (TraceHook | null | undefined)[]): TraceHook | null {
+  const present = hooks.filter((hook): hook is TraceHook => hook !== null && hook !== undefined);
+  if (present.length === 0) return null;
+  if (present.length === 1) return present[0]!;
+  return (event) => {
+    for (const hook of present) hook(event);
+  };
+}

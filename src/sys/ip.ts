@@ -1,7 +1,7 @@
 /**
  * The IP layer of a UDP descriptor, typed: connect and disconnect, sends to the connected peer,
  * the options whose level depends on the family (`abi.IpOption`), multicast memberships and the
- * interface multicast leaves by. The layer under `src/net/udp-ip.ts` and `src/net/connection.ts`.
+ * interface multicast leaves by: what the sockets' IP options and connections are built on.
  *
  * @module
  */

@@ -1,11 +1,10 @@
 /**
- * Where bun-reactor's files are when it runs from its sources: the native library, built by
- * `zig build` into `zig/zig-out/lib/<platform>/` (or shipped prebuilt there in the npm
- * package), and the modules that run on worker threads.
+ * Where the native library is when bun-reactor runs from its sources: built by `zig build` into
+ * `zig/zig-out/lib/<platform>/` (or shipped prebuilt there in the npm package).
  *
  * `scripts/build.ts` replaces this module, when it compiles the echo executable, with one that
- * embeds the library (`import … with { type: "file" }`) and points at the worker modules
- * compiled into the executable.
+ * embeds the library (`import … with { type: "file" }`). The modules that run on worker threads
+ * are found by the layers that own them, each in its own `locations.ts`.
  *
  * @module
  */
@@ -26,12 +25,3 @@ export const libraryPath: string =
  * if (libraryEmbedded) console.log("running from the compiled udp-echo");
  */
 export const libraryEmbedded: boolean = false;
-
-/** The modules that run on worker threads, by their path under `src/` without extension. */
-export type WorkerModule =
-  "runtime/drivers/reactor-thread" | "echo/worker" | "console/server" | "net/resolver-worker" | "metrics/server";
-
-/** The URL to start a `Worker` of `module` with. */
-export function workerModuleUrl(module: WorkerModule): URL {
-  return new URL(`../${module}.ts`, import.meta.url);
-}

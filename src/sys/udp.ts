@@ -1,5 +1,5 @@
 /**
- * UDP system calls on a descriptor, typed: the layer under `src/net/udp-socket.ts`.
+ * UDP system calls on a descriptor, typed: what the `UdpSocket` class is built on.
  *
  * The library answers every call with one integer, `>= 0` or `-errno`. That integer stops
  * here: these functions return a count, {@link WOULD_BLOCK} (a symbol, not a number) when the

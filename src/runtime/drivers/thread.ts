@@ -10,12 +10,12 @@
  */
 import { Worker } from "node:worker_threads";
 import { SystemError } from "../../sys/errors.ts";
-import { workerModuleUrl } from "../../sys/locations.ts";
 import { EventBuffer, type Poller } from "../../sys/poller.ts";
 import type { Driver } from "../driver.ts";
 import type { Reactor } from "../reactor.ts";
 import type { Traced } from "../trace.ts";
 import { COUNT, Handoff, type HandoffInit, HandoffState, STARTED, STATE } from "./handoff.ts";
+import { REACTOR_THREAD_URL } from "./locations.ts";
 import { traceOsEvents } from "./trace-events.ts";
 
 /** How long `close` waits for the reactor thread to leave its wait before terminating it. */
@@ -46,7 +46,7 @@ export class ThreadDriver implements Driver {
     this.#handoff = Handoff.allocate(eventCapacity);
     this.#events = new EventBuffer(eventCapacity);
     const init: HandoffInit = { memory: this.#handoff.memory, capacity: eventCapacity, poller: poller.handle };
-    this.#worker = new Worker(workerModuleUrl("runtime/drivers/reactor-thread"), { workerData: init });
+    this.#worker = new Worker(REACTOR_THREAD_URL, { workerData: init });
     // The reactor thread alone must not keep the process alive.
     this.#worker.unref();
   }
