@@ -5,7 +5,7 @@
  * same run, since these machines are noisy.
  *
  * Usage: bun bench/run.ts [--seconds S] [--warmup S] [--repeat N] [--rounds N] [--only a,b]
- *        [--tail-seconds S] [--tail-rounds N] [--tail-only] [--source-only] [--smoke] [--no-write]
+ *        [--tail-seconds S] [--tail-rounds N] [--tail-only] [--source-only] [--modes m,n] [--smoke] [--no-write]
  *
  * For each server and datagram size (64 and 1400 bytes): echoes per second, server CPU
  * microseconds per echo (utime + stime from /proc, over verified echoes), RTT p50/p99 with one
@@ -34,15 +34,20 @@
  * echo under single 64-byte datagrams and bursts of 16 × 1200 B, in interleaved rounds as the
  * offload rows are; written to their own section of bench/RESULTS.md.
  *
+ * `--modes safe,fast` measures only the library's build modes against each other: for each mode
+ * (Zig's `-Doptimize`: debug, safe, fast, small) the library is built so and compiled into its own
+ * executable, `dist/udp-echo-MODE`; the echo rows then run the reference and those executables in
+ * interleaved rounds, and the table goes to its own section of bench/RESULTS.md (`build-modes`).
+ *
  * With two or more cores the server is pinned to one core and the load generator to another
  * (taskset), so that they do not take turns on one.
  *
  * @module
  */
 import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { buildExecutable, buildNative, executable, run } from "../scripts/build.ts";
+import { buildExecutable, buildNative, executable, nativeLibrary, run } from "../scripts/build.ts";
 import { writeSection } from "./results-file.ts";
 
 const root = join(import.meta.dir, "..");
@@ -164,8 +169,12 @@ interface Options {
   /** Only the reply-source rows (`--source-only`). */
   sourceOnly: boolean;
   only: string[] | null;
+  /** The library's build modes to compare (`--modes`); empty for the usual run. */
+  modes: string[];
   write: boolean;
 }
+
+const BUILD_MODES = ["debug", "safe", "fast", "small"];
 
 function options(): Options {
   const { values } = parseArgs({
@@ -175,6 +184,7 @@ function options(): Options {
       repeat: { type: "string" },
       rounds: { type: "string" },
       only: { type: "string" },
+      modes: { type: "string" },
       "tail-seconds": { type: "string" },
       "tail-rounds": { type: "string" },
       "tail-only": { type: "boolean" },
@@ -198,6 +208,9 @@ function options(): Options {
   if (!Number.isInteger(tailRounds) || tailRounds < 1) {
     throw new Error(`--tail-rounds must be a whole number >= 1, not ${values["tail-rounds"]}`);
   }
+  const modes = values.modes?.split(",") ?? [];
+  const unknown = modes.find((mode) => !BUILD_MODES.includes(mode));
+  if (unknown !== undefined) throw new Error(`--modes: "${unknown}" is not one of Zig's modes (${BUILD_MODES.join(", ")})`);
   return {
     seconds,
     warmupSeconds,
@@ -209,6 +222,7 @@ function options(): Options {
     tailOnly: values["tail-only"] === true,
     sourceOnly: values["source-only"] === true,
     only: values.only?.split(",") ?? null,
+    modes,
     write: values["no-write"] !== true && !smoke,
   };
 }
@@ -778,6 +792,10 @@ async function main(): Promise<void> {
     await replySourceSection(opts);
     return;
   }
+  if (opts.modes.length > 0) {
+    await buildModeSection(opts);
+    return;
+  }
   const servers = SERVERS.filter((server) => opts.only === null || opts.only.includes(server.name));
   if (opts.only !== null && !servers.some((server) => server.name === "zig-reference")) servers.unshift(SERVERS[0]!);
 
@@ -981,6 +999,75 @@ async function replySourceSection(opts: Options): Promise<void> {
  * The tail rows and the slow-poll count, printed and (unless `--no-write` or `--smoke`) written
  * to their own section of bench/RESULTS.md, so that `--tail-only` replaces just them.
  */
+/** The echo server with the library built in `mode`, compiled into `dist/udp-echo-MODE`. */
+async function buildModeServer(mode: string): Promise<Server> {
+  const prefix = join(root, "zig", "zig-out", "modes", mode);
+  run([join(root, "scripts", "zig"), "build", `-Doptimize=${mode}`, "--prefix", prefix, "--summary", "none"], join(root, "zig"));
+  const library = join(prefix, "lib", basename(dirname(nativeLibrary)), basename(nativeLibrary));
+  const outfile = `${executable}-${mode}`;
+  await buildExecutable({ library, outfile });
+  return {
+    name: `udp-echo-${mode}`,
+    command: (port) => [outfile, "--port", String(port)],
+    note: `compiled executable, inline reactor, the library built with -Doptimize=${mode}`,
+  };
+}
+
+/**
+ * `--modes`: the echo rows for the reference and one executable per build mode of the library,
+ * in interleaved rounds (each a fresh process), with every mode's CPU per echo over the
+ * reference's, per round and as the median of those ratios.
+ */
+async function buildModeSection(opts: Options): Promise<void> {
+  const servers = [SERVERS[0]!];
+  for (const mode of opts.modes) servers.push(await buildModeServer(mode));
+  const lines = ["## The library's build modes", ""];
+  for (const size of SIZES) {
+    const samples = new Map(servers.map((server) => [server.name, [] as Sample[]]));
+    for (let round = 0; round < opts.repeat; round++) {
+      for (const server of servers) samples.get(server.name)!.push(await measure(server, size, opts));
+    }
+    const reference = samples.get(SERVERS[0]!.name)!;
+    const cpuPerRound = (name: string) => samples.get(name)!.map((sample) => sample.cpuMicrosPerEcho);
+    lines.push(
+      `### ${size}-byte datagrams`,
+      "",
+      "| server | echoes/s | CPU µs/echo | CPU vs ref, median of the rounds | per round | RTT p50 µs | errors | lost |",
+      "|---|---:|---:|---:|---|---:|---:|---:|",
+    );
+    for (const server of servers) {
+      const own = samples.get(server.name)!;
+      const perRound = own.map((sample, round) => sample.cpuMicrosPerEcho / reference[round]!.cpuMicrosPerEcho);
+      const sample = medianSample(own);
+      lines.push(
+        `| ${server.name} | ${fixed(sample.echoesPerSec, 0)} | ${fixed(sample.cpuMicrosPerEcho, 2)} | ` +
+          `${fixed(median(perRound), 2)}× | ${perRound.map((value) => fixed(value, 2)).join(", ")} | ` +
+          `${fixed(sample.p50, 1)} | ${sample.errors} | ${sample.lost} |`,
+      );
+    }
+    // The modes against each other directly, round by round (the servers of a round ran seconds apart).
+    const [first, ...others] = servers.slice(1).map((server) => server.name);
+    for (const other of others) {
+      const perRound = cpuPerRound(other).map((value, round) => value / cpuPerRound(first!)[round]!);
+      lines.push(
+        "",
+        `CPU per echo of ${other} over ${first}: ${fixed(median(perRound), 3)}× (median of the rounds; per round ` +
+          `${perRound.map((value) => fixed(value, 3)).join(", ")}).`,
+      );
+    }
+    lines.push("");
+  }
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const when = new Date().toISOString().slice(0, 16).replace("T", " ");
+  lines.push(
+    `Measured ${when} UTC with \`bun run bench --modes ${opts.modes.join(",")}\`; ${cpus().length} × ${cpu}; ` +
+      `Bun ${Bun.version}; ${opts.repeat} rounds, each server fresh, ${opts.warmupSeconds} s of warm-up, then ` +
+      `${opts.seconds} s measured${pinned ? "; server on core 1, load generator on core 0" : ""}.`,
+  );
+  console.log(lines.join("\n"));
+  if (opts.write) await writeSection("build-modes", `${lines.join("\n")}\n`);
+}
+
 async function tailSection(opts: Options): Promise<void> {
   const lines = [...(await tailRows(opts)), ...(await slowPollRows(opts))];
   console.log(lines.join("\n"));

@@ -13,7 +13,16 @@
 const std = @import("std");
 
 /// The mode the library ships in (the npm package's prebuilt libraries, `dist/udp-echo`).
-const shipped_optimize: std.builtin.Optimize = .fast;
+///
+/// ReleaseSafe, not ReleaseFast: its safety checks (bounds, integer casts and overflow,
+/// `unreachable`, the library's own `std.debug.assert`s) stay on in the code users run, so a bug
+/// panics with its place instead of corrupting a Bun process's memory through FFI. The price
+/// was measured with `bun run bench --modes fast,safe` (bench/RESULTS.md, "The library's build
+/// modes", 2026-12-05): udp-echo's CPU per echo with the library in ReleaseSafe over ReleaseFast,
+/// median of 7 interleaved rounds, 1.028× for 64-byte datagrams and 0.998× for 1400-byte ones
+/// (round to round 0.93-1.08×, on a shared machine): the echo's cost is in its JavaScript, not in
+/// the library's few checks per batch.
+const shipped_optimize: std.builtin.Optimize = .safe;
 
 /// The platforms the npm package ships prebuilt, by Bun's names.
 const shipped = [_]struct { platform: []const u8, query: std.Target.Query }{
@@ -58,10 +67,13 @@ pub fn build(b: *std.Build) void {
     }
 
     const bench = b.step("bench", "Build the benchmark's load generator and reference server");
+    // Always ReleaseFast, whatever the library ships in: the reference is the fastest server a
+    // user could write on the same calls, and the load generator must not be what limits a run.
+    const bench_optimize: std.builtin.Optimize = .fast;
     const lib_module = b.createModule(.{
         .root_source_file = b.path("src/lib.zig"),
         .target = target,
-        .optimize = optimize,
+        .optimize = bench_optimize,
         .imports = &.{.{ .name = "build_options", .module = build_options }},
     });
     for ([_][]const u8{ "loadgen", "echo-reference", "http-probe" }) |name| {
@@ -70,7 +82,7 @@ pub fn build(b: *std.Build) void {
             .root_module = b.createModule(.{
                 .root_source_file = b.path(b.fmt("bench/{s}.zig", .{name})),
                 .target = target,
-                .optimize = optimize,
+                .optimize = bench_optimize,
                 .imports = &.{.{ .name = "bun_reactor", .module = lib_module }},
             }),
         });

@@ -198,9 +198,9 @@ const faulty = struct {
 
 /// An errno (or the error a wrapper made of it) that only a bug in this library could cause (a
 /// bad pointer it built itself, flags it chose): a panic naming the function and the errno, in
-/// every build mode. `unreachable` there would be undefined behaviour in ReleaseFast, the mode
-/// the library ships in, if a kernel (or a sandbox filtering system calls) ever answered
-/// otherwise than its manual says.
+/// every build mode. `unreachable` there would be undefined behaviour in a ReleaseFast build (the
+/// library ships in ReleaseSafe, but may be built either way) if a kernel, or a sandbox filtering
+/// system calls, ever answered otherwise than its manual says.
 pub fn bug(comptime at: std.builtin.SourceLocation, e: anytype) noreturn {
     const name = switch (@typeInfo(@TypeOf(e))) {
         .error_set => @errorName(e),
