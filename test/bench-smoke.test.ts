@@ -107,6 +107,33 @@ test("the load generator refuses a datagram size below its 16-byte header, named
   }
 });
 
+test("the load generator counts a window lost after --stall-ms without a reply (default 50 ms), not before", async () => {
+  run([join(root, "scripts", "zig"), "build", "bench", "--summary", "none"], join(root, "zig"));
+  const loadgen = join(root, "zig", "zig-out", "bin", "loadgen");
+  // A socket that never answers: every window the load generator sends stalls.
+  const script = "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('127.0.0.1',0))\n";
+  const silent = Bun.spawn(["python3", "-c", `${script}print(s.getsockname()[1], flush=True)\ntime.sleep(60)`], {
+    stdout: "pipe",
+  });
+  try {
+    const reader = silent.stdout.getReader();
+    const port = Number(new TextDecoder().decode((await reader.read()).value).trim());
+    const lost = async (...options: string[]) => {
+      const args = [...options, "throughput", "127.0.0.1", String(port), "64", "0.5", "1", "4"];
+      const { stdout, exitCode } = await runProcess([loadgen, ...args]);
+      expect(exitCode).toBe(0);
+      return (JSON.parse(stdout) as { lost: number }).lost;
+    };
+    // In half a second, the default gives up on the window several times; a minute never does.
+    expect(await lost()).toBeGreaterThanOrEqual(8);
+    expect(await lost("--stall-ms", "60000")).toBe(0);
+  } finally {
+    silent.kill();
+  }
+  const refused = await runProcess([loadgen, "--stall-ms", "0", "latency", "127.0.0.1", "9"]);
+  expect(refused.stderr).toContain("--stall-ms must be at least 1");
+});
+
 test("the fairness benchmark's HTTP probe times real requests to Bun.serve, counts the failed ones and refuses bad input", async () => {
   run([join(root, "scripts", "zig"), "build", "bench", "--summary", "none"], join(root, "zig"));
   const probe = join(root, "zig", "zig-out", "bin", "http-probe");

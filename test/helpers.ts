@@ -60,3 +60,16 @@ export async function runProcess(command: string[], options: { stdin?: Uint8Arra
     clearTimeout(timer);
   }
 }
+
+/**
+ * Waits until `condition()` holds, checking every 10 ms, for at most `timeoutMs` (default 30 s:
+ * generous, since the machine may be loaded); throws naming `what` if it never does. Tests wait
+ * for what they need (a line printed, a counter reached), never for a fixed time.
+ */
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}, in vain`);
+    await Bun.sleep(10);
+  }
+}

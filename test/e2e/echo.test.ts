@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { runProcess } from "../helpers.ts";
+import { runProcess, waitFor } from "../helpers.ts";
 import { ensureBuilt, runServer, startServer } from "./server.ts";
 
 const clients = join(import.meta.dir, "..", "clients");
@@ -127,7 +127,7 @@ describe("udp-echo as a process", () => {
   test("--stats prints rates, drops and tasks every interval", async () => {
     const server = await startServer(["--port", "0", "--stats", "0.2"]);
     await run(["python3", join(clients, "python-client.py"), "127.0.0.1", String(server.port), "10"]);
-    await Bun.sleep(500);
+    await waitFor("two stats lines", () => (server.stdout().match(/^stats: /gm) ?? []).length >= 2);
     const { stdout } = await server.stop();
     const lines = stdout.split("\n").filter((line) => line.startsWith("stats: "));
     expect(lines.length).toBeGreaterThanOrEqual(2);

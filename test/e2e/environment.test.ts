@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { runProcess } from "../helpers.ts";
+import { runProcess, waitFor } from "../helpers.ts";
 import { ensureBuilt, startServer } from "./server.ts";
 
 const clients = join(import.meta.dir, "..", "clients");
@@ -68,28 +68,44 @@ describe("udp-echo when the reader of its standard output goes away", () => {
   test("`udp-echo --stats 0.2 | head -1`: it keeps serving, and SIGTERM exits 0 without a stack trace", async () => {
     const binary = await ensureBuilt();
     const dir = mkdtempSync(join(tmpdir(), "udp-echo-pipe-"));
+    // Set once known, so that a failed step still ends the server (it holds the shell's pipe open).
+    let pid: number | null = null;
+    let shell: ReturnType<typeof Bun.spawn> | null = null;
     const [errFile, pidFile, statusFile] = ["stderr", "pid", "status"].map((name) => join(dir, name));
     try {
       // The server's stdout is a pipe into `head -1`, which exits after the ready line.
       const script = '{ "$0" --port 0 --stats 0.2 2>"$1" & echo $! >"$2"; wait $!; echo $? >"$3"; } | head -1';
-      const shell = Bun.spawn(["sh", "-c", script, binary, errFile!, pidFile!, statusFile!], {
+      const sh = Bun.spawn(["sh", "-c", script, binary, errFile!, pidFile!, statusFile!], {
         cwd: dirname(binary),
         stdout: "pipe",
       });
+      shell = sh;
       // Only the first line: the shell keeps the pipe open until the server ends.
-      const reader = shell.stdout.getReader();
+      const reader = sh.stdout.getReader();
       let readyLine = "";
       while (!readyLine.includes("\n")) readyLine += new TextDecoder().decode((await reader.read()).value);
       const port = Number(/:(\d+) \(/.exec(readyLine)?.[1]);
       expect(port).toBeGreaterThan(0);
-      // Several stats lines have now met the closed pipe.
-      await Bun.sleep(800);
+      await waitFor("the server's pid", () => existsSync(pidFile!) && readFileSync(pidFile!, "utf8").trim() !== "");
+      const server = Number(readFileSync(pidFile!, "utf8"));
+      pid = server;
+      // `head` is gone: wait until a stats line has met the closed pipe. The server's writes are
+      // one write(2) a line, and it makes no other while idle: the ready line, then the first
+      // stats line, which fails with EPIPE and silences standard output (src/echo/output.ts).
+      // Without /proc (macOS), wait the time of four stats intervals instead.
+      if (process.platform === "linux") {
+        const writes = () => Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${server}/io`, "utf8"))?.[1]);
+        await waitFor("a stats line written into the closed pipe", () => writes() >= 2);
+      } else {
+        await Bun.sleep(800);
+      }
       await expectEcho(port);
-      process.kill(Number(readFileSync(pidFile!, "utf8")), "SIGTERM");
-      await shell.exited;
+      process.kill(server, "SIGTERM");
+      await sh.exited;
       expect(readFileSync(errFile!, "utf8")).toBe("");
       expect(existsSync(statusFile!) && readFileSync(statusFile!, "utf8").trim()).toBe("0");
     } finally {
+      if (pid !== null && shell?.exitCode === null) process.kill(pid, "SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -4,8 +4,9 @@
 //! derived from both; an echo counts only if every byte matches. Modes:
 //!
 //! - `throughput`: SOCKETS connected sockets, each keeping WINDOW datagrams in flight, for
-//!   SECONDS; a window that stalls (its datagrams were dropped) is refilled after 50 ms and the
-//!   datagrams counted lost.
+//!   SECONDS; a window that stalls (no reply for `--stall-ms`, default 50: its datagrams were
+//!   dropped) is refilled and its datagrams counted lost. On a loaded machine a server may simply
+//!   not run for longer than that: tests that must see no loss pass a generous value.
 //! - `count`: the same load, until exactly N datagrams have been sent and each has come back
 //!   verified, been found corrupted, or been given up as lost (SECONDS is then only a limit).
 //! - `latency`: one socket, one datagram in flight for SECONDS; exact RTT percentiles (p50, p99,
@@ -21,8 +22,9 @@
 //!   (CLOCK_REALTIME, ns) of that echo, for measuring a server's cold start from another
 //!   process that noted when it started the server.
 //!
-//! Usage: loadgen MODE HOST PORT [SIZE SECONDS SOCKETS WINDOW [N]]
-//!        loadgen burst|burst-count HOST PORT SIZE SECONDS SOCKETS WINDOW BURST [N]
+//! Usage: loadgen [--stall-ms MS] MODE HOST PORT [SIZE SECONDS SOCKETS WINDOW [N]]
+//!        loadgen [--stall-ms MS] burst|burst-count HOST PORT SIZE SECONDS SOCKETS WINDOW BURST [N]
+//! (`--stall-ms` may come anywhere on the line.)
 //! Prints one JSON object on stdout.
 
 const std = @import("std");
@@ -40,7 +42,8 @@ const batch = 64;
 const slot_size = 65536;
 const sockets_max = 64;
 const samples_max = 4 << 20;
-const stall_ns = 50 * std.time.ns_per_ms;
+/// How long a window may go without a reply before its datagrams count as lost, by default.
+const stall_ms_default = 50;
 /// The most datagrams one UDP_SEGMENT send may carry on every kernel since 4.18
 /// (`UDP_MAX_SEGMENTS`; 6.9 raised it to 128), and the most UDP_GRO coalesces (`UDP_GRO_CNT_MAX`).
 const burst_max = 64;
@@ -217,7 +220,7 @@ fn refill(flow: *Flow, shape: Shape, window: u64, budget: *u64) void {
 }
 
 /// Closed-loop load for `seconds`, or, with a `limit`, until `limit` datagrams are accounted for.
-fn throughput(to: Target, shape: Shape, seconds: f64, socket_count: usize, window: u64, limit: ?u64) void {
+fn throughput(to: Target, shape: Shape, seconds: f64, socket_count: usize, window: u64, limit: ?u64, stall_ns: u64) void {
     const size = shape.size;
     var flows: [sockets_max]Flow = undefined;
     const epoll: i32 = @intCast(check(linux.epoll_create1(linux.EPOLL.CLOEXEC), "epoll_create1"));
@@ -328,9 +331,34 @@ fn number(comptime T: type, text: ?[]const u8, default: T) T {
     return std.fmt.parseInt(T, value, 10) catch die("bad number {s}", .{value});
 }
 
+/// The command line's positional arguments, with the options taken out of it.
+const Positional = struct {
+    items: [16][]const u8 = undefined,
+    len: usize = 0,
+    index: usize = 0,
+
+    fn next(self: *Positional) ?[]const u8 {
+        if (self.index == self.len) return null;
+        self.index += 1;
+        return self.items[self.index - 1];
+    }
+};
+
 pub fn main(init: std.process.Init.Minimal) void {
-    var args = init.args.iterate();
-    _ = args.skip();
+    var all = init.args.iterate();
+    _ = all.skip();
+    var args = Positional{};
+    var stall_ms: u64 = stall_ms_default;
+    while (all.next()) |arg| {
+        if (std.mem.eql(u8, arg, "--stall-ms")) {
+            stall_ms = number(u64, all.next() orelse die("--stall-ms needs a number of milliseconds", .{}), 0);
+            if (stall_ms == 0) die("--stall-ms must be at least 1", .{});
+            continue;
+        }
+        if (args.len == args.items.len) die("too many arguments", .{});
+        args.items[args.len] = arg;
+        args.len += 1;
+    }
     const mode = args.next() orelse die("usage: loadgen throughput|count|burst|burst-count|latency|probe HOST PORT [SIZE SECONDS SOCKETS WINDOW [BURST] [N]]", .{});
     const host = args.next() orelse die("missing HOST", .{});
     const to = target(host, number(u16, args.next(), 0));
@@ -355,7 +383,7 @@ pub fn main(init: std.process.Init.Minimal) void {
         const counted = std.mem.eql(u8, mode, "count") or std.mem.eql(u8, mode, "burst-count");
         const limit: ?u64 = if (counted) number(u64, args.next(), 1_000_000) else null;
         if (limit != null and limit.? % shape.burst != 0) die("N must be a multiple of the burst {d}", .{shape.burst});
-        throughput(to, shape, seconds, socket_count, window, limit);
+        throughput(to, shape, seconds, socket_count, window, limit, stall_ms * std.time.ns_per_ms);
     } else if (std.mem.eql(u8, mode, "latency")) {
         latency(to, size, seconds);
     } else if (std.mem.eql(u8, mode, "probe")) {
