@@ -1,6 +1,7 @@
 /**
  * The checks that run before the test suite (`npm test` runs this, then `bun test`): types,
- * formatting (prettier, zig fmt), the Zig tests, and the cross-builds for every shipped platform.
+ * formatting (prettier, zig fmt), the CI workflow (actionlint, built by `scripts/actionlint` on
+ * first use, which needs Go), the Zig tests, and the cross-builds for every shipped platform.
  *
  * @module
  */
@@ -14,6 +15,7 @@ const steps: [string, string[], string][] = [
   ["TypeScript types", [join(root, "node_modules", ".bin", "tsc"), "--noEmit", "-p", "."], root],
   ["TypeScript formatting", [join(root, "node_modules", ".bin", "prettier"), "--check", "--log-level", "warn", "."], root],
   ["Zig formatting", [zig, "fmt", "--check", "."], join(root, "zig")],
+  ["GitHub Actions workflows (actionlint)", [join(root, "scripts", "actionlint")], root],
   ["Zig tests (Debug and the shipped mode)", [zig, "build", "test", "--summary", "all"], join(root, "zig")],
   ["Cross-builds (4 shipped platforms, BSD tests)", [zig, "build", "cross", "--summary", "all"], join(root, "zig")],
 ];

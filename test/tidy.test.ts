@@ -110,6 +110,15 @@ describe("tidy", () => {
     expect(ci.split("\n")).toContain(command!);
   });
 
+  test("the GitHub Actions workflow runs the README's test command on Linux x64 and arm64 (through .ci/run) and macOS", () => {
+    const command = /<!-- test-command -->\s*```sh\n(.+)\n```/.exec(read("README.md"))?.[1];
+    const workflow = read(".github/workflows/ci.yml");
+    const runners = [...workflow.matchAll(/^\s+(?:runner|runs-on): (\S+)$/gm)].map((match) => match[1]);
+    expect(runners).toEqual(expect.arrayContaining(["ubuntu-24.04", "ubuntu-24.04-arm", "macos-15"]));
+    expect(workflow).toMatch(/^\s+run: bash \.ci\/run$/m);
+    expect(workflow.split("\n").map((line) => line.trim())).toContain(`run: ${command}`);
+  });
+
   test("docs/cli.md's command line lists exactly the options udp-echo --help prints", () => {
     const listed = /## The command line\n\n```text\nudp-echo \[options\]\n([\s\S]*?)```/.exec(read("docs/cli.md"))?.[1];
     const printed = /\nOptions:\n([\s\S]*?\n)\n/.exec(USAGE)?.[1];
