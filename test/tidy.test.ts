@@ -72,6 +72,14 @@ describe("tidy", () => {
     expect(missing).toEqual([]);
   });
 
+  test("no file in src/ is over 500 lines: past that, a module is split at its seams", () => {
+    const long = sources.flatMap((path) => {
+      const lines = read(path).split("\n").length - 1;
+      return lines > 500 ? [`${path} (${lines} lines)`] : [];
+    });
+    expect(long).toEqual([]);
+  });
+
   test("lines are at most 140 characters", () => {
     const files = [...sources, ...new Bun.Glob("{test,scripts,bench,examples}/**/*.ts").scanSync(root)];
     const long = files.flatMap((path) =>
