@@ -113,7 +113,16 @@
  * | … with also the poll flags, the trace checks and the deadline check cut | 559 |
  * | after: one `try` per task poll around a loop with none, the step read once, a task's own wake decided in `Task.wake` | 700 |
  * | after: + `readyAwait`, the budget and the turn's time in one call | 710–721 |
- * | after: + the common ends of a poll first in `#pollTask`, the rare ones in methods | 635 |
+ * | after: + the commonest end of a poll first in `#pollTask`, the others in methods | 634–635 |
+ * | … with the fields of a task in their old order | 732 |
+ * | … with both common ends (pending idle, woken) in `#pollTask` | 765 |
+ * | … with the whole poll written out in the pass's loop | 860 |
+ *
+ * The last three show what moves these counts most: not the work written in a function but
+ * whether JSC inlines it, which depends on the size of the functions around it. A larger
+ * `#pollTask` cost ~130 instructions per poll; writing the poll into the loop cost ~225. Two
+ * runs of one code agree within ~10; a change of one function's size can move the whole path by
+ * 100 or more, so every change here was measured, and the two that lost were not kept.
  *
  * Of the ~400 instructions above the floor, about 130 were the generator loop's own checks (the
  * budget and the turn's time through the task's accessors and a chain of four calls, the trace
@@ -139,8 +148,10 @@
  * host text was formatted per datagram; now the two system calls have ~70% of them.
  *
  * The other rows, the same way (`pingpong 20000` against `60000`, `spawn 20000` against
- * `60000`), against the code before this round's poll changes: a wake of the ping-pong 1,402 →
- * 1,226 instructions, a spawn + join 4,307 → 4,050.
+ * `60000`): a spawn + join 4,634 instructions at main's ac66a67, 4,307 before this round's poll
+ * changes, 4,050 after (with both common ends in `#pollTask`, not kept); a wake of the ping-pong
+ * 1,402 before, 1,226 with that version (the kept one, which makes an idle end a call, was not
+ * counted).
  *
  * One run after (load 4.2–4.5, `--before` main at ac66a67, 3 processes per column, warm): a poll
  * inline 149 ns (tokio 112, floor 112, before 165), embedded 212 (before 329); select 3,783 ns

@@ -362,19 +362,15 @@ export class Executor {
     this.pollPreempted = false;
     if (task.pollFuture()) return this.#polledReady(task);
     // (The poll may have changed the state: through the task's waker, or by cancelling it.)
-    const state = task.state as TaskStateValue;
-    if (state === TaskState.running) {
-      // Step 7: pending, and nobody woke it: paused until its waker is woken.
-      task.state = this.pollWakerTaken ? TaskState.idle : TaskState.idleWakerNotTaken;
-      if (trace !== null) trace(traceEvent("pending", { task: task.id }));
-    } else if (state === TaskState.runningWoken && !this.pollPreempted) {
-      // Woken while it ran (a yield, a spent budget): queued again, behind the others.
+    if ((task.state as TaskStateValue) === TaskState.runningWoken && !this.pollPreempted) {
+      // Woken while it ran (a yield, a spent budget): queued again, behind the others. The
+      // commonest end of a poll, so it comes first; the others are in #polledPending.
       task.state = TaskState.scheduled;
       this.#queue.push(task);
       if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: "woken while it ran: queued again" }));
-    } else {
-      this.#polledRarely(task);
+      return;
     }
+    this.#polledPending(task);
   }
 
   /** Step 11: the task's poll returned its outcome. */
@@ -385,18 +381,26 @@ export class Executor {
     if (trace !== null) trace(traceEvent("ready", { task: task.id, detail: task.ended!.state }));
   }
 
-  /** The rare ends of a pending poll: the task cancelled itself, or the turn's time cut it short. */
-  #polledRarely(task: Task<unknown>): void {
-    if (task.state === TaskState.runningCancelled) return this.#cancelNow(task);
-    // Cut short by the turn's time, not by its own choice: it goes on where it stopped, before
-    // the tasks behind it, so that budgets change when work runs, never its order.
-    task.state = TaskState.scheduled;
-    this.pollPreempted = false;
-    // A poll cut short ends the turn even before the deadline: it was predicted to pass it.
-    this.#timing.cutShort();
-    this.#queue.unshift(task);
+  /** The task's poll returned pending, and it was not simply woken while it ran. */
+  #polledPending(task: Task<unknown>): void {
     const trace = this.#runtime.trace;
-    if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: PREEMPTED_DETAIL }));
+    if (task.state === TaskState.runningCancelled) {
+      // The task cancelled itself.
+      this.#cancelNow(task);
+    } else if (task.state === TaskState.runningWoken) {
+      // Cut short by the turn's time, not by its own choice: it goes on where it stopped,
+      // before the tasks behind it, so that budgets change when work runs, never its order.
+      task.state = TaskState.scheduled;
+      this.pollPreempted = false;
+      // A poll cut short ends the turn even before the deadline: it was predicted to pass it.
+      this.#timing.cutShort();
+      this.#queue.unshift(task);
+      if (trace !== null) trace(traceEvent("pending", { task: task.id, detail: PREEMPTED_DETAIL }));
+    } else {
+      // Step 7: pending, and nobody woke it: paused until its waker is woken.
+      task.state = this.pollWakerTaken ? TaskState.idle : TaskState.idleWakerNotTaken;
+      if (trace !== null) trace(traceEvent("pending", { task: task.id }));
+    }
   }
 
   /** Reports the tasks that failed in this turn and that nobody has joined since. */
