@@ -113,9 +113,9 @@
  * | … with also the poll flags, the trace checks and the deadline check cut | 559 |
  * | after: one `try` per task poll around a loop with none, the step read once, a task's own wake decided in `Task.wake` | 700 |
  * | after: + `readyAwait`, the budget and the turn's time in one call | 710–721 |
- * | after: + the commonest end of a poll first in `#pollTask`, the others in methods | 634–635 |
- * | … with the fields of a task in their old order | 732 |
- * | … with both common ends (pending idle, woken) in `#pollTask` | 765 |
+ * | after: + the commonest end of a poll first in `#pollTask`, the others in methods | 635 |
+ * | after: + a task's fields in the order a poll reads them (kept) | 634 |
+ * | … with both common ends (pending idle, woken) in `#pollTask` (fields in the old order: 732) | 765 |
  * | … with the whole poll written out in the pass's loop | 860 |
  *
  * The last three show what moves these counts most: not the work written in a function but
