@@ -423,12 +423,13 @@ export class Executor {
    */
   park(limitMs: number): void {
     const timers = this.#runtime.timers;
+    // Tasks ready, no timer set, the OS checked a moment ago: nothing to do, no clock to read.
+    if (this.#queue.length > 0 && this.#pollsSinceOsCheck < OS_CHECK_POLLS && timers.size === 0) return;
     this.#waking = "timer";
     timers.fireDue(now());
     if (this.#queue.length > 0 && this.#pollsSinceOsCheck < OS_CHECK_POLLS) {
-      // Tasks are ready and the OS was checked a moment ago: check it again once this many
-      // polls have run (tokio's event_interval), so that two tasks waking each other do not
-      // pay a system call per wake, and I/O still waits at most OS_CHECK_POLLS polls.
+      // Tasks are ready and the OS was checked a moment ago: check it again once OS_CHECK_POLLS
+      // polls have run (tokio's event_interval): no system call per wake, I/O waits at most that.
       this.#waking = "outside the runtime";
       return;
     }
