@@ -35,11 +35,14 @@ const LAYERS: Record<string, { may: string[]; why: string }> = {
   sys: { may: ["sys/"], why: "the bottom layer: it imports, and names, nothing above it" },
   runtime: { may: ["sys/", "runtime/"], why: "the runtime is built on sys alone" },
   net: { may: ["sys/", "runtime/", "net/"], why: "sockets are built on sys and the runtime" },
-  console: { may: [...ENTRIES, "console/"], why: "the console is an entry of its own on top of the package's" },
+  "server-thread": { may: ["server-thread/"], why: "serving from a thread of its own needs nothing of the runtime" },
+  console: {
+    may: [...ENTRIES, "console/", "server-thread/"],
+    why: "the console is an entry of its own on top of the package's, served from a thread of its own",
+  },
   metrics: {
-    // Its server thread speaks the console's server protocol (a status word both start with).
-    may: [...ENTRIES, "metrics/", "console/protocol.ts"],
-    why: "the metrics are an entry of their own on top of the package's",
+    may: [...ENTRIES, "metrics/", "server-thread/"],
+    why: "the metrics are an entry of their own on top of the package's, served from a thread of its own",
   },
   echo: {
     may: [...ENTRIES, "console/index.ts", "metrics/index.ts", "echo/", "../package.json"],

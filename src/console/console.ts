@@ -9,10 +9,11 @@
  *
  * @module
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { type Async, combineHooks, isLoopbackHost, now, type Runtime, RuntimeError, sleep, type TraceHook } from "../index.ts";
 import { CONSOLE_SERVER_URL } from "./locations.ts";
-import { type ConsoleServerData, STATUS_BYTES, ServerState } from "./protocol.ts";
+import { startServerThread } from "../server-thread/handshake.ts";
+import type { ConsoleServerData } from "./protocol.ts";
 import { type ConsoleSnapshot, takeSnapshot } from "./snapshot.ts";
 import { ActivityTracker } from "./tracker.ts";
 
@@ -40,9 +41,6 @@ export interface ConsoleHandle {
   close(): void;
   [Symbol.dispose](): void;
 }
-
-/** The longest a console waits for its server thread to listen. */
-const START_MS = 5000;
 
 /** Seconds of app counters kept for the chart. */
 const HISTORY_SECONDS = 60;
@@ -82,19 +80,7 @@ class MetricsHistory {
 }
 
 function startServer(data: Omit<ConsoleServerData, "status">): { worker: Worker; port: number } {
-  const status = new SharedArrayBuffer(STATUS_BYTES);
-  const worker = new Worker(CONSOLE_SERVER_URL, { workerData: { ...data, status } });
-  const words = new Int32Array(status, 0, 3);
-  Atomics.wait(words, 0, ServerState.starting, START_MS);
-  const state = Atomics.load(words, 0);
-  if (state === ServerState.listening) {
-    worker.unref();
-    return { worker, port: words[1]! };
-  }
-  void worker.terminate();
-  if (state === ServerState.starting) throw new Error(`Cannot serve the console: its server did not start within ${START_MS} ms`);
-  const message = new TextDecoder().decode(new Uint8Array(status, 16, words[2]!));
-  throw new Error(`Cannot serve the console on ${data.host}:${data.port}: ${message}`);
+  return startServerThread(CONSOLE_SERVER_URL, data, "the console", `${data.host}:${data.port}`);
 }
 
 function* publish(

@@ -13,13 +13,11 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { CONSOLE_PAGE } from "./page.ts";
-import { type ConsoleServerData, ServerState, STATUS_BYTES } from "./protocol.ts";
+import { reportListening } from "../server-thread/handshake.ts";
+import type { ConsoleServerData } from "./protocol.ts";
 import { Viewers } from "./viewers.ts";
 
-const encoder = new TextEncoder();
-
 function main(data: ConsoleServerData): void {
-  const status = new Int32Array(data.status, 0, 3);
   const viewers = new Viewers(data.maxViewers);
 
   parentPort!.on("message", (snapshot: string) => viewers.publish(snapshot));
@@ -37,7 +35,7 @@ function main(data: ConsoleServerData): void {
     });
   }
 
-  try {
+  reportListening(data.status, () => {
     const server = Bun.serve({
       hostname: data.host,
       port: data.port,
@@ -58,15 +56,8 @@ function main(data: ConsoleServerData): void {
         }
       },
     });
-    status[1] = server.port ?? 0;
-    Atomics.store(status, 0, ServerState.listening);
-  } catch (error) {
-    const message = encoder.encode(error instanceof Error ? error.message : String(error)).subarray(0, STATUS_BYTES - 16);
-    new Uint8Array(data.status, 16).set(message);
-    status[2] = message.length;
-    Atomics.store(status, 0, ServerState.failed);
-  }
-  Atomics.notify(status, 0);
+    return server.port ?? 0;
+  });
 }
 
 main(workerData as ConsoleServerData);

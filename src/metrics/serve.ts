@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { Worker } from "node:worker_threads";
-import { ServerState, STATUS_BYTES } from "../console/protocol.ts";
 import { isLoopbackHost } from "../index.ts";
+import { type ServerThreadData, startServerThread } from "../server-thread/handshake.ts";
 import { METRICS_SERVER_URL } from "./locations.ts";
 import { checkSharedBlock, type SharedBlock } from "./shared.ts";
 
@@ -25,12 +24,10 @@ export interface MetricsServerOptions {
 }
 
 /** What the server thread starts with. */
-export interface MetricsServerData {
+export interface MetricsServerData extends ServerThreadData {
   readonly host: string;
   readonly port: number;
   readonly blocks: readonly SharedBlock[];
-  /** As the console's: [0] state (`ServerState`), [1] the port, [2] an error's length in bytes from 16. */
-  readonly status: SharedArrayBuffer;
 }
 
 /** Metrics being served. */
@@ -41,9 +38,6 @@ export interface MetricsHandle {
   close(): void;
   [Symbol.dispose](): void;
 }
-
-/** The longest {@link serveMetrics} waits for its server thread to listen. */
-const START_MS = 5000;
 
 /**
  * Serves `options.blocks` on `http://HOST:PORT/metrics` from a thread of its own. Throws an
@@ -69,21 +63,13 @@ export function serveMetrics(options: MetricsServerOptions): MetricsHandle {
       `bun-reactor: warning: the metrics listen on ${host}, not on loopback: anyone who can reach it reads them`,
     );
   }
-  const status = new SharedArrayBuffer(STATUS_BYTES);
-  const data: MetricsServerData = { host, port: options.port, blocks, status };
-  const worker = new Worker(METRICS_SERVER_URL, { workerData: data });
-  const words = new Int32Array(status, 0, 3);
-  Atomics.wait(words, 0, ServerState.starting, START_MS);
-  const state = Atomics.load(words, 0);
-  if (state !== ServerState.listening) {
-    void worker.terminate();
-    if (state === ServerState.starting)
-      throw new Error(`Cannot serve the metrics: the server did not start within ${START_MS} ms`);
-    const message = new TextDecoder().decode(new Uint8Array(status, 16, words[2]!));
-    throw new Error(`Cannot serve the metrics on ${host}:${options.port}: ${message}`);
-  }
-  worker.unref();
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${words[1]!}/metrics`;
+  const { worker, port } = startServerThread<Omit<MetricsServerData, "status">>(
+    METRICS_SERVER_URL,
+    { host, port: options.port, blocks },
+    "the metrics",
+    `${host}:${options.port}`,
+  );
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/metrics`;
   let closed = false;
   const close = (): void => {
     if (closed) return;

@@ -7,16 +7,13 @@
  * @module
  */
 import { workerData } from "node:worker_threads";
-import { ServerState, STATUS_BYTES } from "../console/protocol.ts";
+import { reportListening } from "../server-thread/handshake.ts";
 import { EXPOSITION_CONTENT_TYPE, formatExposition } from "./exposition.ts";
 import type { MetricsServerData } from "./serve.ts";
 import { readSharedBlock } from "./shared.ts";
 
-const encoder = new TextEncoder();
-
 function main(data: MetricsServerData): void {
-  const status = new Int32Array(data.status, 0, 3);
-  try {
+  reportListening(data.status, () => {
     const server = Bun.serve({
       hostname: data.host,
       port: data.port,
@@ -38,15 +35,8 @@ function main(data: MetricsServerData): void {
         }
       },
     });
-    status[1] = server.port ?? 0;
-    Atomics.store(status, 0, ServerState.listening);
-  } catch (error) {
-    const message = encoder.encode(error instanceof Error ? error.message : String(error)).subarray(0, STATUS_BYTES - 16);
-    new Uint8Array(data.status, 16).set(message);
-    status[2] = message.length;
-    Atomics.store(status, 0, ServerState.failed);
-  }
-  Atomics.notify(status, 0);
+    return server.port ?? 0;
+  });
 }
 
 main(workerData as MetricsServerData);
