@@ -39,7 +39,10 @@ const totals = (stdout: string) => {
     .exec(line)![1]!
     .split(", ")
     .reduce((sum, field) => sum + Number(field.split(" ").at(-1)), 0);
-  return { in: number("in"), out: number("out"), rateLimited: number("rate-limited"), drops };
+  // Datagrams the kernel dropped before the server read them (its receive buffer full while it
+  // fell behind, as on a loaded machine): not part of `in`, but every one sent is one or the other.
+  const droppedByKernel = number("dropped by kernel");
+  return { in: number("in"), out: number("out"), rateLimited: number("rate-limited"), drops, droppedByKernel };
 };
 
 beforeAll(async () => {
@@ -64,7 +67,7 @@ describe.skipIf(process.platform !== "linux")("udp-echo --rate-limit with 50,000
     expect({ echoed, late }).toEqual({ echoed: sent, late: 0 });
     expect(grown).toBeLessThan(LIMITER_TABLE_BYTES + HEAP_HEADROOM_BYTES);
     const counted = totals((await server.stop()).stdout);
-    expect(counted.in).toBe(2000 + SOURCES + sent!);
+    expect(counted.in + counted.droppedByKernel).toBe(2000 + SOURCES + sent!);
     expect(counted.out + counted.drops).toBe(counted.in);
   }, 60_000);
 
@@ -78,7 +81,7 @@ describe.skipIf(process.platform !== "linux")("udp-echo --rate-limit with 50,000
     expect(residentBytes(server.process.pid) - baseline).toBeLessThan(LIMITER_TABLE_BYTES + HEAP_HEADROOM_BYTES);
     // The port is not part of a source: all of ::1 shares one bucket, so most are over its rate.
     const counted = totals((await server.stop()).stdout);
-    expect(counted.in).toBe(2000 + SOURCES);
+    expect(counted.in + counted.droppedByKernel).toBe(2000 + SOURCES);
     expect(counted.rateLimited).toBeGreaterThan(SOURCES / 2);
     expect(counted.out + counted.drops).toBe(counted.in);
   }, 60_000);
