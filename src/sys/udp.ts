@@ -146,6 +146,18 @@ export class SendRefusal {
 const SOCKET_ERRORS: ReadonlySet<number> = new Set([Errno.EBADF, Errno.ENOTSOCK]);
 
 /**
+ * What a send's return code `rc` means: the count sent, WOULD_BLOCK, or the OS's refusal of the
+ * datagram; an error of the socket itself is thrown, naming `syscall`, `what` was sent and `fd`
+ * (the message is made only then: this is on every send's path).
+ */
+function sendOutcome(rc: number, syscall: string, what: string, fd: number): number | WouldBlock | SendRefusal {
+  if (rc >= 0) return rc;
+  if (wouldBlock(rc)) return WOULD_BLOCK;
+  if (SOCKET_ERRORS.has(-rc)) throw new SystemError(syscall, -rc, `Cannot send ${what} on UDP descriptor ${fd}`);
+  return SendRefusal.of(-rc);
+}
+
+/**
  * Sends `payload` to the address encoded in `address`, as one datagram of a batch is sent:
  * returns the bytes sent, WOULD_BLOCK, or the {@link SendRefusal} of the OS (errors of the
  * socket itself are thrown). For sending a coalesced entry's datagrams one by one.
@@ -160,10 +172,7 @@ export function udpTrySendDatagram(
     info === undefined
       ? native.br_udp_send_to(fd, payload, payload, address, address)
       : native.br_udp_send_to_info(fd, payload, payload, address, address, info, info);
-  if (rc >= 0) return rc;
-  if (wouldBlock(rc)) return WOULD_BLOCK;
-  if (SOCKET_ERRORS.has(-rc)) throw new SystemError("sendmsg", -rc, `Cannot send a datagram on UDP descriptor ${fd}`);
-  return SendRefusal.of(-rc);
+  return sendOutcome(rc, "sendmsg", "a datagram", fd);
 }
 
 /**
@@ -183,10 +192,7 @@ export function udpTrySendBatch(
     infos === undefined
       ? native.br_udp_send_batch(fd, buffer, buffer, slotSize, datagrams, datagrams)
       : native.br_udp_send_batch_info(fd, buffer, buffer, slotSize, datagrams, datagrams, infos, infos);
-  if (rc >= 0) return rc;
-  if (wouldBlock(rc)) return WOULD_BLOCK;
-  if (SOCKET_ERRORS.has(-rc)) throw new SystemError("sendmmsg", -rc, `Cannot send a batch on UDP descriptor ${fd}`);
-  return SendRefusal.of(-rc);
+  return sendOutcome(rc, "sendmmsg", "a batch", fd);
 }
 
 /**
