@@ -273,15 +273,38 @@ pub fn recvBatchInfo(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []ab
     return receiveBatch(fd, buffer, slot_size, datagrams[0..@min(datagrams.len, infos.len)], infos);
 }
 
+/// What a batch call hands the kernel besides the caller's buffers: a header, an iovec, a name
+/// and a control buffer per entry, for up to `abi.batch_max` entries (some 33 KB, 67 KB with
+/// datagram info). Only the first `count` entries are written and read.
+fn BatchScratch(comptime Iovec: type, comptime with_info: bool) type {
+    return struct {
+        headers: [abi.batch_max]sys.mmsghdr,
+        iovecs: [abi.batch_max]Iovec,
+        names: [abi.batch_max]SockAddr,
+        controls: [abi.batch_max]ControlOf(with_info) align(control_align),
+    };
+}
+
+/// A `T` left as the stack had it. In a safe build (the library ships in ReleaseSafe) Zig
+/// fills every `undefined` variable with 0xaa, which for a batch's scratch was a memset of 33
+/// KB per recvmmsg and per sendmmsg (67 KB with datagram info), whatever the batch's size: the
+/// largest part of the library's CPU per echo in a profile of udp-echo. The calls write each
+/// entry they use before the kernel reads it, so the fill caught nothing there. Safety is off
+/// in this function alone, whose only work is to return `undefined`.
+fn uninitialized(comptime T: type) T {
+    @setRuntimeSafety(false);
+    return undefined;
+}
+
 fn receiveBatch(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []abi.Datagram, infos: anytype) (sys.RecvError || error{InvalidArgument})!usize {
     const with_info = comptime withInfo(@TypeOf(infos));
     const count = try batchCount(buffer.len, slot_size, datagrams.len);
     if (with_info) assert(infos.len >= count);
-    var headers: [abi.batch_max]sys.mmsghdr = undefined;
-    var iovecs: [abi.batch_max]sys.iovec = undefined;
-    var names: [abi.batch_max]SockAddr = undefined;
-    var controls: [abi.batch_max]ControlOf(with_info) align(control_align) = undefined;
-    for (headers[0..count], iovecs[0..count], names[0..count], 0..) |*header, *iov, *name, index| {
+    var scratch = uninitialized(BatchScratch(sys.iovec, with_info));
+    const headers = &scratch.headers;
+    const names = &scratch.names;
+    const controls = &scratch.controls;
+    for (headers[0..count], scratch.iovecs[0..count], names[0..count], 0..) |*header, *iov, *name, index| {
         iov.* = .{ .base = buffer[index * slot_size ..].ptr, .len = slot_size };
         header.* = .{ .hdr = std.mem.zeroes(sys.msghdr), .len = 0 };
         header.hdr.name = &name.any;
@@ -328,10 +351,11 @@ pub fn sendBatchInfo(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams
 fn sendBatchOf(fd: sys.fd_t, buffer: []const u8, slot_size: u32, datagrams: []const abi.Datagram, infos: anytype) (sys.SendError || error{OptionUnsupported})!usize {
     const with_info = comptime withInfo(@TypeOf(infos));
     var count = try batchCount(buffer.len, slot_size, datagrams.len);
-    var headers: [abi.batch_max]sys.mmsghdr = undefined;
-    var iovecs: [abi.batch_max]sys.iovec_const = undefined;
-    var names: [abi.batch_max]SockAddr = undefined;
-    var controls: [abi.batch_max]ControlOf(with_info) align(control_align) = undefined;
+    var scratch = uninitialized(BatchScratch(sys.iovec_const, with_info));
+    const headers = &scratch.headers;
+    const iovecs = &scratch.iovecs;
+    const names = &scratch.names;
+    const controls = &scratch.controls;
     for (datagrams[0..count], 0..) |*datagram, index| {
         // An entry that cannot be sent ends the batch before it, to be reported on its own.
         // An entry of address family 0 goes to the connected peer, without a name (BSDs refuse
