@@ -163,6 +163,23 @@ describe("TimerWheel", () => {
     expect(wheel.timeoutMs(5000 * dayMs, -1)).toBe(-1);
   });
 
+  test("a deadline beyond the top level's reach, set once the top level has left its first slot, waits a rotation", () => {
+    // The top level's slots are 2^30 ms (12.4 days): 20 days on, the wheel is in its second. A
+    // far timer set then used to go into that present slot, which reads as due: fireDue moved
+    // it there again and again and never returned.
+    const { fired, add, wheel } = recordingWheel();
+    const dayMs = 86_400_000;
+    wheel.fireDue(20 * dayMs);
+    add("2020 days", 2020 * dayMs);
+    add("never", Infinity);
+    wheel.fireDue(20 * dayMs + 1);
+    for (const day of [800, 1600, 2019]) wheel.fireDue(day * dayMs);
+    expect(fired).toEqual([]);
+    wheel.fireDue(2020 * dayMs);
+    expect(fired).toEqual(["2020 days"]);
+    expect(wheel.size).toBe(1);
+  }, 10_000);
+
   test("the wait is rounded up, exact for a timer on a higher level, and capped by the limit", () => {
     const { wheel, add } = recordingWheel();
     add("t", 5_000.4);

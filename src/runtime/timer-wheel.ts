@@ -10,7 +10,8 @@
  * tell its deadline apart from the present; when the wheel reaches a slot of a higher level,
  * its timers move down to finer ones (or fire), so each timer moves at most {@link LEVELS}
  * times in its life. A deadline beyond the top level's reach (Infinity included) waits in the
- * top level's last slot and is looked at again once per 795 days.
+ * top level's slot furthest ahead (the one behind the present) and is looked at again once per
+ * 795 days or so.
  *
  * ```text
  *  level 2 ─ 64 slots of 4096 ms ─┐ cascade
@@ -253,6 +254,9 @@ export class TimerWheel {
           entry.waker.wake();
         } else {
           this.#link(entry); // not due yet: down to a finer level
+          // Or a rotation on: never back into the slot being fired, which would be fired again, for ever.
+          if (entry.wheelSlot === slot)
+            throw new Error(`timer wheel: a timer due at ${entry.deadline} went back to the slot it left`);
         }
         entry = next;
       }
@@ -265,8 +269,13 @@ export class TimerWheel {
   #link(entry: TimerEntry): void {
     const elapsed = this.#elapsed;
     // A tick at or before the present goes into the present's slot: due at the next fireDue.
+    // One beyond the top level's reach goes into the top level's slot just behind the present
+    // one, a whole rotation ahead: `elapsed + RANGE_MS - 1` would fall in the present slot once
+    // the top level has left its slot 0 (after 12.4 days), which reads as due now, and fireDue
+    // would move it there again and again, for ever.
     const exactTick = Math.ceil(entry.deadline);
-    const tick = Math.min(Math.max(exactTick, elapsed), elapsed + RANGE_MS - 1);
+    const topSlotStart = Math.floor(elapsed / WIDTH_MS[LEVELS - 1]!) * WIDTH_MS[LEVELS - 1]!;
+    const tick = Math.min(Math.max(exactTick, elapsed), topSlotStart + RANGE_MS - 1);
     let level = 0;
     while (level < LEVELS - 1 && Math.floor(tick / WIDTH_MS[level + 1]!) !== Math.floor(elapsed / WIDTH_MS[level + 1]!)) {
       level++;
