@@ -39,6 +39,7 @@ export { remoteCondition } from "./runtime/remote.ts";
 export { Runtime, RuntimeError, type RuntimeOptions, spawn } from "./runtime/runtime.ts";
 export { type Outcome, TaskCancelledError } from "./runtime/task.ts";
 export { deadline, type DeadlineOptions, now, type Sleep, sleep, sleepUntil, TimeoutError, timeout } from "./runtime/timers.ts";
+export { type TimerWarmUpReport, warmUpTimers } from "./runtime/timer-warm-up.ts";
 export {
   combineHooks,
   formatTraceEvent,

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type Async, now, spawn, TimeoutError, timeout, UdpSocket } from "../index.ts";
+import { type Async, now, spawn, TimeoutError, timeout, UdpSocket, warmUpTimers } from "../index.ts";
 import type { EchoConfig } from "./config.ts";
 import { policyFor, serveEcho } from "./service.ts";
 import { EchoStats } from "./stats.ts";
@@ -59,6 +59,9 @@ export function* warmUp(config: EchoConfig): Async<WarmUpReport> {
   using client = UdpSocket.bind({ host, port: 0 });
   const report: WarmUpReport = { echoes: 0, lost: 0, ms: 0 };
   const started = now();
+  // First the timer wheel, on a clock of its own: the paths the real clock reaches only after
+  // seconds or years, compiled now with the echo's (see the runtime's timer-warm-up.ts).
+  warmUpTimers();
   const policy = policyFor({ ...config, rateLimit: null }, new EchoStats(), server.offload.state === "on");
   const traffic = spawn(drive(client, server, report), { name: "warm-up client" });
   yield* serveEcho(server, policy, { stop: traffic, report: () => {}, sampleSeconds: null });

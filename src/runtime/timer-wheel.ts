@@ -161,8 +161,12 @@ function lowestBit(word: number): number {
 export class TimerWheel {
   /** The slots, `level * SLOTS + slot`, each with its first and last timer. */
   readonly #slots: WheelSlot[] = Array.from({ length: LEVELS * SLOTS }, (_, index) => new WheelSlot(this, index));
-  /** Per level, two words: bit s set when slot s holds a timer (slots 0–31, then 32–63). */
-  readonly #occupied = new Uint32Array(LEVELS * 2);
+  /**
+   * Per level, two words: bit s set when slot s holds a timer (slots 0–31, then 32–63). Signed:
+   * a Uint32Array's word with bit 31 set is no 32-bit integer to JavaScriptCore, which left its
+   * compiled code for it ("Overflow") as the clock reached slot 31 or 63.
+   */
+  readonly #occupied = new Int32Array(LEVELS * 2);
   /**
    * Per slot, no more than the earliest tick in it (exact until a timer is removed, then
    * perhaps earlier): how long the driver may sleep past the slot's start, since timers of a
