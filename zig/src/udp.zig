@@ -204,7 +204,7 @@ fn receiveOne(fd: sys.fd_t, buffer: []u8, datagram: *abi.Datagram, info: anytype
         .segment_size = offload.receivedSegmentSize(control[0..control_len], len),
         .address = fromSockAddr(&storage),
     };
-    if (with_info) info.* = datagram_info.decode(control[0..control_len]);
+    if (with_info) datagram_info.decode(control[0..control_len], info);
     return len;
 }
 
@@ -328,7 +328,7 @@ fn receiveBatch(fd: sys.fd_t, buffer: []u8, slot_size: u32, datagrams: []abi.Dat
             .segment_size = offload.receivedSegmentSize(control[0..control_len], header.len),
             .address = fromSockAddr(name),
         };
-        if (with_info) infos[index] = datagram_info.decode(control[0..control_len]);
+        if (with_info) datagram_info.decode(control[0..control_len], &infos[index]);
     }
     return received;
 }
