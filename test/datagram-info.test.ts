@@ -6,7 +6,7 @@ import { DatagramBatch } from "../src/net/datagram-batch.ts";
 import { UdpSocket } from "../src/net/udp-socket.ts";
 import type { Ecn } from "../src/net/datagram-info.ts";
 import { AddressError, isWildcardHost, type SocketAddress } from "../src/sys/address.ts";
-import { admit } from "../src/echo/echo.ts";
+import { admit, sendRange } from "../src/echo/echo.ts";
 import { EchoStats } from "../src/echo/stats.ts";
 
 /** Polls a try* call until it is ready: the sockets are non-blocking and loopback is quick. */
@@ -221,6 +221,54 @@ describe("the echo's replies from the destination", () => {
     expect(cases.map((_, index) => batch.destination(index)?.host ?? null)).toEqual(
       cases.map(([, destination, unicast]) => (unicast ? destination : null)),
     );
+  });
+
+  test.each([
+    ["0.0.0.0", "0.0.0.0:0"],
+    ["a dual-stack ::", "[::]:0"],
+  ])("on %s, a batch mixing 127.0.0.1, .2 and .3 is echoed through admit, each reply from its own", (_name, at) => {
+    using server = UdpSocket.bind(at, { receiveDestination: true, ipv6Only: false });
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const port = server.localAddress.port;
+    // Interleaved, so that no two neighbours share a destination; .1 is also the address the
+    // kernel picks for this client, so a reply wrongly sent without a source hides only there.
+    const hosts = ["127.0.0.2", "127.0.0.1", "127.0.0.3", "127.0.0.2", "127.0.0.3", "127.0.0.1"];
+    const outgoing = new DatagramBatch(hosts.length, 64);
+    hosts.forEach((host, index) => outgoing.set(index, bytes(`${index}`), { family: 4, host, port, scopeId: 0 }));
+    expect(until(() => client.trySendBatch(outgoing, hosts.length)).next).toBe(hosts.length);
+
+    // The server receives them as the echo's reader does, admits them and sends them back.
+    const batch = new DatagramBatch(8, 64, { info: true });
+    const incoming = new DatagramBatch(8, 64, { info: true });
+    let count = 0;
+    const deadline = performance.now() + 2000;
+    while (count < hosts.length) {
+      if (performance.now() > deadline) throw new Error(`${count} of ${hosts.length} datagrams arrived within 2 s`);
+      const result = server.tryRecvBatch(incoming);
+      if (result.state === "ok") {
+        for (let index = 0; index < result.value; index++) batch.copyFrom(incoming, index, count + index);
+        count += result.value;
+      }
+    }
+    const stats = new EchoStats();
+    const policy = { maxDatagram: 64, offload: false, batchSize: 8, guard: null, rateLimiter: null, stats };
+    expect(admit(batch, count, { ...policy, replyFromDestination: true })).toBe(hosts.length);
+    expect(sendRange(server, batch, 0, hosts.length, stats).next).toBe(hosts.length);
+
+    // Each echo comes back from the address its datagram was sent to, in order.
+    const buffer = new Uint8Array(64);
+    const seen = hosts.map(() => {
+      const reply = until(() => client.tryRecvFrom(buffer));
+      return `${text(reply.bytes)} from ${reply.peer.host}`;
+    });
+    expect(seen).toEqual(hosts.map((host, index) => `${index} from ${host}`));
+  });
+
+  test("keepUnicastDestinations refuses a count outside the batch and a batch without info, naming them", () => {
+    expect(() => new DatagramBatch(4, 16, { info: true }).keepUnicastDestinations(5)).toThrow(
+      /entry count 5 is not a whole number from 0 to 4/,
+    );
+    expect(() => new DatagramBatch(4, 16).keepUnicastDestinations(1)).toThrow(/keepUnicastDestinations: the batch keeps no/);
   });
 
   test("wildcard hosts are 0.0.0.0, :: and ::ffff:0.0.0.0, and no other", () => {

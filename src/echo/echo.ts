@@ -107,17 +107,10 @@ export function admit(batch: DatagramBatch, count: number, policy: EchoPolicy): 
   }
   counters[Counter.datagramsIn]! += datagramsIn;
   counters[Counter.bytesIn]! += bytesIn;
-  if (policy.replyFromDestination === true) replyFromDestinations(batch, kept);
+  // Each reply goes from the destination its datagram was received with, unless that cannot be
+  // a source (a multicast or broadcast address): those go from the address the kernel picks.
+  if (policy.replyFromDestination === true) batch.keepUnicastDestinations(kept);
   return kept;
-}
-
-/**
- * Entries `0` to `count - 1` keep the destination they were received with, to be sent back
- * from it, unless it cannot be a source (a multicast or broadcast address): those replies go
- * from the address the kernel picks, as they would without the option.
- */
-function replyFromDestinations(batch: DatagramBatch, count: number): void {
-  for (let index = 0; index < count; index++) if (!batch.destinationIsUnicast(index)) batch.clearInfo(index);
 }
 
 /** How a send of a range of replies ended; one object, reused: read it at once. */

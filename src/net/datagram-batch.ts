@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { DATAGRAM_TRUNCATED, INFO_LOCAL, Layout } from "../sys/abi.ts";
+import { DATAGRAM_TRUNCATED, Layout } from "../sys/abi.ts";
 import { decodeAddress, encodeAddress, type SocketAddress } from "../sys/address.ts";
 import { errnoName } from "../sys/errors.ts";
 import {
@@ -26,7 +26,6 @@ import {
   type Ecn,
   ecnOf,
   encodeSendOptions,
-  infoFlags,
   type SendOptions,
 } from "./datagram-info.ts";
 
@@ -346,9 +345,34 @@ export class DatagramBatch {
    * ```
    */
   destinationIsUnicast(index: number): boolean {
-    const view = this.#infoViewFor("destinationIsUnicast");
-    const offset = index * Layout.datagramInfoSize;
-    return (infoFlags(view, offset) & INFO_LOCAL) !== 0 && destinationIsUnicast(view, offset);
+    this.#check(index);
+    this.#infoViewFor("destinationIsUnicast");
+    return destinationIsUnicast(this.infos!, index * Layout.datagramInfoSize);
+  }
+
+  /**
+   * Makes entries `0` to `end - 1` go back from the destination they were received with where it
+   * can be a source (see {@link destinationIsUnicast}), and forgets the info of the others, which
+   * then go from the address the kernel picks: what an echo on a wildcard address does with a
+   * batch it received, one pass over the info array.
+   *
+   * @example
+   * ```ts
+   * const count = yield* socket.recvBatch(batch); // a batch with info, on 0.0.0.0
+   * batch.keepUnicastDestinations(count);
+   * yield* socket.sendBatch(batch, count); // each reply from the address its datagram was sent to
+   * ```
+   */
+  keepUnicastDestinations(end: number): void {
+    const infos = this.infos;
+    if (infos === null) this.#infoViewFor("keepUnicastDestinations");
+    if (!Number.isInteger(end) || end < 0 || end > this.capacity) {
+      throw new RangeError(`entry count ${end} is not a whole number from 0 to ${this.capacity}`);
+    }
+    const size = Layout.datagramInfoSize;
+    for (let offset = 0; offset < end * size; offset += size) {
+      if (!destinationIsUnicast(infos!, offset)) infos!.fill(0, offset, offset + size);
+    }
   }
 
   /** Forgets entry `index`'s info: it is sent plainly, from the address the kernel picks. */

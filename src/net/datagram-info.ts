@@ -200,25 +200,34 @@ export function receivedInfo(info: Uint8Array, port: number): ReceivedInfo {
   };
 }
 
+/** Where an info entry's flags and its destination's family and address bytes lie. */
+const FLAGS_AT = Layout.datagramInfoFlagsOffset;
+const FAMILY_AT = Layout.datagramInfoLocalOffset + Layout.addressFamilyOffset;
+const BYTES_AT = Layout.datagramInfoLocalOffset + Layout.addressBytesOffset;
+
 /**
- * Whether the destination in the info entry at `offset` can be a reply's source: one of the
- * host's own addresses. Linux says so of each datagram (`INFO_NOT_LOCAL` for a subnet or limited
- * broadcast, or a multicast group); elsewhere a multicast address (224.0.0.0/4, ff00::/8,
- * v4-mapped or not) and the limited broadcast 255.255.255.255 are told by their form, while a
- * subnet's broadcast address cannot be told from a unicast one.
+ * Whether the info entry at byte `offset` of `infos` reports a destination that can be a
+ * reply's source: reported (`INFO_LOCAL`), and one of the host's own addresses. Linux says so of
+ * each datagram (`INFO_NOT_LOCAL` for a subnet or limited broadcast, or an IPv4 multicast
+ * group); everywhere a multicast address (224.0.0.0/4, ff00::/8, v4-mapped or not) and the
+ * limited broadcast 255.255.255.255 are told by their form, while elsewhere a subnet's broadcast
+ * address cannot be told from a unicast one. Reads the bytes themselves: the echo asks this of
+ * every datagram it replies to.
  */
-export function destinationIsUnicast(view: DataView, offset: number): boolean {
-  if ((infoFlags(view, offset) & INFO_NOT_LOCAL) !== 0) return false;
-  const at = offset + Layout.datagramInfoLocalOffset;
-  const bytes = at + Layout.addressBytesOffset;
+export function destinationIsUnicast(infos: Uint8Array, offset: number): boolean {
+  if ((infos[offset + FLAGS_AT]! & (INFO_LOCAL | INFO_NOT_LOCAL)) !== INFO_LOCAL) return false;
+  const bytes = offset + BYTES_AT;
   let v4 = bytes;
-  if (view.getUint16(at + Layout.addressFamilyOffset, true) === 6) {
-    if (view.getUint8(bytes) === 0xff) return false;
-    const mapped = view.getUint32(bytes) === 0 && view.getUint32(bytes + 4) === 0 && view.getUint32(bytes + 8) === 0xffff;
-    if (!mapped) return true;
+  // The family is a little-endian u16, 4 or 6: its low byte says which.
+  if (infos[offset + FAMILY_AT] === 6) {
+    if (infos[bytes] === 0xff) return false;
+    for (let index = 0; index < 10; index++) if (infos[bytes + index] !== 0) return true;
+    if (infos[bytes + 10] !== 0xff || infos[bytes + 11] !== 0xff) return true;
     v4 = bytes + 12;
   }
-  return (view.getUint8(v4) & 0xf0) !== 0xe0 && view.getUint32(v4) !== 0xffff_ffff;
+  const first = infos[v4]!;
+  if ((first & 0xf0) === 0xe0) return false;
+  return !(first === 0xff && infos[v4 + 1] === 0xff && infos[v4 + 2] === 0xff && infos[v4 + 3] === 0xff);
 }
 
 /** The `INFO_*` bits for what `options` asks the socket to report. */
