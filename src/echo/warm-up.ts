@@ -13,19 +13,29 @@
  *
  * @module
  */
-import { type Async, now, spawn, TimeoutError, timeout, UdpSocket, warmUpTimers } from "../index.ts";
+import { type Async, isWildcardHost, now, spawn, TimeoutError, timeout, UdpSocket, warmUpTimers } from "../index.ts";
 import type { EchoConfig } from "./config.ts";
 import { policyFor, serveEcho } from "./service.ts";
-import { EchoStats } from "./stats.ts";
+import { EchoStats, STATS_BYTES } from "./stats.ts";
 
 /**
- * Echoes the warm-up makes before it ends. With 20,000, the JIT compiled as much after the ready
- * line as with 40,000 (3 DFG and 5 FTL compiles, about 10 ms of compiler time); with 10,000,
- * 25 FTL compiles (118 ms) were still to come.
+ * Echoes the warm-up makes before it ends, in all its rounds. One round of 20,000 left 14–18
+ * DFG/FTL compiles for the 5 s after the ready line (73–97 ms of compiler thread); two of
+ * 10,000, 9–27; two of 20,000, 4–7 (28–35 ms), all of functions crossing a tier's threshold of
+ * calls (`BUN_JSC_reportCompileTimes=1`, one datagram in flight, three runs each, 2026-12-05,
+ * a shared machine).
  */
-export const WARM_UP_ECHOES = 20_000;
+export const WARM_UP_ECHOES = 40_000;
+/**
+ * Rounds of the warm-up, each with new sockets, a new policy and new stats. JavaScriptCore
+ * treats a closure's scope that has been made only once as constant, and compiles its values
+ * into the code; the service's own scope, the second, then threw away the compiled reader,
+ * writer and executor pass (`UncountableInvalidation`), which were compiled again after the
+ * ready line. Made twice before, the third is no news.
+ */
+export const WARM_UP_ROUNDS = 2;
 /** The longest the warm-up may delay the ready line, echoes made or not (a loaded machine). */
-export const WARM_UP_MS_MAX = 1_000;
+export const WARM_UP_MS_MAX = 2_000;
 /** Every this many echoes, the client sends a burst instead of one datagram. */
 const BURST_EVERY = 256;
 /** Datagrams of a burst: the receive and send of many at once are part of the hot path too. */
@@ -54,29 +64,46 @@ export interface WarmUpReport {
  * ```
  */
 export function* warmUp(config: EchoConfig): Async<WarmUpReport> {
-  const host = config.host.includes(":") ? "::1" : "127.0.0.1";
-  using server = UdpSocket.bind({ host, port: 0 }, { offload: config.offload === "auto" });
-  using client = UdpSocket.bind({ host, port: 0 });
   const report: WarmUpReport = { echoes: 0, lost: 0, ms: 0 };
   const started = now();
   // First the timer wheel, on a clock of its own: the paths the real clock reaches only after
   // seconds or years, compiled now with the echo's (see the runtime's timer-warm-up.ts).
   warmUpTimers();
-  const policy = policyFor({ ...config, rateLimit: null }, new EchoStats(), server.offload.state === "on");
-  const traffic = spawn(drive(client, server, report), { name: "warm-up client" });
-  yield* serveEcho(server, policy, { stop: traffic, report: () => {}, sampleSeconds: null });
+  for (let round = 1; round <= WARM_UP_ROUNDS; round++) {
+    yield* warmUpRound(config, report, { echoes: (WARM_UP_ECHOES * round) / WARM_UP_ROUNDS, startedAt: started });
+  }
   report.ms = now() - started;
   return report;
 }
 
+/**
+ * One round: the echo service on a new pair of sockets, with a new policy and stats of the
+ * kinds the service's are (shared memory, the destination read as the service reads it), until
+ * `until.echoes` in all or {@link WARM_UP_MS_MAX} since `until.startedAt`.
+ */
+function* warmUpRound(config: EchoConfig, report: WarmUpReport, until: { echoes: number; startedAt: number }): Async<void> {
+  const host = config.host.includes(":") ? "::1" : "127.0.0.1";
+  const options = { offload: config.offload === "auto", receiveDestination: isWildcardHost(config.host) };
+  using server = UdpSocket.bind({ host, port: 0 }, options);
+  using client = UdpSocket.bind({ host, port: 0 });
+  const stats = new EchoStats({ buffer: new SharedArrayBuffer(STATS_BYTES), byteOffset: 0 });
+  const policy = policyFor({ ...config, rateLimit: null }, stats, server.offload.state === "on", server.receives.destination);
+  const traffic = spawn(drive(client, server, report, until), { name: "warm-up client" });
+  yield* serveEcho(server, policy, { stop: traffic, report: () => {}, sampleSeconds: null });
+}
+
 /** The warm-up's client: datagrams of 64 and 1400 bytes, one at a time, now and then a burst. */
-function* drive(client: UdpSocket, server: UdpSocket, report: WarmUpReport): Async<void> {
+function* drive(
+  client: UdpSocket,
+  server: UdpSocket,
+  report: WarmUpReport,
+  until: { echoes: number; startedAt: number },
+): Async<void> {
   const payloads = [new Uint8Array(64).fill(1), new Uint8Array(1400).fill(2)];
   const buffer = new Uint8Array(2048);
   const to = server.localAddress;
-  const started = now();
   let round = 0;
-  while (report.echoes < WARM_UP_ECHOES && now() - started < WARM_UP_MS_MAX) {
+  while (report.echoes < until.echoes && now() - until.startedAt < WARM_UP_MS_MAX) {
     const count = ++round % BURST_EVERY === 0 ? BURST_DATAGRAMS : 1;
     for (let index = 0; index < count; index++) yield* client.sendTo(payloads[(round + index) % 2]!, to);
     for (let index = 0; index < count; index++) {
