@@ -685,7 +685,9 @@ interface TaskRow {
   readonly name: string;
   readonly polls: number;
   readonly slowPolls: number;
+  readonly slowCpuPolls: number;
   readonly maxPollMs: number;
+  readonly maxPollCpuMs: number;
 }
 
 interface ConsoleView {
@@ -752,24 +754,35 @@ async function slowPollRows(opts: Options): Promise<string[]> {
           ...task,
           windowPolls: task.polls - (earlier?.polls ?? 0),
           windowSlow: task.slowPolls - (earlier?.slowPolls ?? 0),
+          windowSlowCpu: task.slowCpuPolls - (earlier?.slowCpuPolls ?? 0),
         };
       });
     const slow = rows.reduce((sum, row) => sum + row.windowSlow, 0);
+    const slowCpu = rows.reduce((sum, row) => sum + row.windowSlowCpu, 0);
     const longPolls = after.warnings.filter((warning) => warning.kind === "long-poll");
     return [
       "",
       `## Slow polls under a flood (udp-echo --console, after ${opts.warmupSeconds} s of flood, then ${opts.tailSeconds} s)`,
       "",
       `Flood: 64-byte datagrams, 8 sockets × 32 in flight, ${fixed(flooded.echoes_per_sec as number, 0)} echoes/s; ` +
-        `load ${fixed(load, 2)} when the window began. A poll is timed by the wall clock: the OS took the core from the ` +
-        `server's event-loop thread ${preempted} times in the window (its involuntary context switches), and a poll it ` +
-        "was taken from in the middle counts those milliseconds too.",
+        `load ${fixed(load, 2)} when the window began. A poll is timed by the wall clock and by the CPU time of the ` +
+        `server's event-loop thread: the OS took the core from that thread ${preempted} times in the window (its ` +
+        "involuntary context switches), and a poll it was taken from in the middle counts those milliseconds by the " +
+        "wall clock but not in its CPU time. Over 1 ms of CPU time: the runtime's own; the rest of those over 1 ms " +
+        "by the wall clock: the OS's.",
       "",
-      "| task | polls in the window | over 1 ms | longest poll since start, ms |",
-      "|---|---:|---:|---:|",
-      ...rows.map((row) => `| ${row.name} | ${row.windowPolls} | ${row.windowSlow} | ${fixed(row.maxPollMs, 2)} |`),
+      "| task | polls in the window | over 1 ms, wall clock | of which over 1 ms of CPU | longest poll since start, ms wall / CPU |",
+      "|---|---:|---:|---:|---:|",
+      ...rows.map(
+        (row) =>
+          `| ${row.name} | ${row.windowPolls} | ${row.windowSlow} | ${row.windowSlowCpu} | ` +
+          `${fixed(row.maxPollMs, 2)} / ${fixed(row.maxPollCpuMs, 2)} |`,
+      ),
       "",
-      `- ${slow === 0 ? "met" : "NOT met"}: the echo's polls over 1 ms in the window: ${slow} (target 0)`,
+      `- ${slowCpu === 0 ? "met" : "NOT met"}: the echo's polls over 1 ms of CPU time in the window (the runtime's own): ` +
+        `${slowCpu} (target 0)`,
+      `- ${slow === 0 ? "met" : "NOT met"}: the echo's polls over 1 ms by the wall clock in the window: ${slow} (target 0; ` +
+        `${slow - slowCpu} of them only by the wall clock, the OS having taken the core)`,
       `- ${longPolls.length === 0 ? "met" : "NOT met"}: the console's long-poll warning stays silent` +
         (longPolls.length === 0 ? "" : ` (it says: ${longPolls.map((warning) => warning.message).join("; ")})`),
     ];

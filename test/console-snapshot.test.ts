@@ -103,6 +103,40 @@ test("A poll over 1 ms after the first is counted as slow, without a warning; th
   task.cancel();
 });
 
+test("A slow poll is told apart by the thread's CPU time: its own work is slow on CPU, time off the core is not", () => {
+  const { runtime, tracker } = trackedRuntime();
+  using _ = runtime;
+  const cpuMs = () => {
+    const usage = process.threadCpuUsage();
+    return (usage.user + usage.system) / 1000;
+  };
+  let polls = 0;
+  const task = runtime.spawn(
+    pollFn((cx) => {
+      polls++;
+      if (polls === 2) {
+        // Its own work: 3 ms of this thread's CPU time.
+        const until = cpuMs() + 3;
+        while (cpuMs() < until);
+      } else if (polls === 3) {
+        // Off the core for 3 ms, as when the OS gives the core to another thread mid-poll.
+        Bun.sleepSync(3);
+      }
+      cx.waker.wake();
+      return PENDING;
+    }),
+    { name: "two kinds of slow" },
+  );
+  runtime.enter(() => {
+    for (let turn = 0; turn < 3; turn++) runtime.executor.runReady();
+  });
+  const view = takeSnapshot(runtime, tracker, null);
+  expect(view.tasks[0]).toMatchObject({ id: task.id, polls: 3, slowPolls: 2, slowCpuPolls: 1 });
+  expect(view.tasks[0]!.maxPollCpuMs).toBeGreaterThanOrEqual(3);
+  expect(view.tasks[0]!.maxPollMs).toBeGreaterThanOrEqual(3);
+  task.cancel();
+});
+
 test("A task cut short by the turn's time, poll after poll, is not warned about as waking itself", () => {
   const tracker = new ActivityTracker();
   let clockMs = 0;

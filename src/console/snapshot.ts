@@ -33,8 +33,12 @@ export interface TaskView {
   readonly selfWakes: number;
   /** Polls after its first over 1 ms (the tracker's `SLOW_POLL_MS`) since the console was attached. */
   readonly slowPolls: number;
+  /** Of those, the ones that used over 1 ms of the thread's CPU time (the others: the OS took the core). */
+  readonly slowCpuPolls: number;
   /** Its longest poll since the console was attached, its first included. */
   readonly maxPollMs: number;
+  /** The most CPU time one of its polls used, in milliseconds. */
+  readonly maxPollCpuMs: number;
 }
 
 /** One direction of a reactor registration: idle, happened, or awaited by tasks. */
@@ -175,7 +179,9 @@ export function takeSnapshot(
       lastWake: activity?.lastWake ?? null,
       selfWakes: activity?.selfWakes ?? 0,
       slowPolls: activity?.slowPolls ?? 0,
+      slowCpuPolls: activity?.slowCpuPolls ?? 0,
       maxPollMs: activity?.maxPollMs ?? 0,
+      maxPollCpuMs: activity?.maxPollCpuMs ?? 0,
     };
     warnings.push(...warningsOf(view, tracker, storedIn.has(task.id), task.wakerTaken));
     return view;
@@ -192,7 +198,9 @@ export function takeSnapshot(
       lastWake: activity.lastWake,
       selfWakes: activity.selfWakes,
       slowPolls: activity.slowPolls,
+      slowCpuPolls: activity.slowCpuPolls,
       maxPollMs: activity.maxPollMs,
+      maxPollCpuMs: activity.maxPollCpuMs,
     };
     tasks.push(view);
     warnings.push(...warningsOf(view, tracker, false, true));
