@@ -60,3 +60,4 @@ export { FIRED, removeTimer, Timer, type TimerEntry, TimerWheel, UNARMED, WheelS
 export type { Traced } from "./runtime/trace.ts";
 export { noopWaker } from "./runtime/waker.ts";
 export { Poller, type PollerHandle, pollerBackend } from "./sys/poller.ts";
+export { threadCpuMs } from "./sys/thread-cpu.ts";

@@ -7,6 +7,7 @@ import { type Async, PENDING, pollFn, ready } from "../src/runtime/future.ts";
 import { Runtime } from "../src/runtime/runtime.ts";
 import { sleep } from "../src/runtime/timers.ts";
 import { UdpSocket } from "../src/net/udp-socket.ts";
+import { threadCpuMs } from "../src/sys/thread-cpu.ts";
 
 function trackedRuntime(): { runtime: Runtime; tracker: ActivityTracker } {
   const tracker = new ActivityTracker();
@@ -106,18 +107,14 @@ test("A poll over 1 ms after the first is counted as slow, without a warning; th
 test("A slow poll is told apart by the thread's CPU time: its own work is slow on CPU, time off the core is not", () => {
   const { runtime, tracker } = trackedRuntime();
   using _ = runtime;
-  const cpuMs = () => {
-    const usage = process.threadCpuUsage();
-    return (usage.user + usage.system) / 1000;
-  };
   let polls = 0;
   const task = runtime.spawn(
     pollFn((cx) => {
       polls++;
       if (polls === 2) {
         // Its own work: 3 ms of this thread's CPU time.
-        const until = cpuMs() + 3;
-        while (cpuMs() < until);
+        const until = threadCpuMs() + 3;
+        while (threadCpuMs() < until);
       } else if (polls === 3) {
         // Off the core for 3 ms, as when the OS gives the core to another thread mid-poll.
         Bun.sleepSync(3);

@@ -7,7 +7,7 @@
  * @module
  */
 import { now, type TraceEvent, type TraceHook } from "../index.ts";
-import { PREEMPTED_DETAIL } from "../internals.ts";
+import { PREEMPTED_DETAIL, threadCpuMs } from "../internals.ts";
 
 /** A poll longer than this blocks every other task long enough to warn about it. */
 export const LONG_POLL_MS = 10;
@@ -25,15 +25,6 @@ export const SLOW_POLL_MS = 1;
  * than this is a sign of blocking work rather than of a cold start.
  */
 export const LONG_FIRST_POLL_MS = 100;
-
-/**
- * The CPU time the calling thread has used, user and system, in milliseconds (microsecond
- * resolution). Read at the start of every poll the console times, about 0.2 µs.
- */
-function threadCpuMs(): number {
-  const usage = process.threadCpuUsage();
-  return (usage.user + usage.system) / 1000;
-}
 
 /** How many finished tasks the console still shows. */
 const FINISHED_KEPT = 20;

@@ -165,6 +165,16 @@ pub export fn br_poller_backend(out: ?[*]u8, out_len: usize) i32 {
     return @intCast(poller.name.len);
 }
 
+/// Writes the CPU time the calling thread has used, in nanoseconds, into `out` (one u64).
+pub export fn br_thread_cpu_ns(out: ?[*]u8, out_len: usize) i32 {
+    const ns = switch (one(u64, out, out_len)) {
+        .value => |v| v,
+        .refused => |rc| return rc,
+    };
+    ns.* = sys.threadCpuNs();
+    return 0;
+}
+
 pub export fn br_poller_open(handle: ?[*]u8, handle_len: usize) i32 {
     const p = switch (one(abi.Poller, handle, handle_len)) {
         .value => |v| v,

@@ -122,6 +122,7 @@ const Contract = struct {
     pipe: fn () PipeError![2]fd_t,
     adopt: fn (fd: fd_t) AdoptError!void,
     monotonicMs: fn () i64,
+    threadCpuNs: fn () u64,
     errnoName: fn (code: u16) ?[]const u8,
 };
 
@@ -162,6 +163,7 @@ pub const write = backend.write;
 pub const pipe = backend.pipe;
 pub const adopt = backend.adopt;
 pub const monotonicMs = backend.monotonicMs;
+pub const threadCpuNs = backend.threadCpuNs;
 pub const errnoName = backend.errnoName;
 
 /// The receive and send wrappers of a `-Dfault-injection` build: a drawn fault first (see

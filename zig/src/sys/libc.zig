@@ -270,6 +270,14 @@ pub fn monotonicMs() i64 {
     return @as(i64, now.sec) * 1000 + @divTrunc(@as(i64, now.nsec), 1_000_000);
 }
 
+/// The CPU time the calling thread has used, in nanoseconds (CLOCK_THREAD_CPUTIME_ID).
+pub fn threadCpuNs() u64 {
+    var now: c.timespec = undefined;
+    const rc = c.clock_gettime(.THREAD_CPUTIME_ID, &now);
+    sys.checkKernel(rc == 0, @src(), "clock_gettime");
+    return @as(u64, @intCast(now.sec)) * std.time.ns_per_s + @as(u64, @intCast(now.nsec));
+}
+
 pub fn errnoName(code: u16) ?[]const u8 {
     const e = std.enums.fromInt(c.E, code) orelse return null;
     return std.enums.tagName(c.E, e);
