@@ -12,7 +12,8 @@
  * what the executor adds to what JavaScriptCore's generators cost anyway. Below the tables the
  * targets of issues 23 and 24 are printed, each with its ratio and whether it is met.
  * `--before DIR` adds bun-reactor's columns run from another checkout (DIR, e.g. a `git worktree`
- * of main) in the same interleaved rounds, and checks that no row got slower; it writes nothing.
+ * of main) in the same interleaved rounds, and checks that no row got slower; the section written
+ * to bench/RESULTS.md then has those columns too, and names DIR's commit.
  *
  * `--warmup N` (default 1): each process runs its workload N times unmeasured, at the same size
  * and on the same runtime, before the measured run, for every column alike (as a JS benchmark
@@ -258,8 +259,7 @@ function options(): Options {
   if (before !== null && !existsSync(join(before, "bench", "runtime", "reactor.ts"))) {
     throw new RangeError(`--before ${before} is not a checkout of bun-reactor: it has no bench/runtime/reactor.ts`);
   }
-  // A comparison with other code is not this code's figure: it is printed, never written.
-  const write = !quick && values["no-write"] !== true && before === null;
+  const write = !quick && values["no-write"] !== true;
   return { sizes, repeat, warmup, write, quick, before };
 }
 
@@ -499,6 +499,14 @@ function headings(warmup: number): Record<Phase, string> {
   };
 }
 
+/** `dir` and the commit checked out there (`git rev-parse`), for the written section: the code compared against. */
+function describeCheckout(dir: string): string {
+  const result = Bun.spawnSync(["git", "-C", dir, "log", "-1", "--format=%h %s"], { stdout: "pipe", stderr: "ignore" });
+  const commit = result.exitCode === 0 ? result.stdout.toString().trim() : "";
+  const subject = commit.length > 72 ? `${commit.slice(0, 71)}…` : commit;
+  return commit === "" ? `\`${dir}\` (not a git checkout)` : `\`${dir}\` at ${subject}`;
+}
+
 async function main(): Promise<void> {
   const opts = options();
   const loadAtStart = loadavg()[0]!;
@@ -557,6 +565,12 @@ async function main(): Promise<void> {
       "- select: a datagram is sent to a socket, then a select of a 1 s sleep against its receive.",
       "- Floor: `bench/runtime/floor.ts`, the smallest generator executor with bun-reactor's await protocol (no " +
         "budget, turn, trace or cancellation; a binary heap of sleeps; no poller, so no select row).",
+      ...(opts.before === null
+        ? []
+        : [
+            `- Before: bun-reactor's columns run from ${describeCheckout(opts.before)} in the same interleaved rounds ` +
+              `(\`--before\`); "slower" in the targets means by more than ${BEFORE_NOISE}×.`,
+          ]),
       "- Where the time and bytes go, and what was changed for them: the comment at the top of `bench/runtime.ts`.",
       "",
       tables,
