@@ -196,6 +196,10 @@ export function ready<T>(value: T): Future<T> {
 /**
  * A future that is pending once and ready on its next poll: lets other tasks run.
  *
+ * It allocates nothing in a task that yields again and again: the yield whose await is over is
+ * kept (one per process) and handed out by the next call. So a `yieldNow()` future is for one
+ * `yield*`, as written below; kept and awaited again later, it could be another task's by then.
+ *
  * @example
  * ```ts
  * function* busy(): Async<void> {
@@ -204,14 +208,31 @@ export function ready<T>(value: T): Future<T> {
  * ```
  */
 export function yieldNow(): Future<void> {
-  return new YieldNow();
+  const spare = spareYield;
+  // (Not while a task that got it ready has not yet been resumed with it: a poll can stop there.)
+  if (spare === null || spare.handedOver) return new YieldNow();
+  spareYield = null;
+  return spare;
 }
+
+/** The yield kept for the next {@link yieldNow}: one whose await is over (see there). */
+let spareYield: YieldNow | null = null;
 
 class YieldNow extends Future<void> {
   #yielded = false;
 
+  /** Whether a task awaits it now (`awaited`, readable here in its own class). */
+  get handedOver(): boolean {
+    return this.awaited;
+  }
+
   poll(cx: Context): Poll<void> {
-    if (this.#yielded) return undefined;
+    if (this.#yielded) {
+      // Ready: nothing reads this yield's state any more, so the next yieldNow() may reuse it.
+      this.#yielded = false;
+      spareYield = this;
+      return undefined;
+    }
     this.#yielded = true;
     cx.waker.wake();
     return PENDING;
