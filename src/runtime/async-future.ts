@@ -79,34 +79,47 @@ export function pollGenerator<T>(run: GeneratorRun<T>, cx: Context): Poll<T> {
  * ```
  */
 export function stepGenerator<T>(run: GeneratorRun<T>, cx: Context): Poll<T> {
-  for (;;) {
-    let awaiting = run.awaiting;
-    if (awaiting === null) {
-      const input = run.input;
-      run.input = undefined;
-      const step = input instanceof ThrownAtAwait ? run.generator.throw(input.error) : run.generator.next(input);
-      // The step is read once: whether it is done, then its value.
-      const awaited = step.value;
-      if (step.done === true) return awaited as T;
-      if (!(awaited instanceof Future)) {
-        yieldedNotAFuture(run, awaited);
-        continue;
-      }
-      // (Traced before the future is the one awaited: a failing hook is not the future's error.)
-      if (cx.runtime.trace !== null) traceAwait(cx, awaited);
-      run.awaiting = awaiting = awaited;
-    }
-    const value = awaiting.poll(cx);
-    if (value === PENDING) return PENDING;
+  // What to resume the generator with: the value it was waiting for, kept in a local from one
+  // await to the next (not in `run`, unless the poll stops between the two).
+  let input: unknown;
+  const waiting = run.awaiting;
+  if (waiting === null) {
+    input = run.input;
+    run.input = undefined;
+  } else {
+    input = waiting.poll(cx);
+    if (input === PENDING) return PENDING;
     run.awaiting = null;
-    run.input = value;
-    if (cx.readyAwait()) {
-      // Budget spent (others run first), or the turn's time (it continues first next turn):
-      // keep the value for the next poll.
-      cx.waker.wake();
-      return PENDING;
-    }
+    if (cx.readyAwait()) return stopBeforeResuming(run, input, cx);
   }
+  for (;;) {
+    const step = input instanceof ThrownAtAwait ? run.generator.throw(input.error) : run.generator.next(input);
+    // The step is read once: whether it is done, then its value.
+    const awaited = step.value;
+    if (step.done === true) return awaited as T;
+    if (!(awaited instanceof Future)) {
+      input = yieldedNotAFuture(awaited);
+      continue;
+    }
+    // (Traced before the future is the one awaited: a failing hook is not the future's error.)
+    if (cx.runtime.trace !== null) traceAwait(cx, awaited);
+    // Set while it is polled: an error thrown now is the future's, not the generator's.
+    run.awaiting = awaited;
+    input = awaited.poll(cx);
+    if (input === PENDING) return PENDING;
+    run.awaiting = null;
+    if (cx.readyAwait()) return stopBeforeResuming(run, input, cx);
+  }
+}
+
+/**
+ * The budget is spent (others run first), or the turn's time (it continues first next turn):
+ * the poll stops with the value the generator waited for kept for its next poll.
+ */
+function stopBeforeResuming(run: GeneratorRun<unknown>, value: unknown, cx: Context): typeof PENDING {
+  run.input = value;
+  cx.waker.wake();
+  return PENDING;
 }
 
 /**
@@ -124,9 +137,9 @@ export function awaitFailed(run: GeneratorRun<unknown>, error: unknown): void {
   run.input = new ThrownAtAwait(error);
 }
 
-/** `yield x` instead of `yield* x`: a mistake in the task's code, reported where it is. */
-function yieldedNotAFuture(run: GeneratorRun<unknown>, value: unknown): void {
-  run.input = new ThrownAtAwait(new TypeError(`a task yielded ${String(value)}, not a future: await with \`yield*\``));
+/** `yield x` instead of `yield* x`: a mistake in the task's code, thrown where it is. */
+function yieldedNotAFuture(value: unknown): ThrownAtAwait {
+  return new ThrownAtAwait(new TypeError(`a task yielded ${String(value)}, not a future: await with \`yield*\``));
 }
 
 function traceAwait(cx: Context, future: Future<unknown>): void {
