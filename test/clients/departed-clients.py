@@ -1,5 +1,7 @@
-"""Clients that leave at once: each of N sockets sends a burst of datagrams and closes before
-any reply can arrive, so the server's replies meet closed ports (ICMP port unreachable).
+"""Clients that leave at once: each of N sockets sends a burst of datagrams and closes at once,
+so the server's replies that come after the close meet closed ports (ICMP port unreachable). A
+running server can answer before the close: a caller that needs every reply to meet a closed port
+stops the server (SIGSTOP) while this runs.
 
 Usage: departed-clients.py HOST PORT CLIENTS BURST
 """
