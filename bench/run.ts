@@ -40,7 +40,11 @@
  * interleaved rounds, and the table goes to its own section of bench/RESULTS.md (`build-modes`).
  *
  * With two or more cores the server is pinned to one core and the load generator to another
- * (taskset), so that they do not take turns on one.
+ * (taskset), so that they do not take turns on one. The whole server process is pinned, its
+ * JIT compiler, collector and allocator threads with its event loop: a server given one core
+ * (a one-CPU container), the harsher of the deployments, where those threads' slices are the
+ * echo's stalls (docs/operations.md says how to give them a core of their own). The reference
+ * has no such threads. Kept so on purpose: the tail rows measure what such a user sees.
  *
  * @module
  */
