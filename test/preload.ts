@@ -6,6 +6,8 @@ import { buildNative } from "../scripts/build.ts";
 buildNative();
 
 // End-to-end tests start real processes and wait on real sockets, on machines that may be
-// loaded: a minute for each test and hook, not Bun's default 5 s. (Bun 1.4.4 ignores
-// bunfig.toml's `[test] timeout`; this applies to every test file, hooks included.)
+// loaded: a minute for each test and hook, not Bun's default 5 s. Bun 1.4.4 ignores
+// bunfig.toml's `[test] timeout`, and applies this default to the first test file of a run
+// only (every later file gets 5 s again), so `npm test` also passes `--timeout 60000`; this
+// line covers `bun test` of a single file.
 setDefaultTimeout(60_000);
