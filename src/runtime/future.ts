@@ -210,7 +210,7 @@ export function ready<T>(value: T): Future<T> {
 export function yieldNow(): Future<void> {
   const spare = spareYield;
   // (Not while a task that got it ready has not yet been resumed with it: a poll can stop there.)
-  if (spare === null || spare.handedOver) return new YieldNow();
+  if (spare === null || spare.inUse) return new YieldNow();
   spareYield = null;
   return spare;
 }
@@ -222,7 +222,7 @@ class YieldNow extends Future<void> {
   #yielded = false;
 
   /** Whether a task awaits it now (`awaited`, readable here in its own class). */
-  get handedOver(): boolean {
+  get inUse(): boolean {
     return this.awaited;
   }
 
