@@ -140,6 +140,49 @@
  * so the ratio to the floor in time (1.3–1.5×) is smaller than in instructions (1.7×). A task's
  * fields are now laid out in the order a poll reads them.
  *
+ * Then (helper poll2, 2026-12-05), counted the same way at main's 159c766 (634 when the table above
+ * was made, 616 in this count). An instruction profile: callgrind's counts per address
+ * (`--dump-instr=yes`) matched to the address ranges JavaScriptCore prints with each compiled
+ * function (`BUN_JSC_dumpFTLDisassembly=true BUN_JSC_dumpDFGDisassembly=true`), per function and
+ * DFG node; the same for the floor. Per poll, roughly: the generator loop (`stepGenerator`, with
+ * the generator's `next` inlined) ~250 against the floor's `run` ~185; the pass with `#pollTask`
+ * and `pollFuture` inlined ~220 against the floor's loop, `shift` and `push` ~115; the generator's
+ * own body about the same in both (~175); `stepGenerator` is never inlined into `pollFuture`, and
+ * it left the FTL tier for the DFG one for part of a run (exits at a task's last step).
+ *
+ * | change (kept unless said) | instructions per poll |
+ * |---|---:|
+ * | start (159c766) | 616 |
+ * | `yieldNow()` hands out again the yield whose await is over (one kept): no future per yield | 563 |
+ * | … the same done by overriding `next()` on the yield (a `super.next` per await): not kept | 691 |
+ * | no `passed()` call between tasks without a time budget, `pollPreempted` cleared where read: not kept | 573 |
+ * | `stepGenerator` carries the awaited value to the resume in a local, not through the task's fields | 544 |
+ * | the same code after rebasing on main (others' changes, none on this path) | 593 |
+ * | … with `yield*`'s shared results written `{ value, done }`, a generator's own order: not kept | 570 |
+ *
+ * The last two rows show this count's noise here: ±25 between runs of nearly the same code. Over
+ * four times as many polls (`1000 450` against `1000 50`, 1,200,000 polls) the start took 764 a
+ * poll and the kept changes 661 (−13%); the yield's garbage is most of that (a collection's cost).
+ *
+ * In time (pinned to one core, `taskset -c 0`, as this machine's rule is; load 0.5–1.4, 8
+ * interleaved rounds, median ns per poll, `yield 10000 100`): the fourth run of a process, warm,
+ * 69.7 at the start, 54.7 after (tokio 69.1, floor 49.2: 0.79× tokio, 1.11× the floor); the second
+ * run, the one this benchmark calls warm, 109.6 and 106.1 (tokio 69.3, floor 65.0). On one core the
+ * second run still holds the JIT's compiling (`BUN_JSC_reportFTLCompileTimes`: ~60 ms of DFG/FTL
+ * compiles in that 100 ms run, `stepGenerator` 22 ms, `#pollTask` 10–14, the task's body 9,
+ * `#runPass` 7), because each run's `yields()` makes a new `task` generator function: a new
+ * prototype, so a new shape at `run.generator.next` in `stepGenerator`, whose compiled code exits
+ * and is compiled again. Resuming every generator through `%GeneratorPrototype%.next` itself
+ * (one function, not looked up per shape) gave 97.5 against 102.9 in that second run (6 rounds),
+ * and the same warm; not kept yet: tasks may be spawned from any object with the generator
+ * protocol, which would then need a native generator around it.
+ *
+ * The timers row that `--before` flagged (206 against 185 ns, 1.12×) is not in the code: with
+ * `performance.now` slowed 1,000× (valgrind runs ~50× slower, so the 1–10 s deadlines came due
+ * while they were being armed), `timers 60000` against `20000`, a timer armed and cancelled took
+ * 1,428 instructions at ac66a67 and 1,360 now (the timer code is the same; the difference is the
+ * task's field order and the poll around it).
+ *
  * The embedded driver read `performance.now()` twice per poll (the step prediction at every
  * ready await, the deadline before every task), which was most of its 1.9× tokio per poll and
  * 1.8× per wake. The turn's clock is now read once per up to 16 short steps (`turn.ts`), 0.14
