@@ -58,7 +58,8 @@ test("bun run bench --smoke measures the reference and udp-echo, prints the tabl
   for (const workload of ["single datagrams of 64 B", "bursts of 16 × 1200 B"]) {
     expect(stdout).toMatch(
       new RegExp(
-        String.raw`^- ${workload}: (?:[\d.]+|n/a)× the bound echo's CPU per echo \(target ≤ 1\.05×: (met|NOT met|n/a)\); errors and losses \d+$`,
+        String.raw`^- ${workload}: (?:[\d.]+|n/a)× the bound echo's CPU per echo ` +
+          String.raw`\(target ≤ 1\.05×: (met|NOT met|n/a)\); errors and losses \d+$`,
         "m",
       ),
     );
