@@ -15,11 +15,16 @@
  * of main) in the same interleaved rounds, and checks that no row got slower; the section written
  * to bench/RESULTS.md then has those columns too, and names DIR's commit.
  *
- * `--warmup N` (default 1): each process runs its workload N times unmeasured, at the same size
+ * `--warmup N` (default 3): each process runs its workload N times unmeasured, at the same size
  * and on the same runtime, before the measured run, for every column alike (as a JS benchmark
  * harness warms up before it measures: otherwise JavaScriptCore's JIT compiles inside the
  * measured window). The first run of each process is printed too, as the cold table, and
  * resident bytes always come from it. `--warmup 0`: the measured run is the first (cold).
+ * Why 3, not 1 (2026-12-05, quiet machine, two full runs one after the other): after one
+ * unmeasured run even the floor, a 60-line executor, was still being compiled (a poll 68 ns in
+ * the second run, 46 in the fourth; spawn + join 200 and 127 ns), while tokio's figures did not
+ * move (72 and 69 ns); a helper's `BUN_JSC_reportCompileTimes` showed about 60 ms of compiling in
+ * a second run of 100 ms on one core. The second run measured the JIT, not the executor.
  *
  * The tokio column is a small crate (`bench/runtime/tokio`, its Cargo.lock committed) built here
  * with `cargo build --release --locked`, offline first and from crates.io if its crates are not
@@ -71,7 +76,8 @@
  * with the work: the spawn workload's first run in a process took 1,100–1,300 ns a task, its
  * second 530–740, its third 335, while tokio's stayed at 700–870 (same processes, load about 1).
  * So `--warmup` (above): every column, tokio and Bun included, runs its workload once
- * unmeasured at the same size in the same process; the cold table keeps the first run.
+ * unmeasured at the same size in the same process (three times since 2026-12-05: see above);
+ * the cold table keeps the first run.
  * Cells, counted with `heapStats()` and sized with `estimateShallowMemoryUsageOf` (kept by
  * test/task-cells.test.ts): JSC's size classes here are 32, 48, 64, 80, 112, 160, 224 bytes
  * (fields: 1–2, 3–4, 5–6, 7–8, 9–12, 13–18, 19–26), so a field counts only when it crosses one.
@@ -268,8 +274,8 @@ interface Options {
   readonly before: string | null;
 }
 
-/** The default of `--warmup`: one full-size run, which also gives the cold figure. */
-const WARMUP_DEFAULT = 1;
+/** The default of `--warmup`: three full-size runs (the first also gives the cold figure); see the header for why. */
+const WARMUP_DEFAULT = 3;
 
 function options(): Options {
   const names = Object.keys(FULL) as (keyof Sizes)[];

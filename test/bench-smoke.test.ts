@@ -91,7 +91,7 @@ test("bun run bench:runtime --quick runs every workload on every runtime and pri
   expect(stdout).toMatch(row(String.raw`2000 timers armed, then cancelled: ns per timer`));
   expect(stdout).toMatch(row(String.raw`select\(sleep, recv\) × 200: ns per round`));
   // Two tables: the warm run (after one unmeasured run in the same process) and the cold first run.
-  expect(stdout).toMatch(/^Warm: the measured run follows 1 unmeasured run\(s\)/m);
+  expect(stdout).toMatch(/^Warm: the measured run follows 3 unmeasured run\(s\)/m);
   expect(stdout).toMatch(/^Cold: each process's first run/m);
   expect(stdout.match(/^\| 200 tasks × 10 yields: ns per poll \|/gm)).toHaveLength(2);
   expect(stdout).toMatch(/^\| select\(sleep, recv\) × 200: ns per round \| [\d.]+ \| [\d.]+ \| n\/a \|/m);
