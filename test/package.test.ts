@@ -63,17 +63,24 @@ test("the package from npm pack, installed into a fresh project, ships every pla
     );
     expect(sh([process.execPath, "main.ts"], project)).toBe("hello from a consumer\n");
 
+    // For each of `names`: [name, whether the main entry exports it, whether `entry` does].
+    const exportedBy = (entry: string, names: string[]): unknown => {
+      writeFileSync(
+        join(project, "entries.ts"),
+        [
+          'import * as app from "bun-reactor";',
+          `import * as other from ${JSON.stringify(entry)};`,
+          `const names = ${JSON.stringify(names)};`,
+          "console.log(JSON.stringify(names.map((name) => [name, name in app, name in other])));",
+        ].join("\n"),
+      );
+      return JSON.parse(sh([process.execPath, "entries.ts"], project));
+    };
+
     // The runtime's machinery is in the second entry, not the first.
-    writeFileSync(
-      join(project, "entries.ts"),
-      [
-        'import * as app from "bun-reactor";',
-        'import * as internals from "bun-reactor/internals";',
-        'const names = ["Executor", "Reactor", "Registration", "TimerQueue", "IoFuture", "WOULD_BLOCK"];',
-        "console.log(JSON.stringify(names.map((name) => [name, name in app, name in internals])));",
-      ].join("\n"),
-    );
-    expect(JSON.parse(sh([process.execPath, "entries.ts"], project))).toEqual([
+    expect(
+      exportedBy("bun-reactor/internals", ["Executor", "Reactor", "Registration", "TimerQueue", "IoFuture", "WOULD_BLOCK"]),
+    ).toEqual([
       ["Executor", false, true],
       ["Reactor", false, true],
       ["Registration", false, true],
@@ -83,16 +90,7 @@ test("the package from npm pack, installed into a fresh project, ships every pla
     ]);
 
     // The console is its own entry, bun-reactor/console: the main entry has none of it.
-    writeFileSync(
-      join(project, "console.ts"),
-      [
-        'import * as app from "bun-reactor";',
-        'import * as tools from "bun-reactor/console";',
-        'const names = ["serveConsole", "TraceFile", "TRACE_FILE_MAX_EVENTS"];',
-        "console.log(JSON.stringify(names.map((name) => [name, name in app, name in tools])));",
-      ].join("\n"),
-    );
-    expect(JSON.parse(sh([process.execPath, "console.ts"], project))).toEqual([
+    expect(exportedBy("bun-reactor/console", ["serveConsole", "TraceFile", "TRACE_FILE_MAX_EVENTS"])).toEqual([
       ["serveConsole", false, true],
       ["TraceFile", false, true],
       ["TRACE_FILE_MAX_EVENTS", false, true],
