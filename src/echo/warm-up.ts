@@ -81,12 +81,18 @@ export function* warmUp(config: EchoConfig): Async<WarmUpReport> {
   return report;
 }
 
+/** Where the warm-up stops: at `echoes` echoes in all, or {@link WARM_UP_MS_MAX} after `startedAt` ({@link now}). */
+interface WarmUpLimit {
+  readonly echoes: number;
+  readonly startedAt: number;
+}
+
 /**
  * One round: the echo service on a new pair of sockets, with a new policy and stats of the
  * kinds the service's are (shared memory, the destination read as the service reads it), until
  * `until.echoes` in all or {@link WARM_UP_MS_MAX} since `until.startedAt`.
  */
-function* warmUpRound(config: EchoConfig, report: WarmUpReport, until: { echoes: number; startedAt: number }): Async<void> {
+function* warmUpRound(config: EchoConfig, report: WarmUpReport, until: WarmUpLimit): Async<void> {
   const host = config.host.includes(":") ? "::1" : "127.0.0.1";
   const options = { offload: config.offload === "auto", receiveDestination: isWildcardHost(config.host) };
   using server = UdpSocket.bind({ host, port: 0 }, options);
@@ -98,12 +104,7 @@ function* warmUpRound(config: EchoConfig, report: WarmUpReport, until: { echoes:
 }
 
 /** The warm-up's client: datagrams of 64 and 1400 bytes, one at a time, now and then a burst. */
-function* drive(
-  client: UdpSocket,
-  server: UdpSocket,
-  report: WarmUpReport,
-  until: { echoes: number; startedAt: number },
-): Async<void> {
+function* drive(client: UdpSocket, server: UdpSocket, report: WarmUpReport, until: WarmUpLimit): Async<void> {
   const payloads = [new Uint8Array(64).fill(1), new Uint8Array(1400).fill(2)];
   const buffer = new Uint8Array(2048);
   const to = server.localAddress;
