@@ -153,6 +153,40 @@ test("A task cut short by the turn's time, poll after poll, is not warned about 
   busy.cancel();
 });
 
+test("forget() counts anew from now: steps, polls and warnings at zero, finished tasks gone, live tasks named still", () => {
+  const { runtime, tracker } = trackedRuntime();
+  using _ = runtime;
+  let polls = 0;
+  runtime.spawn(
+    pollFn((cx) => {
+      if (++polls === 1) {
+        cx.waker.wake();
+        return PENDING;
+      }
+      Bun.sleepSync(12); // a long poll (over 10 ms, and not the first): warned about
+      return 1;
+    }),
+    { name: "finished early" },
+  );
+  const sleeper = runtime.spawn(sleep(60_000), { name: "still here" });
+  runtime.enter(() => {
+    for (let turn = 0; turn < 2; turn++) runtime.executor.runReady();
+  });
+  const before = takeSnapshot(runtime, tracker, null);
+  expect(before.tasks.map((task) => task.name)).toEqual(["still here", "finished early"]);
+  expect(before.warnings.map((warning) => warning.kind)).toEqual(["long-poll"]);
+  expect(before.steps[2]).toBe(2); // two first polls
+
+  tracker.forget();
+  const after = takeSnapshot(runtime, tracker, null);
+  expect(after.steps.every((count) => count === 0)).toBe(true);
+  expect(after.tasks).toHaveLength(1);
+  // (Its polls are the runtime's count, not the tracker's: those stay.)
+  expect(after.tasks[0]).toMatchObject({ id: sleeper.id, name: "still here", busyMs: 0, sinceLastPollMs: null, maxPollMs: 0 });
+  expect(after.warnings).toEqual([]);
+  sleeper.cancel();
+});
+
 test("serveConsole refuses a closed runtime, naming why, before its server thread starts listening", () => {
   const runtime = new Runtime();
   runtime.close();

@@ -37,6 +37,13 @@ export interface ConsoleOptions {
 export interface ConsoleHandle {
   /** The page's address, e.g. `http://127.0.0.1:9100/`. */
   readonly url: string;
+  /**
+   * Starts the console's counts anew, as if it had been opened now: the steps' rates, each task's
+   * polls, wakes, times and warnings go back to zero, and finished tasks are dropped. The hook
+   * stays as it is, so the code that runs it stays compiled: udp-echo opens its console before
+   * its warm-up, which then runs with the hook it will run with, and calls this once warm.
+   */
+  forget(): void;
   /** Stops serving: the publisher task is cancelled, the server thread ends, the hook is removed. */
   close(): void;
   [Symbol.dispose](): void;
@@ -142,5 +149,5 @@ export function serveConsole(runtime: Runtime, options: ConsoleOptions): Console
     if (runtime.trace === hook) runtime.trace = previous;
     void worker.terminate();
   };
-  return { url, close, [Symbol.dispose]: close };
+  return { url, forget: () => tracker.forget(), close, [Symbol.dispose]: close };
 }

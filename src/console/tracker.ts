@@ -197,6 +197,19 @@ export class ActivityTracker {
     if (this.#finished.length > FINISHED_KEPT) this.#tasks.delete(this.#finished.shift()!);
   }
 
+  /**
+   * Starts counting anew, as if attached now: the steps' counts and every task's polls, wakes,
+   * times and warnings go back to zero (each task keeps its name), finished tasks are dropped,
+   * and a poll in progress is not timed.
+   */
+  forget(): void {
+    this.steps.fill(0);
+    for (const id of this.#finished) this.#tasks.delete(id);
+    this.#finished.length = 0;
+    for (const [id, task] of this.#tasks) this.#tasks.set(id, activity(task.name));
+    this.#polling = null;
+  }
+
   /** Forgets the tasks that ended without a trace event (cancelled): `alive` are the others. */
   prune(alive: ReadonlySet<number>): void {
     for (const [id, task] of this.#tasks) if (task.outcome === null && !alive.has(id)) this.#tasks.delete(id);

@@ -48,7 +48,7 @@ import { echoMetricsBlock } from "./metrics.ts";
 import { Counter, type CounterName, countersOf, EchoStats, formatStatsLine, formatTotals, STATS_BYTES } from "./stats.ts";
 import { RestartLimitError } from "./supervisor.ts";
 import { TracePrinter } from "./trace-printer.ts";
-import { warmUp } from "./warm-up.ts";
+import { unlessQuiet, warmUpQuietly } from "./warm-up.ts";
 import type { EchoWorkerData } from "./worker.ts";
 import { WorkerSlots, WorkerState } from "./worker-slots.ts";
 
@@ -246,20 +246,6 @@ function openTraceFile(path: string | null): TraceFile | null {
   return new TraceFile(path);
 }
 
-/**
- * The warm-up (see `warm-up.ts`), with the runtime's trace hooks set aside meanwhile: `--trace`,
- * `--trace-file` and the console show the service's own steps, from its first, not the warm-up's.
- */
-function warmUpQuietly(runtime: Runtime, config: EchoConfig): void {
-  const trace = runtime.trace;
-  runtime.trace = null;
-  try {
-    runtime.blockOn(warmUp(config), { name: "warm-up" });
-  } finally {
-    runtime.trace = trace;
-  }
-}
-
 /** `--workers 1`: the echo service runs on the main thread's runtime. */
 function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWatch, activated: boolean): number {
   const printer = config.trace ? new TracePrinter(out) : null;
@@ -270,9 +256,10 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
     err(traceFileError(config.traceFile!, error));
     return 1;
   }
+  const quiet = { on: false };
   const runtime = new Runtime({
     driver: config.reactor,
-    trace: combineHooks(printer?.hook, traceFile?.hook),
+    trace: combineHooks(unlessQuiet(printer?.hook, quiet), unlessQuiet(traceFile?.hook, quiet)),
     turnBudgetMs: TURN_BUDGET_MS,
   });
   // In shared memory, for the metrics server thread to read.
@@ -295,7 +282,7 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
     return 1;
   }
   // Socket activation started the server for a datagram that is already waiting: no warm-up.
-  if (!activated) warmUpQuietly(runtime, config);
+  if (!activated) warmUpQuietly(runtime, config, quiet, liveConsole);
   // Counted from here: the warm-up's polls and turns are not the service's.
   const runtimeMetrics =
     runtimeMetricsMemory === null

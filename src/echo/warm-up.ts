@@ -13,10 +13,23 @@
  *
  * @module
  */
-import { type Async, isWildcardHost, now, spawn, TimeoutError, timeout, UdpSocket, warmUpTimers } from "../index.ts";
+import {
+  type Async,
+  isWildcardHost,
+  now,
+  type Runtime,
+  type SocketAddress,
+  spawn,
+  TimeoutError,
+  timeout,
+  type TraceHook,
+  UdpSocket,
+  warmUpTimers,
+} from "../index.ts";
+import type { ConsoleHandle } from "../console/index.ts";
 import type { EchoConfig } from "./config.ts";
 import { policyFor, serveEcho } from "./service.ts";
-import { EchoStats, STATS_BYTES } from "./stats.ts";
+import { Counter, EchoStats, STATS_BYTES } from "./stats.ts";
 
 /**
  * Echoes the warm-up makes before it ends, in all its rounds. One round of 20,000 left 14–18
@@ -45,6 +58,15 @@ export const WARM_UP_MS_MAX = 1_000;
 const BURST_EVERY = 256;
 /** Datagrams of a burst: the receive and send of many at once are part of the hot path too. */
 const BURST_DATAGRAMS = 32;
+/**
+ * Every this many echoes, a client of a burst's size departs: it sends and closes its socket
+ * before the echoes come, which then meet an ICMP error, read from the server's error queue.
+ * Clients leave under every flood (and `bun run bench` starts its measured window just after one
+ * left); the first departures a server met after its ready line took 1.3–15 ms of the thread's
+ * CPU in one poll of the reader (the receive's exception, the error queue's drain and the table
+ * of peers, all run for the first time), 0.1–0.3 ms once compiled.
+ */
+const DEPART_EVERY = 1024;
 /** How long the client waits for an echo before it counts it lost and goes on. */
 const REPLY_WAIT_MS = 100;
 
@@ -52,6 +74,8 @@ const REPLY_WAIT_MS = 100;
 export interface WarmUpReport {
   echoes: number;
   lost: number;
+  /** Echoes to the clients that departed that met an ICMP error, read from the error queue. */
+  unreachable: number;
   /** How long it took, in milliseconds. */
   ms: number;
 }
@@ -69,7 +93,7 @@ export interface WarmUpReport {
  * ```
  */
 export function* warmUp(config: EchoConfig): Async<WarmUpReport> {
-  const report: WarmUpReport = { echoes: 0, lost: 0, ms: 0 };
+  const report: WarmUpReport = { echoes: 0, lost: 0, unreachable: 0, ms: 0 };
   const started = now();
   // First the timer wheel, on a clock of its own: the paths the real clock reaches only after
   // seconds or years, compiled now with the echo's (see the runtime's timer-warm-up.ts).
@@ -79,6 +103,55 @@ export function* warmUp(config: EchoConfig): Async<WarmUpReport> {
   }
   report.ms = now() - started;
   return report;
+}
+
+/**
+ * The warm-up, on the runtime as it will serve: its trace hook stays the same
+ * function, so that the executor's code that calls it is compiled as it will run, not thrown
+ * away at the first event after the ready line (with the hook set aside, the console's first
+ * polls recompiled the executor's hot path under the first flood: 16 FTL compiles, 160 ms of a
+ * compiler thread on the server's core). What the hook feeds shows the service's own steps from
+ * its first, not the warm-up's: `--trace` and `--trace-file` drop the warm-up's events
+ * (`quiet`), and the console, which counts them with the code it will count the service's
+ * with, forgets them.
+ *
+ * @example
+ * ```ts
+ * const quiet = { on: false };
+ * const runtime = new Runtime({ trace: unlessQuiet(printer.hook, quiet) });
+ * const liveConsole = serveConsole(runtime, { port: 0 });
+ * warmUpQuietly(runtime, config, quiet, liveConsole); // then serve
+ * ```
+ */
+export function warmUpQuietly(
+  runtime: Runtime,
+  config: EchoConfig,
+  quiet: { on: boolean },
+  liveConsole: ConsoleHandle | null,
+): void {
+  quiet.on = true;
+  try {
+    runtime.blockOn(warmUp(config), { name: "warm-up" });
+  } finally {
+    quiet.on = false;
+    liveConsole?.forget();
+  }
+}
+
+/**
+ * `hook`, with its events dropped while `quiet.on` (during the warm-up).
+ *
+ * @example
+ * ```ts
+ * const runtime = new Runtime({ trace: unlessQuiet(new TracePrinter(out).hook, quiet) });
+ * ```
+ */
+export function unlessQuiet(hook: TraceHook | undefined, quiet: { readonly on: boolean }): TraceHook | undefined {
+  return hook === undefined
+    ? undefined
+    : (event) => {
+        if (!quiet.on) hook(event);
+      };
 }
 
 /** Where the warm-up stops: at `echoes` echoes in all, or {@link WARM_UP_MS_MAX} after `startedAt` ({@link now}). */
@@ -101,6 +174,15 @@ function* warmUpRound(config: EchoConfig, report: WarmUpReport, until: WarmUpLim
   const policy = policyFor({ ...config, rateLimit: null }, stats, server.offload.state === "on", server.receives.destination);
   const traffic = spawn(drive(client, server, report, until), { name: "warm-up client" });
   yield* serveEcho(server, policy, { stop: traffic, report: () => {}, sampleSeconds: null });
+  report.unreachable += stats.counters[Counter.droppedUnreachable]!;
+}
+
+/** A client that sends {@link BURST_DATAGRAMS} datagrams to `to` and closes before their echoes come. */
+function depart(to: SocketAddress, payload: Uint8Array): void {
+  using leaving = UdpSocket.bind({ host: to.host, port: 0 });
+  for (let index = 0; index < BURST_DATAGRAMS; index++) {
+    if (leaving.trySendTo(payload, to).state === "would-block") break;
+  }
 }
 
 /** The warm-up's client: datagrams of 64 and 1400 bytes, one at a time, now and then a burst. */
@@ -111,6 +193,7 @@ function* drive(client: UdpSocket, server: UdpSocket, report: WarmUpReport, unti
   let round = 0;
   while (report.echoes < until.echoes && now() - until.startedAt < WARM_UP_MS_MAX) {
     const count = ++round % BURST_EVERY === 0 ? BURST_DATAGRAMS : 1;
+    if (round % DEPART_EVERY === 0) depart(to, payloads[0]!);
     for (let index = 0; index < count; index++) yield* client.sendTo(payloads[(round + index) % 2]!, to);
     for (let index = 0; index < count; index++) {
       try {

@@ -59,6 +59,23 @@ describe("udp-echo --console and --trace-file", () => {
     expect(expected).toContain("droppedByKernel");
   });
 
+  test("the console counts from the service's first step: the warm-up ran under its hook, then was forgotten", async () => {
+    await using server = await startServer(["--port", "0", "--console", "0"]);
+    const url = /^console: (\S+)$/m.exec(server.stdout())![1]!;
+    const readyAt = Date.now();
+    type View = { at: number; steps: number[]; tasks: { name: string }[] };
+    const read = async (): Promise<View | null> => (await (await fetch(`${url}snapshot`)).json()) as View | null;
+    let view = await read();
+    for (let attempt = 0; attempt < 50 && (view === null || view.at <= readyAt); attempt++) {
+      await Bun.sleep(100);
+      view = await read();
+    }
+    // The warm-up's 40,000 echoes took tens of thousands of polls (step 2, 3) and spawned its
+    // tasks (step 1); an idle service since has polled a few dozen times at most.
+    expect(view!.steps[1]! + view!.steps[2]! + view!.steps[3]!).toBeLessThan(1_000);
+    expect(view!.tasks.map((task) => task.name).filter((name) => name.startsWith("warm-up"))).toEqual([]);
+  });
+
   test("a trace file that cannot be written ends the server before it starts, in one line", async () => {
     const path = join(tmpdir(), `udp-echo-no-such-directory-${process.pid}`, "trace.json");
     const { exitCode, stdout, stderr } = await runServer(["--port", "0", "--trace-file", path]);
