@@ -48,6 +48,7 @@
  *
  * @module
  */
+import { readdirSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -717,6 +718,27 @@ async function preemptions(pid: number): Promise<number> {
   return Number(/^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1] ?? Number.NaN);
 }
 
+/**
+ * The CPU time of each of `pid`'s threads but its main one, in milliseconds by thread name
+ * (JavaScriptCore's compiler threads, the console's, the allocator's), from `/proc` (in clock
+ * ticks: 10 ms steps).
+ */
+async function helperThreadsCpuMs(pid: number): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  const tick = 1000 / 100; // USER_HZ
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (Number(tid) === pid) continue;
+    const stat = await Bun.file(`/proc/${pid}/task/${tid}/stat`)
+      .text()
+      .catch(() => null); // (a thread that has just ended)
+    if (stat === null) continue;
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * tick);
+  }
+  return byName;
+}
+
 /** The echo's own tasks, whose polls the goal is about. */
 const ECHO_TASKS: ReadonlySet<string> = new Set(["echo reader", "echo writer"]);
 
@@ -747,8 +769,13 @@ async function slowPollRows(opts: Options): Promise<string[]> {
     const before = await snapshotAfter(url, Date.now());
     const load = await loadAverage();
     const preemptedBefore = await preemptions(child.pid);
+    const helpersBefore = await helperThreadsCpuMs(child.pid);
     const flooded = await loadgenJson(flood(opts.tailSeconds));
     const preempted = (await preemptions(child.pid)) - preemptedBefore;
+    const helpers = [...(await helperThreadsCpuMs(child.pid))]
+      .map(([name, ms]) => [name, ms - (helpersBefore.get(name) ?? 0)] as const)
+      .filter(([, ms]) => ms > 0)
+      .sort((a, b) => b[1] - a[1]);
     const after = await snapshotAfter(url, Date.now());
     const rows = after.tasks
       .filter((task) => ECHO_TASKS.has(task.name))
@@ -773,7 +800,9 @@ async function slowPollRows(opts: Options): Promise<string[]> {
         `server's event-loop thread: the OS took the core from that thread ${preempted} times in the window (its ` +
         "involuntary context switches), and a poll it was taken from in the middle counts those milliseconds by the " +
         "wall clock but not in its CPU time. Over 1 ms of CPU time: the runtime's own; the rest of those over 1 ms " +
-        "by the wall clock: the OS's.",
+        "by the wall clock: the OS's. The server's other threads, on the same core, ran in the window for " +
+        (helpers.length === 0 ? "less than a clock tick (10 ms)" : helpers.map(([name, ms]) => `${name} ${ms} ms`).join(", ")) +
+        " (their CPU time by `/proc`, in 10 ms ticks).",
       "",
       "| task | polls in the window | over 1 ms, wall clock | of which over 1 ms of CPU | longest poll since start, ms wall / CPU |",
       "|---|---:|---:|---:|---:|",
