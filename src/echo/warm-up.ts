@@ -59,12 +59,16 @@ const BURST_EVERY = 256;
 /** Datagrams of a burst: the receive and send of many at once are part of the hot path too. */
 const BURST_DATAGRAMS = 32;
 /**
- * Every this many echoes, a client of a burst's size departs: it sends and closes its socket
- * before the echoes come, which then meet an ICMP error, read from the server's error queue.
- * Clients leave under every flood (and `bun run bench` starts its measured window just after one
- * left); the first departures a server met after its ready line took 1.3–15 ms of the thread's
- * CPU in one poll of the reader (the receive's exception, the error queue's drain and the table
- * of peers, all run for the first time), 0.1–0.3 ms once compiled.
+ * In the first round, every this many rounds of the client, a client of a burst's size departs:
+ * it sends and closes its socket before the echoes come, which then meet an ICMP error, read from
+ * the server's error queue. Clients leave under every flood (and `bun run bench` starts its
+ * measured window just after one left); the first departures a server met after its ready line
+ * took 1.3–15 ms of the thread's CPU in one poll of the reader (the receive's exception, the
+ * error queue's drain and the table of peers, all run for the first time), 0.1–0.3 ms once
+ * compiled. Not in the last round: after an error the reader drains the queue before each receive
+ * for a second, which the service's reader, with no client gone yet, does not; departures in
+ * every round left the code compiled for that, and the RTT tail from the ready line on worse
+ * (p99.99 1.19× at 64 B, the median of five interleaved rounds against departures in none).
  */
 const DEPART_EVERY = 1024;
 /** How long the client waits for an echo before it counts it lost and goes on. */
@@ -99,7 +103,8 @@ export function* warmUp(config: EchoConfig): Async<WarmUpReport> {
   // seconds or years, compiled now with the echo's (see the runtime's timer-warm-up.ts).
   warmUpTimers();
   for (let round = 1; round <= WARM_UP_ROUNDS; round++) {
-    yield* warmUpRound(config, report, { echoes: (WARM_UP_ECHOES * round) / WARM_UP_ROUNDS, startedAt: started });
+    const echoes = (WARM_UP_ECHOES * round) / WARM_UP_ROUNDS;
+    yield* warmUpRound(config, report, { echoes, startedAt: started, departures: round === 1 });
   }
   report.ms = now() - started;
   return report;
@@ -158,6 +163,8 @@ export function unlessQuiet(hook: TraceHook | undefined, quiet: { readonly on: b
 interface WarmUpLimit {
   readonly echoes: number;
   readonly startedAt: number;
+  /** Whether clients depart in this round (see {@link DEPART_EVERY}). */
+  readonly departures: boolean;
 }
 
 /**
@@ -193,7 +200,7 @@ function* drive(client: UdpSocket, server: UdpSocket, report: WarmUpReport, unti
   let round = 0;
   while (report.echoes < until.echoes && now() - until.startedAt < WARM_UP_MS_MAX) {
     const count = ++round % BURST_EVERY === 0 ? BURST_DATAGRAMS : 1;
-    if (round % DEPART_EVERY === 0) depart(to, payloads[0]!);
+    if (until.departures && round % DEPART_EVERY === 0) depart(to, payloads[0]!);
     for (let index = 0; index < count; index++) yield* client.sendTo(payloads[(round + index) % 2]!, to);
     for (let index = 0; index < count; index++) {
       try {
