@@ -48,7 +48,6 @@ import { echoMetricsBlock } from "./metrics.ts";
 import { Counter, type CounterName, countersOf, EchoStats, formatStatsLine, formatTotals, STATS_BYTES } from "./stats.ts";
 import { RestartLimitError } from "./supervisor.ts";
 import { TracePrinter } from "./trace-printer.ts";
-import { keepCompilerThreadsIdle } from "./compiler-threads.ts";
 import { unlessQuiet, warmUpQuietly } from "./warm-up.ts";
 import type { EchoWorkerData } from "./worker.ts";
 import { WorkerSlots, WorkerState } from "./worker-slots.ts";
@@ -247,11 +246,6 @@ function openTraceFile(path: string | null): TraceFile | null {
   return new TraceFile(path);
 }
 
-/** Where the service's own messages go (a restart, a refused segmented send): stderr. */
-function report(line: string): void {
-  err(`udp-echo: ${line}`);
-}
-
 /** `--workers 1`: the echo service runs on the main thread's runtime. */
 function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWatch, activated: boolean): number {
   const printer = config.trace ? new TracePrinter(out) : null;
@@ -305,12 +299,10 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
                 printStats(() => stats, config.statsSeconds),
                 { name: "stats printer" },
               );
-        // Polled first, before the service's ready line.
-        const compilerThreads = spawn(keepCompilerThreadsIdle(report), { name: "compiler threads" });
         try {
           yield* serveEcho(socket, policyFor(config, stats, socket.offload.state === "on", socket.receives.destination), {
             stop: signals.next(),
-            report,
+            report: (line) => err(`udp-echo: ${line}`),
             sampleSeconds: config.statsSeconds,
             summary: out,
             started: () => {
@@ -322,7 +314,6 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
           });
         } finally {
           statsPrinter?.cancel();
-          compilerThreads.cancel();
         }
       })(),
       { name: "async_main" },
