@@ -7,7 +7,7 @@
  */
 import { formatSocketAddress, now, type Runtime, type SocketAddress, type Waker } from "../index.ts";
 import type { Closeable, StatusSnapshot } from "../internals.ts";
-import { LONG_POLL_MS, type ActivityTracker } from "./tracker.ts";
+import { LONG_POLL_MS, type ActivityTracker, type TaskActivity } from "./tracker.ts";
 
 /** A task needs at least this many polls before its self-wakes are judged. */
 const SELF_WAKE_POLLS_MIN = 10;
@@ -84,6 +84,20 @@ export interface ConsoleSnapshot {
   /** The app's counters (for the echo: datagrams and bytes in and out, drops by reason). */
   readonly metrics: Readonly<Record<string, number>> | null;
   readonly warnings: readonly WarningView[];
+}
+
+/** What a task view shows of the tracker's `activity` (none: a task the tracker has not seen poll), at `at`. */
+function activityView(activity: TaskActivity | undefined, at: number): Omit<TaskView, "id" | "name" | "state" | "polls"> {
+  return {
+    busyMs: activity?.busyMs ?? 0,
+    sinceLastPollMs: activity?.lastPollAt == null ? null : at - activity.lastPollAt,
+    lastWake: activity?.lastWake ?? null,
+    selfWakes: activity?.selfWakes ?? 0,
+    slowPolls: activity?.slowPolls ?? 0,
+    slowCpuPolls: activity?.slowCpuPolls ?? 0,
+    maxPollMs: activity?.maxPollMs ?? 0,
+    maxPollCpuMs: activity?.maxPollCpuMs ?? 0,
+  };
 }
 
 function describeOwner(owner: Closeable | null): string {
@@ -174,14 +188,7 @@ export function takeSnapshot(
       name: task.name,
       state: task.state,
       polls: task.polls,
-      busyMs: activity?.busyMs ?? 0,
-      sinceLastPollMs: activity?.lastPollAt == null ? null : at - activity.lastPollAt,
-      lastWake: activity?.lastWake ?? null,
-      selfWakes: activity?.selfWakes ?? 0,
-      slowPolls: activity?.slowPolls ?? 0,
-      slowCpuPolls: activity?.slowCpuPolls ?? 0,
-      maxPollMs: activity?.maxPollMs ?? 0,
-      maxPollCpuMs: activity?.maxPollCpuMs ?? 0,
+      ...activityView(activity, at),
     };
     warnings.push(...warningsOf(view, tracker, storedIn.has(task.id), task.wakerTaken));
     return view;
@@ -193,14 +200,7 @@ export function takeSnapshot(
       name: activity.name,
       state: "done",
       polls: activity.polls,
-      busyMs: activity.busyMs,
-      sinceLastPollMs: activity.lastPollAt === null ? null : at - activity.lastPollAt,
-      lastWake: activity.lastWake,
-      selfWakes: activity.selfWakes,
-      slowPolls: activity.slowPolls,
-      slowCpuPolls: activity.slowCpuPolls,
-      maxPollMs: activity.maxPollMs,
-      maxPollCpuMs: activity.maxPollCpuMs,
+      ...activityView(activity, at),
     };
     tasks.push(view);
     warnings.push(...warningsOf(view, tracker, false, true));
