@@ -67,6 +67,13 @@ export type { Ecn, ReceivedInfo, ReportedInfo, SendOptions } from "./net/datagra
 export { SignalWatch, type WatchedSignal } from "./net/signal-watch.ts";
 export type { TryResult } from "./net/try-result.ts";
 export { UdpSocket } from "./net/udp-socket.ts";
+export {
+  ADDRESSES_MAX,
+  bindEveryAddress,
+  type EveryAddress,
+  type EveryAddressOptions,
+  hostAddresses,
+} from "./net/every-address.ts";
 export type { UdpConnection } from "./net/connection.ts";
 export type { InterfaceName, IpLayer, IpOptions, Membership, MembershipOptions } from "./net/udp-ip.ts";
 export { resolve, ResolveError, type ResolveOptions } from "./net/resolve.ts";
