@@ -38,7 +38,7 @@ test("20,000 echoes leave no object behind once a full collection has run", () =
   runtime.blockOn(
     (function* (): Async<void> {
       const service = spawn(
-        serveEcho(server, policyFor(DEFAULTS, stats, false), {
+        serveEcho([{ socket: server, policy: policyFor(DEFAULTS, stats, false) }], {
           stop: sleep(Infinity), // stopped by cancelling it below
           report: (line) => {
             throw new Error(line);

@@ -258,7 +258,7 @@ describe.each(drivers)("the echo service (%s driver)", (driver) => {
     const stop = new Gate();
     const reports: string[] = [];
     const options = { stop, report: (line: string) => reports.push(line), sampleSeconds: null };
-    const service = runtime.spawn(serveEcho(socket, policy({ stats }), options));
+    const service = runtime.spawn(serveEcho([{ socket, policy: policy({ stats }) }], options));
 
     // Segmented sends work: nothing to say.
     client.trySendTo(new Uint8Array([1]), real.localAddress);
@@ -276,6 +276,37 @@ describe.each(drivers)("the echo service (%s driver)", (driver) => {
     driveUntil(runtime, () => service.finished);
   });
 
+  test("a service of several sockets echoes on each, counting into one stats, and a stop ends them all", () => {
+    using runtime = new Runtime({ driver });
+    using first = UdpSocket.bind("127.0.0.1:0");
+    using second = UdpSocket.bind("127.0.0.1:0");
+    using client = UdpSocket.bind("127.0.0.1:0");
+    const stats = new EchoStats();
+    const stop = new Gate();
+    const shared = policy({ stats });
+    const listeners = [first, second].map((socket) => ({ socket, policy: shared }));
+    const service = runtime.spawn(serveEcho(listeners, { stop, report: () => {}, sampleSeconds: null }));
+    client.trySendTo(new Uint8Array([1]), first.localAddress);
+    client.trySendTo(new Uint8Array([2]), second.localAddress);
+    const from: number[] = [];
+    const buffer = new Uint8Array(8);
+    driveUntil(runtime, () => {
+      const received = client.tryRecvFrom(buffer);
+      if (received.state === "ok") from.push(received.value.peer.port);
+      return from.length === 2;
+    });
+    expect(from.sort()).toEqual([first.localAddress.port, second.localAddress.port].sort());
+    expect([stats.get("datagramsIn"), stats.get("datagramsOut")]).toEqual([2, 2]);
+    const before = runtime.tasksAlive;
+    stop.open();
+    driveUntil(runtime, () => service.finished);
+    expect(before).toBeGreaterThan(runtime.tasksAlive);
+    expect(runtime.tasksAlive).toBe(0);
+    expect(() => runtime.blockOn(serveEcho([], { stop, report: () => {}, sampleSeconds: null }))).toThrow(
+      new RangeError("serveEcho: no listener: there is no socket to echo on"),
+    );
+  });
+
   test("ENOBUFS on send is retried after a pause and counted, never fatal; no reply is lost", () => {
     using runtime = new Runtime({ driver });
     using real = UdpSocket.bind("127.0.0.1:0");
@@ -283,7 +314,9 @@ describe.each(drivers)("the echo service (%s driver)", (driver) => {
     const socket = new StallingSendSocket(real, 5);
     const stats = new EchoStats();
     const stop = new Gate();
-    const service = runtime.spawn(serveEcho(socket, policy({ stats }), { stop, report: () => {}, sampleSeconds: null }));
+    const service = runtime.spawn(
+      serveEcho([{ socket, policy: policy({ stats }) }], { stop, report: () => {}, sampleSeconds: null }),
+    );
 
     // The kernel refuses five sends for want of memory: the writer pauses and tries again.
     for (const value of [1, 2, 3]) client.trySendTo(new Uint8Array([value]), real.localAddress);
@@ -303,7 +336,7 @@ describe.each(drivers)("the echo service (%s driver)", (driver) => {
     const socket = new StallingSendSocket(real, Number.MAX_SAFE_INTEGER);
     const stats = new EchoStats();
     const stop = new Gate();
-    runtime.spawn(serveEcho(socket, policy({ stats }), { stop, report: () => {}, sampleSeconds: null }));
+    runtime.spawn(serveEcho([{ socket, policy: policy({ stats }) }], { stop, report: () => {}, sampleSeconds: null }));
     for (let index = 0; index < 300; index++) client.trySendTo(new Uint8Array([index & 0xff]), real.localAddress);
     driveUntil(runtime, () => stats.get("datagramsIn") === 300);
     expect(stats.get("droppedOverload")).toBe(44);
@@ -322,7 +355,9 @@ describe.each(drivers)("the echo service (%s driver)", (driver) => {
     const socket = new BlockingSendSocket(real);
     const stats = new EchoStats();
     const stop = new Gate();
-    const service = runtime.spawn(serveEcho(socket, policy({ stats }), { stop, report: () => {}, sampleSeconds: null }));
+    const service = runtime.spawn(
+      serveEcho([{ socket, policy: policy({ stats }) }], { stop, report: () => {}, sampleSeconds: null }),
+    );
 
     // Three datagrams arrive while the socket cannot send: they are queued, none is lost.
     for (const value of [1, 2, 3]) client.trySendTo(new Uint8Array([value]), real.localAddress);
@@ -351,7 +386,7 @@ describe.each(drivers)("the echo service (%s driver)", (driver) => {
     const socket = new BlockingSendSocket(real);
     const stats = new EchoStats();
     const stop = new Gate();
-    runtime.spawn(serveEcho(socket, policy({ stats }), { stop, report: () => {}, sampleSeconds: null }));
+    runtime.spawn(serveEcho([{ socket, policy: policy({ stats }) }], { stop, report: () => {}, sampleSeconds: null }));
     for (let index = 0; index < 300; index++) client.trySendTo(new Uint8Array([index & 0xff]), real.localAddress);
     driveUntil(runtime, () => stats.get("datagramsIn") === 300);
     // The queue holds 256 replies: the 44 oldest were dropped.
@@ -381,7 +416,7 @@ describe.each(drivers)("the echo service (%s driver)", (driver) => {
     } as ReflectionGuard;
     const stop = new Gate();
     runtime.spawn(
-      serveEcho(server, policy({ stats, guard: flakyGuard }), {
+      serveEcho([{ socket: server, policy: policy({ stats, guard: flakyGuard }) }], {
         stop,
         report: (line) => reports.push(line),
         sampleSeconds: null,

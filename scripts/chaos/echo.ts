@@ -70,7 +70,7 @@ function main(seed: number, ratePpm: number): void {
           report: (line: string) => void violations.push(`echo loop failed: ${line}`),
           sampleSeconds: null,
         };
-        yield* joinAll(sockets.map((socket) => spawn(serveEcho(socket, policy, options), { name: "echo" })));
+        yield* joinAll(sockets.map((socket) => spawn(serveEcho([{ socket, policy }], options), { name: "echo" })));
         checker.cancel();
       })(),
       { name: "chaos main" },

@@ -10,13 +10,10 @@ import packageJson from "../../package.json" with { type: "json" };
 import {
   ActivationError,
   type Async,
-  clearActivationEnvironment,
   combineHooks,
   formatSocketAddress,
   isLoopbackHost,
-  isWildcardHost,
   now,
-  passedDescriptors,
   remoteCondition,
   Runtime,
   select,
@@ -24,7 +21,6 @@ import {
   SystemError,
   sleep,
   spawn,
-  takePassedUdpSockets,
   TimeoutError,
   timeout,
   UdpSocket,
@@ -43,7 +39,8 @@ import { Poller, pollerBackend } from "../internals.ts";
 import { type EchoConfig, parseCommandLine, USAGE, UsageError } from "./config.ts";
 import { ECHO_WORKER_URL } from "./locations.ts";
 import { err, out, setLogFormat } from "./output.ts";
-import { policyFor, serveEcho, TURN_BUDGET_MS } from "./service.ts";
+import { PRIVILEGED_PORT_HINT, type SocketGroups, takeSockets } from "./sockets.ts";
+import { listenersFor, serveEcho, TURN_BUDGET_MS } from "./service.ts";
 import { echoMetricsBlock } from "./metrics.ts";
 import { Counter, type CounterName, countersOf, EchoStats, formatStatsLine, formatTotals, STATS_BYTES } from "./stats.ts";
 import { RestartLimitError } from "./supervisor.ts";
@@ -131,73 +128,6 @@ function* printStats(read: () => EchoStats, seconds: number): Async<never> {
   }
 }
 
-/** Binds the server's sockets: one, or one per worker sharing the port (SO_REUSEPORT). */
-function bindSockets(config: EchoConfig): UdpSocket[] {
-  const options = {
-    reusePort: config.workers > 1,
-    recvBufferBytes: 4 << 20,
-    sendBufferBytes: 4 << 20,
-    offload: config.offload === "auto",
-    // On a wildcard address, each reply must go from the address its client used.
-    receiveDestination: isWildcardHost(config.host),
-  };
-  const first = UdpSocket.bind({ host: config.host, port: config.port }, options);
-  const sockets = [first];
-  try {
-    while (sockets.length < config.workers) {
-      sockets.push(UdpSocket.bind({ host: config.host, port: first.localAddress.port }, options));
-    }
-  } catch (error) {
-    for (const socket of sockets) socket.close();
-    throw error;
-  }
-  return sockets;
-}
-
-/** What a bind refused with EACCES (a port below 1024, unprivileged) says to do instead. */
-const PRIVILEGED_PORT_HINT =
-  ": a port below 1024 needs privilege: start udp-echo by socket activation (contrib/systemd/udp-echo.socket, " +
-  "or systemd-socket-activate --datagram -l PORT udp-echo) or grant it CAP_NET_BIND_SERVICE";
-
-/**
- * The sockets to serve: those a service manager passed (socket activation), one per worker, or
- * else those bound here. Throws {@link ActivationError} for passed sockets it cannot serve, or
- * flags that contradict them, and {@link SystemError} for a bind that fails.
- */
-function takeSockets(config: EchoConfig): { config: EchoConfig; sockets: UdpSocket[]; activated: boolean } {
-  const passed = passedDescriptors(process.env, process.pid);
-  if (passed === null) return { config, sockets: bindSockets(config), activated: false };
-  // The worker threads and anything the echo starts must not take the variables for theirs.
-  clearActivationEnvironment(process.env);
-  if (passed.length === 0) throw new ActivationError("socket activation: LISTEN_FDS is 0: the service manager passed no socket");
-  const address = config.given.filter((flag) => flag === "--host" || flag === "--port");
-  if (address.length > 0) {
-    throw new ActivationError(
-      `socket activation: ${address.join(" and ")} cannot choose the address of passed sockets: leave them out`,
-    );
-  }
-  if (config.given.includes("--workers") && config.workers !== passed.length) {
-    throw new ActivationError(
-      `socket activation: --workers ${config.workers}, but ${passed.length} socket${passed.length === 1 ? " was" : "s were"} passed: ` +
-        "each worker serves one passed socket (leave --workers out, or pass as many sockets)",
-    );
-  }
-  if (passed.length > 1 && (config.console !== null || config.traceFile !== null)) {
-    throw new ActivationError(
-      `socket activation: ${config.console !== null ? "--console" : "--trace-file"} shows one runtime, ` +
-        `but ${passed.length} sockets were passed, one worker each`,
-    );
-  }
-  const offload = config.offload === "auto";
-  // A passed socket on a wildcard address is taken over again, asking for each datagram's destination.
-  const sockets = takePassedUdpSockets(passed, { offload }).map((socket) =>
-    isWildcardHost(socket.localAddress.host)
-      ? UdpSocket.fromDescriptor(socket.release(), { offload, receiveDestination: true })
-      : socket,
-  );
-  return { config: { ...config, workers: sockets.length }, sockets, activated: true };
-}
-
 /**
  * The counters the console charts: traffic each way, and drops by reason: every `dropped…`
  * counter, so that a new reason is charted without being listed here too.
@@ -247,7 +177,7 @@ function openTraceFile(path: string | null): TraceFile | null {
 }
 
 /** `--workers 1`: the echo service runs on the main thread's runtime. */
-function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWatch, activated: boolean): number {
+function serveInProcess(config: EchoConfig, sockets: UdpSocket[], signals: SignalWatch, activated: boolean): number {
   const printer = config.trace ? new TracePrinter(out) : null;
   let traceFile: TraceFile | null;
   try {
@@ -300,7 +230,7 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
                 { name: "stats printer" },
               );
         try {
-          yield* serveEcho(socket, policyFor(config, stats, socket.offload.state === "on", socket.receives.destination), {
+          yield* serveEcho(listenersFor(config, stats, sockets), {
             stop: signals.next(),
             report: (line) => err(`udp-echo: ${line}`),
             sampleSeconds: config.statsSeconds,
@@ -309,7 +239,7 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
               // The warm-up's garbage and the service's buffers are collected now, before the
               // first client, rather than by the collection their bytes would start after it.
               Bun.gc(true);
-              out(readyLine([socket], config, activated), readyFields([socket], config, activated));
+              out(readyLine(sockets.slice(0, 1), config, activated), readyFields(sockets.slice(0, 1), config, activated));
             },
           });
         } finally {
@@ -339,7 +269,7 @@ function serveInProcess(config: EchoConfig, socket: UdpSocket, signals: SignalWa
 }
 
 /** `--workers N`: each worker thread runs its own runtime; this thread watches and adds up. */
-function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: SignalWatch, activated: boolean): number {
+function serveWithWorkers(config: EchoConfig, groups: SocketGroups, signals: SignalWatch, activated: boolean): number {
   const runtime = new Runtime({ driver: config.reactor });
   const slots = WorkerSlots.allocate(config.workers);
   const stats = (): EchoStats => EchoStats.sum(Array.from({ length: slots.count }, (_, index) => slots.stats(index)));
@@ -347,7 +277,7 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
   // it is then always safe.
   // Each worker's runtime counts its figures into memory of its own, served with its echo's
   // counters, labelled with the worker's number.
-  const metricsMemory = sockets.map(() => (config.metrics === null ? null : new SharedArrayBuffer(RUNTIME_METRICS_BYTES)));
+  const metricsMemory = groups.map(() => (config.metrics === null ? null : new SharedArrayBuffer(RUNTIME_METRICS_BYTES)));
   let metrics: MetricsHandle | null;
   try {
     metrics = openMetrics(
@@ -363,17 +293,17 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
     );
   } catch (error) {
     err(`udp-echo: ${error instanceof Error ? error.message : String(error)}`);
-    for (const socket of sockets) socket.close();
+    for (const socket of groups.flat()) socket.close();
     runtime.close();
     return 1;
   }
-  const pollers = sockets.map(() => Poller.open());
-  const workers = sockets.map((socket, index) => {
+  const pollers = groups.map(() => Poller.open());
+  const workers = groups.map((group, index) => {
     const data: EchoWorkerData = {
       memory: slots.memory,
       workers: slots.count,
       index,
-      fd: socket.release(),
+      fds: group.map((socket) => socket.release()),
       config,
       poller: pollers[index]!.handle,
       mainPoller: runtime.pollerHandle,
@@ -395,7 +325,8 @@ function serveWithWorkers(config: EchoConfig, sockets: UdpSocket[], signals: Sig
         return 1;
       }
       if (!slots.all(WorkerState.running)) return 1; // the worker has said why
-      out(readyLine(sockets, config, activated), readyFields(sockets, config, activated));
+      const leaders = groups.map((group) => group[0]!);
+      out(readyLine(leaders, config, activated), readyFields(leaders, config, activated));
       const statsPrinter =
         config.statsSeconds === null ? null : spawn(printStats(stats, config.statsSeconds), { name: "stats printer" });
       const ended = yield* select([signals.next(), remoteCondition(() => slots.some(WorkerState.failed, WorkerState.stopped))]);
@@ -452,7 +383,7 @@ function main(args: readonly string[]): number {
     return 0;
   }
   setLogFormat(command.config.logFormat);
-  let listening: { config: EchoConfig; sockets: UdpSocket[]; activated: boolean };
+  let listening: { config: EchoConfig; groups: SocketGroups; activated: boolean };
   try {
     listening = takeSockets(command.config);
   } catch (error) {
@@ -464,8 +395,8 @@ function main(args: readonly string[]): number {
     err(`udp-echo: ${error.message}${error.code === "EACCES" ? PRIVILEGED_PORT_HINT : ""}`);
     return 1;
   }
-  const { config, sockets, activated } = listening;
-  const exposed = [...new Set(sockets.map((socket) => socket.localAddress.host))].filter((host) => !isLoopbackHost(host));
+  const { config, groups, activated } = listening;
+  const exposed = [...new Set(groups.map((group) => group[0]!.localAddress.host))].filter((host) => !isLoopbackHost(host));
   if (exposed.length > 0 && config.rateLimit === null) {
     err(
       `udp-echo: warning: listening on ${exposed.join(" and ")} without --rate-limit: anyone who can reach it can make it ` +
@@ -476,8 +407,8 @@ function main(args: readonly string[]): number {
   // reach the handler, not the default action.
   using signals = SignalWatch.open(["SIGINT", "SIGTERM"]);
   return config.workers === 1
-    ? serveInProcess(config, sockets[0]!, signals, activated)
-    : serveWithWorkers(config, sockets, signals, activated);
+    ? serveInProcess(config, groups[0]!, signals, activated)
+    : serveWithWorkers(config, groups, signals, activated);
 }
 
 process.exit(main(process.argv.slice(2)));

@@ -1,11 +1,23 @@
 /**
- * One echo service on one runtime: the reader (supervised) and the writer over one socket, the
+ * One echo service on one runtime: a reader (supervised) and a writer over each of its sockets, the
  * optional stats sampling, and an orderly stop: stop receiving, send what is already queued
  * (waiting a bounded time), then end.
  *
  * @module
  */
-import { type Async, type Awaitable, Runtime, select, sleep, spawn, TimeoutError, timeout } from "../index.ts";
+import {
+  type Async,
+  type Awaitable,
+  type JoinHandle,
+  joinAll,
+  Runtime,
+  select,
+  sleep,
+  spawn,
+  TimeoutError,
+  timeout,
+  type UdpSocket,
+} from "../index.ts";
 import type { EchoConfig } from "./config.ts";
 import { drainReplies, type EchoPolicy, type EchoSocket, echoReader, echoWriter, slotBytes } from "./echo.ts";
 import { ReflectionGuard } from "./guard.ts";
@@ -136,12 +148,45 @@ function* announce(started: () => void): Async<void> {
   started();
 }
 
+/** One socket of an echo service, and the policy its reader follows. */
+export interface EchoListener {
+  readonly socket: EchoSocket;
+  readonly policy: EchoPolicy;
+}
+
 /**
- * Echoes on `socket` until `options.stop` is ready, then stops receiving and sends what is
- * queued (for at most {@link DRAIN_MS}). Throws if the reader fails more often than it may be
- * restarted.
+ * The listeners of `sockets` under `config`: one policy each, all counting into `stats` and
+ * sharing one reflection guard and one rate limiter (a source's cap holds across the sockets);
+ * each with its socket's offload, and replies from each datagram's destination where the
+ * socket reports it (a wildcard address).
+ *
+ * @example
+ * ```ts
+ * yield* serveEcho(listenersFor(config, stats, sockets), { stop, report: console.error, sampleSeconds: null });
+ * ```
  */
-export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: ServeOptions): Async<void> {
+export function listenersFor(config: EchoConfig, stats: EchoStats, sockets: readonly UdpSocket[]): EchoListener[] {
+  const shared = policyFor(config, stats, false);
+  return sockets.map((socket) => ({
+    socket,
+    policy: { ...shared, offload: socket.offload.state === "on", replyFromDestination: socket.receives.destination },
+  }));
+}
+
+/** The tasks of one listener, and what the service checks and drains of its socket. */
+interface Served {
+  readonly socket: EchoSocket;
+  readonly queue: ReplyQueue;
+  readonly writer: JoinHandle<unknown>;
+  readonly reader: JoinHandle<unknown>;
+  readonly unreachable: UnreachablePeers | null;
+  readonly updateKernelDrops: (() => void) | null;
+  /** What the kernel sampler checks of the socket. */
+  readonly checks: readonly (() => void)[];
+}
+
+/** Spawns the writer and the (supervised) reader of one listener. */
+function serveListener({ socket, policy }: EchoListener, options: ServeOptions): Served {
   const stats = policy.stats;
   const queue = new ReplyQueue(QUEUE_CAPACITY, slotBytes(policy), stats, { info: policy.replyFromDestination === true });
   // ICMP errors for replies (a departed client) are queued by the kernel where it can.
@@ -156,36 +201,57 @@ export function* serveEcho(socket: EchoSocket, policy: EchoPolicy, options: Serv
     }),
     { name: "echo reader" },
   );
-  const sampler =
-    options.sampleSeconds === null ? null : spawn(sampleTasks(stats, options.sampleSeconds), { name: "stats sampler" });
   const updateKernelDrops = kernelDropCounter(socket, stats);
   updateKernelDrops?.(); // those dropped before the service started (it was slow to start)
   const drainErrors = unreachable === null ? null : () => void unreachable.drain();
   const checks = [updateKernelDrops, drainErrors, segmentationWatch(socket, options.report)].filter((check) => check !== null);
+  return { socket, queue, writer, reader, unreachable, updateKernelDrops, checks };
+}
+
+/**
+ * Echoes on the listeners' sockets until `options.stop` is ready, then stops receiving and sends
+ * what is queued (for at most {@link DRAIN_MS}). Throws if a reader fails more often than it may
+ * be restarted. The listeners count into one stats (the first listener's policy's).
+ */
+export function* serveEcho(listeners: readonly EchoListener[], options: ServeOptions): Async<void> {
+  if (listeners.length === 0) throw new RangeError("serveEcho: no listener: there is no socket to echo on");
+  const stats = listeners[0]!.policy.stats;
+  const served = listeners.map((listener) => serveListener(listener, options));
+  const sampler =
+    options.sampleSeconds === null ? null : spawn(sampleTasks(stats, options.sampleSeconds), { name: "stats sampler" });
+  const checks = served.flatMap((one) => one.checks);
   const kernelSampler = checks.length === 0 ? null : spawn(sampleKernel(checks), { name: "kernel sampler" });
-  // Polled after the tasks above, once each has had its first poll: the reader holds its batch.
+  // Polled after the tasks above, once each has had its first poll: the readers hold their batches.
   if (options.started !== undefined) spawn(announce(options.started), { name: "service started" });
+  const cancelAll = () => {
+    for (const { reader, writer } of served) {
+      reader.cancel();
+      writer.cancel();
+    }
+  };
   try {
-    // The reader only ends by failing too often; the stop ends it otherwise. (A select only
+    // A reader only ends by failing too often; the stop ends them otherwise. (A select only
     // detaches from a losing task: stopping it is said here.)
-    yield* select([options.stop, reader]);
-    reader.cancel();
-    writer.cancel();
+    yield* select([options.stop, ...served.map((one) => one.reader)]);
+    cancelAll();
     try {
-      yield* timeout(drainReplies(socket, queue), DRAIN_MS);
+      yield* timeout(joinAll(served.map(({ socket, queue }) => drainReplies(socket, queue))), DRAIN_MS);
     } catch (error) {
       if (!(error instanceof TimeoutError)) throw error;
-      stats.counters[Counter.droppedOverload]! += queue.datagrams;
+      for (const { queue } of served) stats.counters[Counter.droppedOverload]! += queue.datagrams;
     }
   } finally {
-    reader.cancel();
-    writer.cancel();
+    cancelAll();
     sampler?.cancel();
     kernelSampler?.cancel();
-    updateKernelDrops?.();
-    unreachable?.drain();
-    const summary = unreachable?.summary() ?? null;
-    if (summary !== null) options.summary?.(summary);
+    for (const { updateKernelDrops, unreachable } of served) {
+      updateKernelDrops?.();
+      unreachable?.drain();
+    }
+    for (const { unreachable } of served) {
+      const summary = unreachable?.summary() ?? null;
+      if (summary !== null) options.summary?.(summary);
+    }
     stats.counters[Counter.tasksAlive] = 0;
   }
 }

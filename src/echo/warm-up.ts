@@ -28,7 +28,7 @@ import {
 } from "../index.ts";
 import type { ConsoleHandle } from "../console/index.ts";
 import type { EchoConfig } from "./config.ts";
-import { policyFor, serveEcho } from "./service.ts";
+import { listenersFor, serveEcho } from "./service.ts";
 import { Counter, EchoStats, STATS_BYTES } from "./stats.ts";
 
 /**
@@ -168,19 +168,26 @@ interface WarmUpLimit {
 }
 
 /**
- * One round: the echo service on a new pair of sockets, with a new policy and stats of the
- * kinds the service's are (shared memory, the destination read as the service reads it), until
- * `until.echoes` in all or {@link WARM_UP_MS_MAX} since `until.startedAt`.
+ * One round: the echo service on new sockets, with new policies and stats of the kinds the
+ * service's are (shared memory), until `until.echoes` in all or {@link WARM_UP_MS_MAX} since
+ * `until.startedAt`. On a wildcard address the service serves sockets of both kinds, those on
+ * one address and the wildcard one that reads each datagram's destination: so does the round,
+ * its client sending to each in turn.
  */
 function* warmUpRound(config: EchoConfig, report: WarmUpReport, until: WarmUpLimit): Async<void> {
   const host = config.host.includes(":") ? "::1" : "127.0.0.1";
-  const options = { offload: config.offload === "auto", receiveDestination: isWildcardHost(config.host) };
-  using server = UdpSocket.bind({ host, port: 0 }, options);
+  const offload = config.offload === "auto";
+  using servers = new DisposableStack();
+  const kinds = isWildcardHost(config.host) ? [false, true] : [false];
+  const sockets = kinds.map((receiveDestination) =>
+    servers.use(UdpSocket.bind({ host, port: 0 }, { offload, receiveDestination })),
+  );
   using client = UdpSocket.bind({ host, port: 0 });
   const stats = new EchoStats({ buffer: new SharedArrayBuffer(STATS_BYTES), byteOffset: 0 });
-  const policy = policyFor({ ...config, rateLimit: null }, stats, server.offload.state === "on", server.receives.destination);
-  const traffic = spawn(drive(client, server, report, until), { name: "warm-up client" });
-  yield* serveEcho(server, policy, { stop: traffic, report: () => {}, sampleSeconds: null });
+  const listeners = listenersFor({ ...config, rateLimit: null }, stats, sockets);
+  const targets = sockets.map((socket) => socket.localAddress);
+  const traffic = spawn(drive(client, targets, report, until), { name: "warm-up client" });
+  yield* serveEcho(listeners, { stop: traffic, report: () => {}, sampleSeconds: null });
   report.unreachable += stats.counters[Counter.droppedUnreachable]!;
 }
 
@@ -192,13 +199,16 @@ function depart(to: SocketAddress, payload: Uint8Array): void {
   }
 }
 
-/** The warm-up's client: datagrams of 64 and 1400 bytes, one at a time, now and then a burst. */
-function* drive(client: UdpSocket, server: UdpSocket, report: WarmUpReport, until: WarmUpLimit): Async<void> {
+/**
+ * The warm-up's client: datagrams of 64 and 1400 bytes, one at a time, now and then a burst, to
+ * each of `targets` in turn.
+ */
+function* drive(client: UdpSocket, targets: readonly SocketAddress[], report: WarmUpReport, until: WarmUpLimit): Async<void> {
   const payloads = [new Uint8Array(64).fill(1), new Uint8Array(1400).fill(2)];
   const buffer = new Uint8Array(2048);
-  const to = server.localAddress;
   let round = 0;
   while (report.echoes < until.echoes && now() - until.startedAt < WARM_UP_MS_MAX) {
+    const to = targets[round % targets.length]!;
     const count = ++round % BURST_EVERY === 0 ? BURST_DATAGRAMS : 1;
     if (until.departures && round % DEPART_EVERY === 0) depart(to, payloads[0]!);
     for (let index = 0; index < count; index++) yield* client.sendTo(payloads[(round + index) % 2]!, to);

@@ -1,5 +1,5 @@
 /**
- * The entry of an echo worker thread (`--workers N`): a runtime of its own, serving the socket
+ * The entry of an echo worker thread (`--workers N`): a runtime of its own, serving the sockets
  * the main thread bound for it, until the main thread asks it to stop.
  *
  * @module
@@ -10,7 +10,7 @@ import { Poller, type PollerHandle } from "../internals.ts";
 import { RuntimeMetrics } from "../metrics/index.ts";
 import type { EchoConfig } from "./config.ts";
 import { err, out, setLogFormat } from "./output.ts";
-import { policyFor, serveEcho, TURN_BUDGET_MS } from "./service.ts";
+import { listenersFor, serveEcho, TURN_BUDGET_MS } from "./service.ts";
 import { TracePrinter } from "./trace-printer.ts";
 import { WorkerSlots, WorkerState } from "./worker-slots.ts";
 
@@ -22,7 +22,8 @@ export interface EchoWorkerData {
   readonly memory: SharedArrayBuffer;
   readonly workers: number;
   readonly index: number;
-  readonly fd: number;
+  /** The descriptors of the worker's sockets: the one on the address asked for first. */
+  readonly fds: readonly number[];
   readonly config: EchoConfig;
   readonly poller: PollerHandle;
   readonly mainPoller: PollerHandle;
@@ -53,12 +54,13 @@ try {
           labels: { worker: String(data.index) },
           sampleEveryMs: data.metricsSampleMs,
         });
-  using socket = UdpSocket.fromDescriptor(data.fd, { offload: data.config.offload === "auto" });
-  const { offload, receives } = socket;
+  using sockets = new DisposableStack();
+  // What each descriptor reports of its datagrams stays on: the wildcard socket's destinations.
+  const taken = data.fds.map((fd) => sockets.use(UdpSocket.fromDescriptor(fd, { offload: data.config.offload === "auto" })));
   slots.setState(data.index, WorkerState.running);
   mainPoller.wake();
   runtime.blockOn(
-    serveEcho(socket, policyFor(data.config, slots.stats(data.index), offload.state === "on", receives.destination), {
+    serveEcho(listenersFor(data.config, slots.stats(data.index), taken), {
       stop: remoteCondition(() => slots.stopRequested),
       report: (line) => err(`udp-echo: worker ${data.index}: ${line}`),
       sampleSeconds: data.config.statsSeconds,

@@ -51,6 +51,27 @@ test("socat's connected UDP client gets its echo from 127.0.0.2 off a 0.0.0.0 se
   expect(result.bytes).toEqual(payload);
 });
 
+// On a wildcard address, udp-echo binds a socket of its own on each of the host's addresses
+// (whose replies need no control message), beside the wildcard socket, which serves the rest.
+test.each(["0.0.0.0", "::"])(
+  "udp-echo --host %s has a socket on each of the host's addresses, and a second server on its port is refused",
+  async (host) => {
+    await using server = await startServer(["--host", host, "--port", "0"]);
+    const listed = await runProcess(["ss", "-Huln", `sport = :${server.port}`]);
+    const local = listed.stdout
+      .trim()
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/)[3]);
+    const wildcard = host === "::" ? `*:${server.port}` : `0.0.0.0:${server.port}`;
+    expect(local).toEqual(expect.arrayContaining([wildcard, `127.0.0.1:${server.port}`]));
+    if (host === "::") expect(local).toContain(`[::1]:${server.port}`);
+    const second = await runProcess([await ensureBuilt(), "--host", host, "--port", String(server.port)]);
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr).toContain("EADDRINUSE");
+  },
+  60_000,
+);
+
 // A host with several addresses of each family, in network namespaces this test makes:
 //
 //   a (udp-echo: 192.0.2.1, 192.0.2.3, 2001:db8::1, ::2, ::3) ──veth0── b (clients: 192.0.2.10, 2001:db8::10)
@@ -89,6 +110,32 @@ describe("udp-echo on a host with several addresses (network namespaces)", () =>
       const result = await net.run("b", ["python3", join(clients, "connected-client.py"), String(port), "4", ...addresses]);
       expect(result.stderr).toBe("");
       expect(result.stdout.trim().split("\n")).toEqual(addresses.map((address) => `ok ${address} 4`));
+    },
+    60_000,
+  );
+
+  // An address the host gains after the server started has no socket of its own: the wildcard
+  // socket answers its clients from it, reading each datagram's destination.
+  test.each([
+    ["0.0.0.0", "192.0.2.4/24"],
+    ["::", "2001:db8::4/64"],
+  ])(
+    "--host %s: clients of an address added after the start (%s) get their echo from it",
+    async (host, added) => {
+      const binary = await ensureBuilt();
+      using server = net.spawn("a", [binary, "--host", host, "--port", "0"]);
+      const ready = await server.readLine(20_000);
+      const port = Number(/^udp-echo listening on .*:(\d+) /.exec(ready)?.[1]);
+      expect(port).toBeGreaterThan(0);
+      net.ip("a", "addr", "add", added, "dev", "veth0", ...(added.includes(":") ? ["nodad"] : []));
+      try {
+        const address = added.replace(/\/\d+$/, "");
+        const result = await net.run("b", ["python3", join(clients, "connected-client.py"), String(port), "4", address]);
+        expect(result.stderr).toBe("");
+        expect(result.stdout.trim()).toBe(`ok ${address} 4`);
+      } finally {
+        net.ip("a", "addr", "del", added, "dev", "veth0");
+      }
     },
     60_000,
   );
