@@ -85,6 +85,24 @@ describe("RuntimeMetrics", () => {
     expect(valueOf(text, 'bun_reactor_tasks_alive{runtime="test"}')).toBe(0);
   });
 
+  test("forget() counts anew from zero, and samples the gauges again", () => {
+    using runtime = new Runtime();
+    using metrics = new RuntimeMetrics(runtime);
+    runtime.blockOn(sleep(1));
+    const sleeper = runtime.spawn(sleep(60_000));
+    runtime.blockOn(yieldNow());
+    expect(valueOf(metrics.exposition(), "bun_reactor_polls_total")).toBeGreaterThan(0);
+    metrics.forget();
+    const text = formatExposition(readSharedBlock(metrics.block)); // as another thread reads it
+    for (const name of ["polls_total", "poll_duration_seconds_count", "turn_duration_seconds_count", "tasks_spawned_total"]) {
+      expect(valueOf(text, `bun_reactor_${name}`)).toBe(0);
+    }
+    expect([valueOf(text, "bun_reactor_tasks_alive"), valueOf(text, "bun_reactor_timers")]).toEqual([1, 1]);
+    runtime.blockOn(yieldNow()); // counted again from here
+    expect(valueOf(metrics.exposition(), "bun_reactor_polls_total")).toBe(2);
+    sleeper.cancel();
+  });
+
   test("gauges are sampled on the runtime's thread: tasks alive, registrations, timers", () => {
     using runtime = new Runtime();
     using metrics = new RuntimeMetrics(runtime);

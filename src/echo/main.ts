@@ -211,13 +211,14 @@ function serveInProcess(config: EchoConfig, sockets: UdpSocket[], signals: Signa
     if (traceFile !== null) rmSync(traceFile.path, { force: true });
     return 1;
   }
-  // Socket activation started the server for a datagram that is already waiting: no warm-up.
-  if (!activated) warmUpQuietly(runtime, config, quiet, liveConsole);
-  // Counted from here: the warm-up's polls and turns are not the service's.
+  // Attached before the warm-up, as the console is, so that the code that counts is compiled
+  // with the rest; both count from the service's first step (they forget the warm-up's).
   const runtimeMetrics =
     runtimeMetricsMemory === null
       ? null
       : new RuntimeMetrics(runtime, { memory: runtimeMetricsMemory, sampleEveryMs: METRICS_SAMPLE_MS });
+  // Socket activation started the server for a datagram that is already waiting: no warm-up.
+  if (!activated) warmUpQuietly(runtime, config, quiet, [liveConsole, runtimeMetrics]);
   let status = 0;
   try {
     runtime.blockOn(

@@ -26,7 +26,6 @@ import {
   UdpSocket,
   warmUpTimers,
 } from "../index.ts";
-import type { ConsoleHandle } from "../console/index.ts";
 import type { EchoConfig } from "./config.ts";
 import { listenersFor, serveEcho } from "./service.ts";
 import { Counter, EchoStats, STATS_BYTES } from "./stats.ts";
@@ -111,35 +110,35 @@ export function* warmUp(config: EchoConfig): Async<WarmUpReport> {
 }
 
 /**
- * The warm-up, on the runtime as it will serve: its trace hook stays the same
- * function, so that the executor's code that calls it is compiled as it will run, not thrown
+ * The warm-up, on the runtime as it will serve: its trace hook and turn observer stay the same
+ * functions, so that the executor's code that calls them is compiled as it will run, not thrown
  * away at the first event after the ready line (with the hook set aside, the console's first
  * polls recompiled the executor's hot path under the first flood: 16 FTL compiles, 160 ms of a
  * compiler thread on the server's core). What the hook feeds shows the service's own steps from
  * its first, not the warm-up's: `--trace` and `--trace-file` drop the warm-up's events
- * (`quiet`), and the console, which counts them with the code it will count the service's
- * with, forgets them.
+ * (`quiet`), and what counts them with the code it will count the service's with (the console,
+ * `--metrics`' runtime figures) forgets them.
  *
  * @example
  * ```ts
  * const quiet = { on: false };
  * const runtime = new Runtime({ trace: unlessQuiet(printer.hook, quiet) });
  * const liveConsole = serveConsole(runtime, { port: 0 });
- * warmUpQuietly(runtime, config, quiet, liveConsole); // then serve
+ * warmUpQuietly(runtime, config, quiet, [liveConsole]); // then serve
  * ```
  */
 export function warmUpQuietly(
   runtime: Runtime,
   config: EchoConfig,
   quiet: { on: boolean },
-  liveConsole: ConsoleHandle | null,
+  counters: readonly ({ forget(): void } | null)[],
 ): void {
   quiet.on = true;
   try {
     runtime.blockOn(warmUp(config), { name: "warm-up" });
   } finally {
     quiet.on = false;
-    liveConsole?.forget();
+    for (const counter of counters) counter?.forget();
   }
 }
 

@@ -201,6 +201,25 @@ export class RuntimeMetrics {
     }
   }
 
+  /**
+   * Counts anew from zero: the counters and histograms are cleared and the gauges sampled again.
+   * For work the runtime did that is not the app's, such as a warm-up before its ready line, run
+   * with the metrics attached so that their code is compiled with the rest. A Prometheus
+   * scrape sees it as a counter reset. Call it between turns, not from a task.
+   *
+   * @example
+   * ```ts
+   * using metrics = new RuntimeMetrics(runtime);
+   * runtime.blockOn(warmUp());
+   * metrics.forget(); // what the app's clients see starts here
+   * ```
+   */
+  forget(): void {
+    if (this.#closed) return;
+    this.#values.fill(0);
+    this.sample();
+  }
+
   /** Reads the gauges (tasks alive and ready, registrations, timers) into the block. On the runtime's thread. */
   sample(): void {
     if (this.#closed) return;
