@@ -61,3 +61,4 @@ export type { Traced } from "./runtime/trace.ts";
 export { noopWaker } from "./runtime/waker.ts";
 export { Poller, type PollerHandle, pollerBackend } from "./sys/poller.ts";
 export { threadCpuMs } from "./sys/thread-cpu.ts";
+export { idleCompilerThreads, setThreadIdle } from "./sys/thread-priority.ts";

@@ -45,6 +45,7 @@ import { echoMetricsBlock } from "./metrics.ts";
 import { Counter, type CounterName, countersOf, EchoStats, formatStatsLine, formatTotals, STATS_BYTES } from "./stats.ts";
 import { RestartLimitError } from "./supervisor.ts";
 import { TracePrinter } from "./trace-printer.ts";
+import { keepCompilerThreadsIdle } from "./compiler-threads.ts";
 import { unlessQuiet, warmUpQuietly } from "./warm-up.ts";
 import type { EchoWorkerData } from "./worker.ts";
 import { WorkerSlots, WorkerState } from "./worker-slots.ts";
@@ -176,6 +177,11 @@ function openTraceFile(path: string | null): TraceFile | null {
   return new TraceFile(path);
 }
 
+/** Where the service's own messages go (a restart, a refused segmented send): stderr. */
+function report(line: string): void {
+  err(`udp-echo: ${line}`);
+}
+
 /** `--workers 1`: the echo service runs on the main thread's runtime. */
 function serveInProcess(config: EchoConfig, sockets: UdpSocket[], signals: SignalWatch, activated: boolean): number {
   const printer = config.trace ? new TracePrinter(out) : null;
@@ -230,10 +236,12 @@ function serveInProcess(config: EchoConfig, sockets: UdpSocket[], signals: Signa
                 printStats(() => stats, config.statsSeconds),
                 { name: "stats printer" },
               );
+        // Polled first, before the service's ready line.
+        const compilerThreads = spawn(keepCompilerThreadsIdle(report), { name: "compiler threads" });
         try {
           yield* serveEcho(listenersFor(config, stats, sockets), {
             stop: signals.next(),
-            report: (line) => err(`udp-echo: ${line}`),
+            report,
             sampleSeconds: config.statsSeconds,
             summary: out,
             started: () => {
@@ -245,6 +253,7 @@ function serveInProcess(config: EchoConfig, sockets: UdpSocket[], signals: Signa
           });
         } finally {
           statsPrinter?.cancel();
+          compilerThreads.cancel();
         }
       })(),
       { name: "async_main" },

@@ -28,6 +28,7 @@ const symbols = {
   br_errno_name: { args: [i32, buffer, length], returns: i32 },
   br_poller_backend: { args: [buffer, length], returns: i32 },
   br_thread_cpu_ns: { args: [buffer, length], returns: i32 },
+  br_thread_set_idle: { args: [i32], returns: i32 },
   br_poller_open: { args: [buffer, length], returns: i32 },
   br_poller_close: { args: [buffer, length], returns: i32 },
   br_poller_register: { args: [buffer, length, i32, u64, u32], returns: i32 },

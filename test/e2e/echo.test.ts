@@ -176,6 +176,22 @@ describe("udp-echo as a process", () => {
     expect(stdout).toContain("totals: in 0 datagrams 0 bytes, out 0 datagrams 0 bytes,");
   });
 
+  test("once ready, the JIT compiler's threads have the idle scheduling policy and the event loop the normal one", async () => {
+    await using server = await startServer(["--port", "0"]);
+    if (process.platform !== "linux") return; // no /proc to read it in, and no such policy per thread
+    const pid = server.process.pid;
+    const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      return { tid: Number(tid), name, policy: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]) };
+    });
+    // The warm-up compiled its hot path on them: they exist by the ready line.
+    const compilers = threads.filter((thread) => thread.name.startsWith("JITWorker"));
+    expect(compilers.length).toBeGreaterThan(0);
+    expect(compilers.map((thread) => thread.policy)).toEqual(compilers.map(() => 5)); // SCHED_IDLE
+    expect(threads.find((thread) => thread.tid === pid)?.policy).toBe(0); // SCHED_OTHER
+  });
+
   test("--help and --version print and exit 0", async () => {
     const help = await runServer(["--help"]);
     expect(help.exitCode).toBe(0);

@@ -52,6 +52,7 @@ pub fn errno(err: sys.Error) sys.E {
         error.TimedOut => .TIMEDOUT,
         error.NotConnected => .NOTCONN,
         error.NoSuchDevice => .NODEV,
+        error.NoSuchThread => .SRCH,
         error.Unexpected => .IO,
     };
 }
@@ -173,6 +174,13 @@ pub export fn br_thread_cpu_ns(out: ?[*]u8, out_len: usize) i32 {
     };
     ns.* = sys.threadCpuNs();
     return 0;
+}
+
+/// Gives thread `tid` of this process (a thread id, > 0) the idle scheduling policy; 0, or
+/// `-errno` (ESRCH: no such thread; EOPNOTSUPP where the OS has no such policy per thread).
+pub export fn br_thread_set_idle(tid: i32) i32 {
+    if (tid <= 0) return negative(.INVAL);
+    return result(sys.threadSetIdle(tid));
 }
 
 pub export fn br_poller_open(handle: ?[*]u8, handle_len: usize) i32 {

@@ -75,6 +75,7 @@ pub const Error = error{
     TimedOut, // ETIMEDOUT
     NotConnected, // ENOTCONN
     NoSuchDevice, // ENODEV
+    NoSuchThread, // ESRCH
     Unexpected, // any errno not foreseen; reported as EIO
 };
 
@@ -101,6 +102,7 @@ pub const AdoptError = error{ BadDescriptor, Unexpected };
 pub const ConnectError = error{ BadDescriptor, NotSocket, InvalidArgument, AddressFamilyUnsupported, AddressNotAvailable, AccessDenied, NetworkUnreachable, HostUnreachable, SystemResources, Unexpected };
 pub const PeerNameError = error{ BadDescriptor, NotSocket, NotConnected, NoBufferSpace, Unexpected };
 pub const InterfaceError = error{NoSuchDevice} || SocketError;
+pub const ThreadIdleError = error{ NoSuchThread, PermissionDenied, OperationUnsupported, Unexpected };
 
 /// The declarations every backend exports, with their exact types.
 const Contract = struct {
@@ -123,6 +125,7 @@ const Contract = struct {
     adopt: fn (fd: fd_t) AdoptError!void,
     monotonicMs: fn () i64,
     threadCpuNs: fn () u64,
+    threadSetIdle: fn (tid: i32) ThreadIdleError!void,
     errnoName: fn (code: u16) ?[]const u8,
 };
 
@@ -164,6 +167,7 @@ pub const pipe = backend.pipe;
 pub const adopt = backend.adopt;
 pub const monotonicMs = backend.monotonicMs;
 pub const threadCpuNs = backend.threadCpuNs;
+pub const threadSetIdle = backend.threadSetIdle;
 pub const errnoName = backend.errnoName;
 
 /// The receive and send wrappers of a `-Dfault-injection` build: a drawn fault first (see

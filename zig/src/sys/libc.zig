@@ -278,6 +278,13 @@ pub fn threadCpuNs() u64 {
     return @as(u64, @intCast(now.sec)) * std.time.ns_per_s + @as(u64, @intCast(now.nsec));
 }
 
+/// macOS and FreeBSD have no idle policy for one thread that `sched_setscheduler` sets
+/// (FreeBSD's is `rtprio_thread`, macOS's thread QoS classes): not done there.
+pub fn threadSetIdle(tid: i32) sys.ThreadIdleError!void {
+    _ = tid;
+    return error.OperationUnsupported;
+}
+
 pub fn errnoName(code: u16) ?[]const u8 {
     const e = std.enums.fromInt(c.E, code) orelse return null;
     return std.enums.tagName(c.E, e);

@@ -290,6 +290,20 @@ pub fn threadCpuNs() u64 {
     return @as(u64, @intCast(now.sec)) * std.time.ns_per_s + @as(u64, @intCast(now.nsec));
 }
 
+/// Gives thread `tid` of this process the idle scheduling policy (SCHED_IDLE): it then runs only
+/// when no other thread of its core is ready to, and never takes the core from one that wakes.
+pub fn threadSetIdle(tid: i32) sys.ThreadIdleError!void {
+    const param = linux.sched_param{ .priority = 0 };
+    const rc = linux.sched_setscheduler(tid, .{ .mode = .IDLE }, &param);
+    return switch (linux.errno(rc)) {
+        .SUCCESS => {},
+        .SRCH => error.NoSuchThread,
+        .PERM => error.PermissionDenied,
+        .INVAL => |e| sys.bug(@src(), e), // the policy and its priority 0 are valid, `tid` checked by `root.zig`
+        else => |e| unexpected(e),
+    };
+}
+
 /// The symbolic name of an errno value (`"AGAIN"` for EAGAIN), or null if it has none.
 pub fn errnoName(code: u16) ?[]const u8 {
     const e = std.enums.fromInt(linux.E, code) orelse return null;
