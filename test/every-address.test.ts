@@ -2,7 +2,6 @@
 // beside it, on one port. Loopback answers to all of 127.0.0.0/8, but the host's address list
 // has only 127.0.0.1: 127.0.0.2 stands for an address without a socket of its own.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readlinkSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import {
   AddressError,
@@ -16,6 +15,7 @@ import {
   timeout,
   UdpSocket,
 } from "../src/index.ts";
+import { openSockets, socketsOpenedSince } from "./helpers.ts";
 
 /** Closes every socket of `bound`. */
 function closeAll(bound: EveryAddress): void {
@@ -154,7 +154,7 @@ for host in ("0.0.0.0", "127.0.0.1"):
     using taken = UdpSocket.bind("0.0.0.0:0");
     const before = openSockets();
     expect(() => bindEveryAddress({ host: "0.0.0.0", port: taken.localAddress.port })).toThrow(SystemError);
-    expect(opened(before)).toEqual([]);
+    expect(socketsOpenedSince(before)).toEqual([]);
   });
 
   test("bad input is refused before any descriptor is opened, naming the value", () => {
@@ -166,26 +166,6 @@ for host in ("0.0.0.0", "127.0.0.1"):
       new RangeError("bindEveryAddress: addressesMax -1 is not a whole number of 0 or more"),
     );
     expect(() => bindEveryAddress("0.0.0.0:0", { recvBufferBytes: -5 })).toThrow("recvBufferBytes");
-    expect(opened(before)).toEqual([]);
+    expect(socketsOpenedSince(before)).toEqual([]);
   });
 });
-
-/**
- * The sockets this process has open now. Tests compare which are new, not how many there are:
- * descriptors of earlier tests may still be closing (reactor threads end asynchronously).
- */
-function openSockets(): Set<string> {
-  const isSocket = (fd: string) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith("socket:");
-    } catch {
-      return false; // closed meanwhile
-    }
-  };
-  return new Set(readdirSync("/proc/self/fd").filter(isSocket));
-}
-
-/** The sockets opened since `before`. */
-function opened(before: Set<string>): string[] {
-  return [...openSockets()].filter((fd) => !before.has(fd));
-}

@@ -1,4 +1,5 @@
-// Shared by the tests: both drivers, runtimes that record, crafted OS events, subprocesses.
+// Shared by the tests: both drivers, runtimes that record, crafted OS events, subprocesses, open sockets.
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { EventBuffer } from "../src/sys/poller.ts";
 import { Runtime, type RuntimeOptions } from "../src/runtime/runtime.ts";
 import type { TraceEvent } from "../src/runtime/trace.ts";
@@ -72,4 +73,27 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
     if (performance.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}, in vain`);
     await Bun.sleep(10);
   }
+}
+
+/**
+ * The sockets this process has open now (where /proc shows what a descriptor is; elsewhere every
+ * descriptor). Tests compare which are new, not how many there are: earlier tests' may still be
+ * closing, a reactor thread may still be starting or ending, and a Bun Worker's own event loop
+ * opens and closes descriptors of its own.
+ */
+export function openSockets(): Set<string> {
+  if (!existsSync("/proc/self/fd")) return new Set(readdirSync("/dev/fd"));
+  const isSocket = (fd: string) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith("socket:");
+    } catch {
+      return false; // closed meanwhile
+    }
+  };
+  return new Set(readdirSync("/proc/self/fd").filter(isSocket));
+}
+
+/** The sockets opened since `before` ({@link openSockets}). */
+export function socketsOpenedSince(before: Set<string>): string[] {
+  return [...openSockets()].filter((fd) => !before.has(fd));
 }

@@ -1,11 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { DatagramBatch } from "../src/net/datagram-batch.ts";
 import { SocketClosedError, UdpSocket } from "../src/net/udp-socket.ts";
 import type { Async } from "../src/runtime/future.ts";
 import { Runtime, spawn } from "../src/runtime/runtime.ts";
 import { sleep } from "../src/runtime/timers.ts";
-import { drivers } from "./helpers.ts";
+import { drivers, openSockets, socketsOpenedSince } from "./helpers.ts";
 
 /** Polls a try* call until it is ready: the sockets are non-blocking and loopback is quick. */
 function until<T>(attempt: () => { state: "ok"; value: T } | { state: "would-block" }): T {
@@ -298,25 +297,10 @@ test("a datagram received into a batch has no refusal, whatever an earlier send 
 });
 
 describe("bad values at the socket's edge, refused before a descriptor is opened or a slot touched", () => {
-  // Which sockets are new, not how many there are: earlier tests' may still be closing. Only
-  // sockets: a reactor thread of an earlier test may still be starting or ending, and a Bun
-  // Worker's own event loop opens and closes descriptors of its own (where /proc shows what a
-  // descriptor is; elsewhere, every new one counts).
-  const isSocket = (path: string) => {
-    try {
-      return readlinkSync(path).startsWith("socket:");
-    } catch {
-      return false; // closed meanwhile
-    }
-  };
-  const openDescriptors = () =>
-    existsSync("/proc/self/fd")
-      ? new Set(readdirSync("/proc/self/fd").filter((fd) => isSocket(`/proc/self/fd/${fd}`)))
-      : new Set(readdirSync("/dev/fd"));
-  const opened = (before: Set<string>) => [...openDescriptors()].filter((fd) => !before.has(fd));
+  // Which sockets are new, not how many there are (see openSockets).
 
   test("bad options of bind are named, and no descriptor is opened for them", () => {
-    const before = openDescriptors();
+    const before = openSockets();
     expect(() => UdpSocket.bind("127.0.0.1:0", { reusePort: "yes" as never })).toThrow(
       'UdpSocket.bind: reusePort "yes" is not true or false',
     );
@@ -329,7 +313,7 @@ describe("bad values at the socket's edge, refused before a descriptor is opened
     );
     expect(() => UdpSocket.bind("127.0.0.1:0", { sendBufferBytes: 1.5 })).toThrow("sendBufferBytes 1.5");
     expect(() => UdpSocket.bind({ host: 7 as never, port: 1 })).toThrow("UdpSocket.bind(Object)");
-    expect(opened(before)).toEqual([]);
+    expect(socketsOpenedSince(before)).toEqual([]);
   });
 
   test("fromDescriptor refuses a bad offload option, named, and leaves the descriptor to its owner", () => {
