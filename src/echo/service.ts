@@ -51,9 +51,10 @@ export const RESTARTS_PER_SECOND_MAX = 5;
 
 /**
  * The checks and counters of an echo service, from the command line's config; `offload` says
- * whether its socket has UDP GRO/GSO on.
+ * whether its socket has UDP GRO/GSO on. Replies go from the address the kernel picks: see
+ * {@link listenersFor} for sockets that report each datagram's destination.
  */
-export function policyFor(config: EchoConfig, stats: EchoStats, offload: boolean, replyFromDestination = false): EchoPolicy {
+export function policyFor(config: EchoConfig, stats: EchoStats, offload: boolean): EchoPolicy {
   return {
     maxDatagram: config.maxDatagram,
     offload,
@@ -61,7 +62,6 @@ export function policyFor(config: EchoConfig, stats: EchoStats, offload: boolean
     guard: config.reflectionGuard ? new ReflectionGuard() : null,
     rateLimiter: config.rateLimit === null ? null : new RateLimiter(config.rateLimit),
     stats,
-    replyFromDestination,
   };
 }
 
@@ -247,8 +247,6 @@ export function* serveEcho(listeners: readonly EchoListener[], options: ServeOpt
     for (const { updateKernelDrops, unreachable } of served) {
       updateKernelDrops?.();
       unreachable?.drain();
-    }
-    for (const { unreachable } of served) {
       const summary = unreachable?.summary() ?? null;
       if (summary !== null) options.summary?.(summary);
     }

@@ -79,8 +79,9 @@ export const PRIVILEGED_PORT_HINT =
 
 /**
  * The sockets to serve: those a service manager passed (socket activation), one per worker, or
- * else those bound here (see {@link bindSockets}). Throws {@link ActivationError} for passed sockets it cannot serve, or
- * flags that contradict them, and {@link SystemError} for a bind that fails.
+ * else those bound here (see {@link bindSockets}). Throws {@link ActivationError} for passed
+ * sockets it cannot serve, or flags that contradict them, and {@link SystemError} for a bind that
+ * fails.
  *
  * @example
  * ```ts
