@@ -61,4 +61,5 @@ export type { Traced } from "./runtime/trace.ts";
 export { noopWaker } from "./runtime/waker.ts";
 export { Poller, type PollerHandle, pollerBackend } from "./sys/poller.ts";
 export { threadCpuMs } from "./sys/thread-cpu.ts";
+export { CPUS_MAX, currentThreadId, keepThreadsOn, setThreadCpus, threadCpus } from "./sys/thread-affinity.ts";
 export { idleCompilerThreads, setThreadIdle } from "./sys/thread-priority.ts";

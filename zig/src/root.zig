@@ -183,6 +183,32 @@ pub export fn br_thread_set_idle(tid: i32) i32 {
     return result(sys.threadSetIdle(tid));
 }
 
+/// The calling thread's id (> 0), or `-errno` (EOPNOTSUPP where the OS has none to give).
+pub export fn br_thread_id() i32 {
+    const tid = sys.threadId() catch |err| return negative(errno(err));
+    return tid;
+}
+
+/// Writes the CPUs thread `tid` (0: the calling thread) may run on into `mask` (a `CpuMask`,
+/// 128 bytes, bit `n % 8` of byte `n / 8` for CPU `n`); 0, or `-errno`.
+pub export fn br_thread_cpus(tid: i32, mask: ?[*]u8, mask_len: usize) i32 {
+    if (tid < 0) return negative(.INVAL);
+    return switch (one(sys.CpuMask, mask, mask_len)) {
+        .value => |m| result(sys.threadCpus(tid, m)),
+        .refused => |rc| rc,
+    };
+}
+
+/// Lets thread `tid` (0: the calling thread) run on the CPUs of `mask` only (as above); 0, or
+/// `-errno` (EINVAL: none of them is one it may use; ESRCH: no such thread).
+pub export fn br_thread_set_cpus(tid: i32, mask: ?[*]u8, mask_len: usize) i32 {
+    if (tid < 0) return negative(.INVAL);
+    return switch (one(sys.CpuMask, mask, mask_len)) {
+        .value => |m| result(sys.threadSetCpus(tid, m)),
+        .refused => |rc| rc,
+    };
+}
+
 pub export fn br_poller_open(handle: ?[*]u8, handle_len: usize) i32 {
     const p = switch (one(abi.Poller, handle, handle_len)) {
         .value => |v| v,

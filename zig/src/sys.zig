@@ -103,6 +103,9 @@ pub const ConnectError = error{ BadDescriptor, NotSocket, InvalidArgument, Addre
 pub const PeerNameError = error{ BadDescriptor, NotSocket, NotConnected, NoBufferSpace, Unexpected };
 pub const InterfaceError = error{NoSuchDevice} || SocketError;
 pub const ThreadIdleError = error{ NoSuchThread, PermissionDenied, OperationUnsupported, Unexpected };
+pub const ThreadCpusError = error{ NoSuchThread, PermissionDenied, InvalidArgument, OperationUnsupported, Unexpected };
+/// A set of CPUs, bit `n % 8` of byte `n / 8` for CPU `n`: Linux's `cpu_set_t` (1,024 CPUs).
+pub const CpuMask = [128]u8;
 
 /// The declarations every backend exports, with their exact types.
 const Contract = struct {
@@ -126,6 +129,9 @@ const Contract = struct {
     monotonicMs: fn () i64,
     threadCpuNs: fn () u64,
     threadSetIdle: fn (tid: i32) ThreadIdleError!void,
+    threadId: fn () ThreadIdleError!i32,
+    threadCpus: fn (tid: i32, mask: *CpuMask) ThreadCpusError!void,
+    threadSetCpus: fn (tid: i32, mask: *const CpuMask) ThreadCpusError!void,
     errnoName: fn (code: u16) ?[]const u8,
 };
 
@@ -168,6 +174,9 @@ pub const adopt = backend.adopt;
 pub const monotonicMs = backend.monotonicMs;
 pub const threadCpuNs = backend.threadCpuNs;
 pub const threadSetIdle = backend.threadSetIdle;
+pub const threadId = backend.threadId;
+pub const threadCpus = backend.threadCpus;
+pub const threadSetCpus = backend.threadSetCpus;
 pub const errnoName = backend.errnoName;
 
 /// The receive and send wrappers of a `-Dfault-injection` build: a drawn fault first (see

@@ -620,6 +620,40 @@ test "a reply to a closed port comes back from the error queue as ECONNREFUSED, 
     }
 }
 
+test "a thread narrowed to one of its CPUs runs there alone, and gets the others back" {
+    if (builtin.os.tag != .linux) {
+        var mask = std.mem.zeroes(sys.CpuMask);
+        try testing.expectEqual(neg(.OPNOTSUPP), root.br_thread_cpus(0, &mask, mask.len));
+        return;
+    }
+    const tid = root.br_thread_id();
+    try testing.expect(tid > 0);
+    var allowed = std.mem.zeroes(sys.CpuMask);
+    try testing.expectEqual(0, root.br_thread_cpus(0, &allowed, allowed.len));
+    // The same mask by the thread's id as by 0.
+    var by_id = std.mem.zeroes(sys.CpuMask);
+    try testing.expectEqual(0, root.br_thread_cpus(tid, &by_id, by_id.len));
+    try testing.expectEqualSlices(u8, &allowed, &by_id);
+    // Narrowed to its lowest CPU: that one alone is listed.
+    const first = for (allowed, 0..) |byte, index| {
+        if (byte != 0) break index * 8 + @ctz(byte);
+    } else return error.NoCpuAllowed;
+    var one_cpu = std.mem.zeroes(sys.CpuMask);
+    one_cpu[first / 8] = @as(u8, 1) << @intCast(first % 8);
+    try testing.expectEqual(0, root.br_thread_set_cpus(0, &one_cpu, one_cpu.len));
+    var now = std.mem.zeroes(sys.CpuMask);
+    try testing.expectEqual(0, root.br_thread_cpus(0, &now, now.len));
+    try testing.expectEqualSlices(u8, &one_cpu, &now);
+    try testing.expectEqual(0, root.br_thread_set_cpus(tid, &allowed, allowed.len));
+    try testing.expectEqual(0, root.br_thread_cpus(0, &now, now.len));
+    try testing.expectEqualSlices(u8, &allowed, &now);
+    // No CPU at all is refused, and a mask too short for the kernel's set is refused before the call.
+    const none = std.mem.zeroes(sys.CpuMask);
+    try testing.expectEqual(neg(.INVAL), root.br_thread_set_cpus(0, @constCast(&none), none.len));
+    try testing.expectEqual(neg(.INVAL), root.br_thread_cpus(0, &now, 64));
+    try testing.expectEqual(neg(.INVAL), root.br_thread_cpus(-1, &now, now.len));
+}
+
 test {
     _ = @import("tests_info.zig");
     _ = @import("tests_ip.zig");

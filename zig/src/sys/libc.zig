@@ -285,6 +285,22 @@ pub fn threadSetIdle(tid: i32) sys.ThreadIdleError!void {
     return error.OperationUnsupported;
 }
 
+/// Thread ids and CPU affinity are Linux's here: macOS has no affinity for a thread (only
+/// hints), FreeBSD's is `cpuset_setaffinity`, not wired up.
+pub fn threadId() sys.ThreadIdleError!i32 {
+    return error.OperationUnsupported;
+}
+
+pub fn threadCpus(tid: i32, mask: *sys.CpuMask) sys.ThreadCpusError!void {
+    _ = .{ tid, mask };
+    return error.OperationUnsupported;
+}
+
+pub fn threadSetCpus(tid: i32, mask: *const sys.CpuMask) sys.ThreadCpusError!void {
+    _ = .{ tid, mask };
+    return error.OperationUnsupported;
+}
+
 pub fn errnoName(code: u16) ?[]const u8 {
     const e = std.enums.fromInt(c.E, code) orelse return null;
     return std.enums.tagName(c.E, e);

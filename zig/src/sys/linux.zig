@@ -304,6 +304,36 @@ pub fn threadSetIdle(tid: i32) sys.ThreadIdleError!void {
     };
 }
 
+/// The calling thread's id (`gettid`), as `/proc/self/task` lists it.
+pub fn threadId() sys.ThreadIdleError!i32 {
+    return linux.gettid();
+}
+
+/// The CPUs thread `tid` (0: the calling thread) may run on.
+pub fn threadCpus(tid: i32, mask: *sys.CpuMask) sys.ThreadCpusError!void {
+    const rc = linux.syscall3(.sched_getaffinity, @as(u32, @bitCast(tid)), mask.len, @intFromPtr(mask));
+    switch (linux.errno(rc)) {
+        // The kernel writes as many bytes as its own mask has (rc); the rest are no CPUs.
+        .SUCCESS => @memset(mask[@min(rc, mask.len)..], 0),
+        .SRCH => return error.NoSuchThread,
+        .INVAL => return error.InvalidArgument, // a kernel of more than 1,024 CPUs: its mask does not fit
+        else => |e| return unexpected(e),
+    }
+}
+
+/// Lets thread `tid` (0: the calling thread) run on the CPUs of `mask` only. EINVAL: none of
+/// them is one the thread may use (offline, or outside its cpuset).
+pub fn threadSetCpus(tid: i32, mask: *const sys.CpuMask) sys.ThreadCpusError!void {
+    const rc = linux.syscall3(.sched_setaffinity, @as(u32, @bitCast(tid)), mask.len, @intFromPtr(mask));
+    return switch (linux.errno(rc)) {
+        .SUCCESS => {},
+        .SRCH => error.NoSuchThread,
+        .PERM => error.PermissionDenied,
+        .INVAL => error.InvalidArgument,
+        else => |e| unexpected(e),
+    };
+}
+
 /// The symbolic name of an errno value (`"AGAIN"` for EAGAIN), or null if it has none.
 pub fn errnoName(code: u16) ?[]const u8 {
     const e = std.enums.fromInt(linux.E, code) orelse return null;
