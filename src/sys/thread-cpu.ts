@@ -10,10 +10,12 @@
 import { check } from "./errors.ts";
 import { native } from "./ffi.ts";
 
-/** Where the library writes the nanoseconds: one u64, 8-byte aligned, read as two 32-bit words. */
-const words = new Uint32Array(new Float64Array(1).buffer);
-/** Which word holds the low half (both platforms built are little-endian; this keeps it honest). */
-const LOW = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+/**
+ * Where the library writes the nanoseconds, as a double. Two 32-bit halves of a u64 were read
+ * as int32 by the compiled code until the low half first passed 2^31 (every 4.3 s of CPU time),
+ * when that code was thrown away and compiled again, in the middle of the service.
+ */
+const nanoseconds = new Float64Array(1);
 
 /**
  * The CPU time the calling thread has used, user and system, in milliseconds (nanosecond
@@ -27,6 +29,6 @@ const LOW = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
  * ```
  */
 export function threadCpuMs(): number {
-  check(native.br_thread_cpu_ns(words, words), "clock_gettime", () => "Cannot read this thread's CPU time");
-  return (words[1 - LOW]! * 2 ** 32 + words[LOW]!) / 1e6;
+  check(native.br_thread_cpu_ns(nanoseconds, nanoseconds), "clock_gettime", () => "Cannot read this thread's CPU time");
+  return nanoseconds[0]! / 1e6;
 }

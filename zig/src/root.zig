@@ -166,13 +166,15 @@ pub export fn br_poller_backend(out: ?[*]u8, out_len: usize) i32 {
     return @intCast(poller.name.len);
 }
 
-/// Writes the CPU time the calling thread has used, in nanoseconds, into `out` (one u64).
+/// Writes the CPU time the calling thread has used, in nanoseconds, into `out` as one f64: exact
+/// to 2^53 ns (104 days of CPU time). A double, not a u64: JavaScript reads it as it is, where
+/// two 32-bit halves made the compiled reader start over the first time the low half passed 2^31.
 pub export fn br_thread_cpu_ns(out: ?[*]u8, out_len: usize) i32 {
-    const ns = switch (one(u64, out, out_len)) {
+    const ns = switch (one(f64, out, out_len)) {
         .value => |v| v,
         .refused => |rc| return rc,
     };
-    ns.* = sys.threadCpuNs();
+    ns.* = @floatFromInt(sys.threadCpuNs());
     return 0;
 }
 
