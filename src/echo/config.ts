@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { socketAddress } from "../index.ts";
+import { CPUS_MAX } from "../internals.ts";
 
 /** Everything the server needs to know, checked. */
 export interface EchoConfig {
@@ -30,6 +31,8 @@ export interface EchoConfig {
   readonly traceFile: string | null;
   /** UDP GRO/GSO: on where the OS allows (`auto`), or never (`off`). */
   readonly offload: "auto" | "off";
+  /** `--cpu LIST`: the CPU of each worker's event loop (the other threads on the rest), or null. */
+  readonly cpus: readonly number[] | null;
   /** The flags the command line named (`--port`, …), to tell a default from a choice. */
   readonly given: readonly string[];
 }
@@ -50,6 +53,7 @@ export const DEFAULTS: EchoConfig = {
   logFormat: "text",
   traceFile: null,
   offload: "auto",
+  cpus: null,
   given: [],
 };
 
@@ -80,6 +84,9 @@ Options:
   --no-reflection-guard   also answer port 0 and well-known service ports (for testing only)
   --offload auto|off      receive bursts coalesced (UDP GRO) and echo each with one send (GSO)
                           where the OS allows, or never (default auto)
+  --cpu LIST              run each worker's event loop alone on one CPU of LIST (0 or 2,3 for
+                          --workers 2), and the process's other threads (the JIT compiler's,
+                          the garbage collector's, the console's) on its other CPUs (Linux)
   --trace                 print the steps of the runtime's flow as they happen
   --console [HOST:]PORT   serve a live console of the runtime on http://HOST:PORT/ (HOST
                           default 127.0.0.1; another than loopback prints a warning)
@@ -111,6 +118,14 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
     throw new UsageError(`invalid value for ${flag}: "${text}" is not a whole number from ${min} to ${max}`);
   }
   return Number(text);
+}
+
+function cpuList(text: string): number[] {
+  const cpus = text.split(",").map((part) => wholeNumber("--cpu", part, 0, CPUS_MAX - 1));
+  const twice = cpus.find((cpu, index) => cpus.indexOf(cpu) !== index);
+  if (twice !== undefined)
+    throw new UsageError(`invalid value for --cpu: "${text}" names CPU ${twice} twice (one event loop each)`);
+  return cpus;
 }
 
 function seconds(flag: string, text: string): number {
@@ -238,6 +253,7 @@ export function parseCommandLine(args: readonly string[]): Command {
         metrics: { type: "string" },
         "log-format": { type: "string" },
         "trace-file": { type: "string" },
+        cpu: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -267,6 +283,7 @@ export function parseCommandLine(args: readonly string[]): Command {
     logFormat: values["log-format"] === undefined ? DEFAULTS.logFormat : logFormat(values["log-format"]),
     traceFile: values["trace-file"] === undefined ? null : nonEmpty("--trace-file", values["trace-file"]),
     offload: values.offload === undefined ? DEFAULTS.offload : offload(values.offload),
+    cpus: values.cpu === undefined ? null : cpuList(values.cpu),
     given: Object.keys(values).map((name) => `--${name}`),
   };
   if (config.workers > 1 && (config.console !== null || config.traceFile !== null)) {
@@ -274,5 +291,24 @@ export function parseCommandLine(args: readonly string[]): Command {
       `${config.console !== null ? "--console" : "--trace-file"} shows one runtime: use it with --workers 1 (not ${config.workers})`,
     );
   }
+  if (config.cpus !== null && config.given.includes("--workers") && config.cpus.length !== config.workers) {
+    throw new UsageError(cpuCountMismatch(config.cpus, config.workers));
+  }
   return { kind: "serve", config };
+}
+
+/**
+ * The mistake of a `--cpu` list whose length is not the number of workers (on the command line,
+ * or the sockets a service manager passed).
+ *
+ * @example
+ * ```ts
+ * cpuCountMismatch([1], 2); // "--cpu 1 names 1 CPU, but there are 2 workers: name one CPU for each worker's event loop"
+ * ```
+ */
+export function cpuCountMismatch(cpus: readonly number[], workers: number): string {
+  return (
+    `--cpu ${cpus.join(",")} names ${cpus.length} CPU${cpus.length === 1 ? "" : "s"}, but there ` +
+    `${workers === 1 ? "is 1 worker" : `are ${workers} workers`}: name one CPU for each worker's event loop`
+  );
 }

@@ -36,7 +36,7 @@ import {
 import { type ConsoleHandle, serveConsole, TraceFile } from "../console/index.ts";
 // Worker threads and their pollers: the process's hosting, below the app-facing API.
 import { Poller, pollerBackend } from "../internals.ts";
-import { type EchoConfig, parseCommandLine, USAGE, UsageError } from "./config.ts";
+import { cpuCountMismatch, type EchoConfig, parseCommandLine, USAGE, UsageError } from "./config.ts";
 import { ECHO_WORKER_URL } from "./locations.ts";
 import { err, out, setLogFormat } from "./output.ts";
 import { PRIVILEGED_PORT_HINT, type SocketGroups, takeSockets } from "./sockets.ts";
@@ -45,7 +45,7 @@ import { echoMetricsBlock } from "./metrics.ts";
 import { Counter, type CounterName, countersOf, EchoStats, formatStatsLine, formatTotals, STATS_BYTES } from "./stats.ts";
 import { RestartLimitError } from "./supervisor.ts";
 import { TracePrinter } from "./trace-printer.ts";
-import { keepCompilerThreadsIdle } from "./compiler-threads.ts";
+import { cpusLeftBy, keepHelperThreads, pinEventLoop } from "./helper-threads.ts";
 import { unlessQuiet, warmUpQuietly } from "./warm-up.ts";
 import type { EchoWorkerData } from "./worker.ts";
 import { WorkerSlots, WorkerState } from "./worker-slots.ts";
@@ -183,7 +183,15 @@ function report(line: string): void {
 }
 
 /** `--workers 1`: the echo service runs on the main thread's runtime. */
-function serveInProcess(config: EchoConfig, sockets: UdpSocket[], signals: SignalWatch, activated: boolean): number {
+function serveInProcess(
+  config: EchoConfig,
+  sockets: UdpSocket[],
+  signals: SignalWatch,
+  activated: boolean,
+  otherCpus: readonly number[] | null,
+): number {
+  // With --cpu, this thread is the event loop: on its CPU from the warm-up on.
+  const loops = config.cpus === null ? null : new Set([pinEventLoop(config.cpus[0]!)]);
   const printer = config.trace ? new TracePrinter(out) : null;
   let traceFile: TraceFile | null;
   try {
@@ -237,7 +245,10 @@ function serveInProcess(config: EchoConfig, sockets: UdpSocket[], signals: Signa
                 { name: "stats printer" },
               );
         // Polled first, before the service's ready line.
-        const compilerThreads = spawn(keepCompilerThreadsIdle(report), { name: "compiler threads" });
+        const helperThreads = spawn(
+          keepHelperThreads({ idleCompilers: true, placement: loops === null ? null : { loops, cpus: otherCpus! } }, report),
+          { name: "helper threads" },
+        );
         try {
           yield* serveEcho(listenersFor(config, stats, sockets), {
             stop: signals.next(),
@@ -253,7 +264,7 @@ function serveInProcess(config: EchoConfig, sockets: UdpSocket[], signals: Signa
           });
         } finally {
           statsPrinter?.cancel();
-          compilerThreads.cancel();
+          helperThreads.cancel();
         }
       })(),
       { name: "async_main" },
@@ -279,7 +290,13 @@ function serveInProcess(config: EchoConfig, sockets: UdpSocket[], signals: Signa
 }
 
 /** `--workers N`: each worker thread runs its own runtime; this thread watches and adds up. */
-function serveWithWorkers(config: EchoConfig, groups: SocketGroups, signals: SignalWatch, activated: boolean): number {
+function serveWithWorkers(
+  config: EchoConfig,
+  groups: SocketGroups,
+  signals: SignalWatch,
+  activated: boolean,
+  otherCpus: readonly number[] | null,
+): number {
   const runtime = new Runtime({ driver: config.reactor });
   const slots = WorkerSlots.allocate(config.workers);
   const stats = (): EchoStats => EchoStats.sum(Array.from({ length: slots.count }, (_, index) => slots.stats(index)));
@@ -339,8 +356,17 @@ function serveWithWorkers(config: EchoConfig, groups: SocketGroups, signals: Sig
       out(readyLine(leaders, config, activated), readyFields(leaders, config, activated));
       const statsPrinter =
         config.statsSeconds === null ? null : spawn(printStats(stats, config.statsSeconds), { name: "stats printer" });
+      // With --cpu, each worker has pinned itself: this thread and the engine's go to the rest.
+      const loops = new Set(Array.from({ length: slots.count }, (_, index) => slots.thread(index)));
+      const helperThreads =
+        otherCpus === null
+          ? null
+          : spawn(keepHelperThreads({ idleCompilers: false, placement: { loops, cpus: otherCpus } }, report), {
+              name: "helper threads",
+            });
       const ended = yield* select([signals.next(), remoteCondition(() => slots.some(WorkerState.failed, WorkerState.stopped))]);
       statsPrinter?.cancel();
+      helperThreads?.cancel();
       slots.requestStop();
       for (const poller of pollers) poller.wake();
       try {
@@ -406,6 +432,21 @@ function main(args: readonly string[]): number {
     return 1;
   }
   const { config, groups, activated } = listening;
+  let otherCpus: number[] | null = null;
+  if (config.cpus !== null) {
+    if (config.cpus.length !== config.workers) {
+      for (const socket of groups.flat()) socket.close();
+      usageError(cpuCountMismatch(config.cpus, config.workers));
+    }
+    try {
+      otherCpus = cpusLeftBy(config.cpus);
+    } catch (error) {
+      for (const socket of groups.flat()) socket.close();
+      if (!(error instanceof Error)) throw error;
+      err(`udp-echo: ${error.message}`);
+      return 1;
+    }
+  }
   const exposed = [...new Set(groups.map((group) => group[0]!.localAddress.host))].filter((host) => !isLoopbackHost(host));
   if (exposed.length > 0 && config.rateLimit === null) {
     err(
@@ -417,8 +458,8 @@ function main(args: readonly string[]): number {
   // reach the handler, not the default action.
   using signals = SignalWatch.open(["SIGINT", "SIGTERM"]);
   return config.workers === 1
-    ? serveInProcess(config, groups[0]!, signals, activated)
-    : serveWithWorkers(config, groups, signals, activated);
+    ? serveInProcess(config, groups[0]!, signals, activated, otherCpus)
+    : serveWithWorkers(config, groups, signals, activated, otherCpus);
 }
 
 process.exit(main(process.argv.slice(2)));

@@ -1,6 +1,6 @@
 /**
  * The shared memory between the main thread and the echo workers (`--workers N`): a stop flag,
- * and for each worker its state and its counters (so that the main thread can add them up
+ * and for each worker its state, its thread's id (with `--cpu`) and its counters (so that the main thread can add them up
  * without asking).
  *
  * @module
@@ -55,6 +55,15 @@ export class WorkerSlots {
 
   setState(index: number, state: number): void {
     Atomics.store(this.#header(index), 0, state);
+  }
+
+  /** The id of worker `index`'s thread, as it set it with `--cpu` (0: not set). */
+  thread(index: number): number {
+    return Atomics.load(this.#header(index), 1);
+  }
+
+  setThread(index: number, tid: number): void {
+    Atomics.store(this.#header(index), 1, tid);
   }
 
   /** Whether every worker is in one of `states`. */

@@ -9,6 +9,7 @@ import { remoteCondition, Runtime, UdpSocket } from "../index.ts";
 import { Poller, type PollerHandle } from "../internals.ts";
 import { RuntimeMetrics } from "../metrics/index.ts";
 import type { EchoConfig } from "./config.ts";
+import { pinEventLoop } from "./helper-threads.ts";
 import { err, out, setLogFormat } from "./output.ts";
 import { listenersFor, serveEcho, TURN_BUDGET_MS } from "./service.ts";
 import { TracePrinter } from "./trace-printer.ts";
@@ -39,6 +40,8 @@ const mainPoller = Poller.borrow(data.mainPoller);
 let state: number = WorkerState.failed;
 
 try {
+  // With --cpu, this thread is an event loop: alone on its CPU (the main thread moves the rest).
+  if (data.config.cpus !== null) slots.setThread(data.index, pinEventLoop(data.config.cpus[data.index]!));
   const printer = data.config.trace ? new TracePrinter(out, { prefix: `trace[worker ${data.index}]` }) : null;
   using runtime = new Runtime({
     driver: data.config.reactor,

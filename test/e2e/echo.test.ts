@@ -192,6 +192,38 @@ describe("udp-echo as a process", () => {
     expect(threads.find((thread) => thread.tid === pid)?.policy).toBe(0); // SCHED_OTHER
   });
 
+  test("--cpu 1: the event loop runs alone on CPU 1, and every other thread of the process on the other CPUs", async () => {
+    if (process.platform !== "linux") return; // no affinity per thread elsewhere (udp-echo says so and exits 1)
+    const allowed = cpusOf(process.pid);
+    if (allowed.length < 2) throw new Error(`this test needs two CPUs to place threads on; it may use ${allowed.join(",")}`);
+    const loopCpu = allowed[1]!;
+    await using server = await startServer(["--port", "0", "--cpu", String(loopCpu)]);
+    const pid = server.process.pid;
+    const others = allowed.filter((cpu) => cpu !== loopCpu);
+    const placed = () => readdirSync(`/proc/${pid}/task`).map((tid) => ({ tid: Number(tid), cpus: cpusOf(Number(tid), pid) }));
+    // The threads the ready line's collection starts are moved half a second later at most.
+    await waitFor("every thread but the event loop off its CPU", () =>
+      placed().every((thread) => thread.tid === pid || thread.cpus.join() === others.join()),
+    );
+    expect(placed().find((thread) => thread.tid === pid)?.cpus).toEqual([loopCpu]);
+    expect(placed().length).toBeGreaterThan(2); // the engine's threads are there to be moved
+    // It still echoes.
+    const result = await run(["python3", join(clients, "python-client.py"), "127.0.0.1", String(server.port), "5"]);
+    expect(result.stdout.trim()).toBe("ok 5");
+  });
+
+  test("--cpu with a CPU the process may not use → that CPU and the ones it may, exit 1", async () => {
+    if (process.platform !== "linux") return;
+    const allowed = cpusOf(process.pid);
+    const outside = Math.max(...allowed) + 1;
+    const { exitCode, stdout, stderr } = await runServer(["--port", "0", "--cpu", String(outside)]);
+    expect(exitCode).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(
+      `udp-echo: --cpu ${outside}: CPU ${outside} is not one this process may run on (it may use ${allowed.join(",")})\n`,
+    );
+  });
+
   test("--help and --version print and exit 0", async () => {
     const help = await runServer(["--help"]);
     expect(help.exitCode).toBe(0);
@@ -225,6 +257,15 @@ describe("udp-echo refuses bad input with one clear line", () => {
     [["--rate-limit", "-5"], 'invalid value for --rate-limit: "-5" is not a whole number from 1 to 1000000000'],
     [["--rate-limit", "99999999999"], 'invalid value for --rate-limit: "99999999999" is not a whole number from 1 to 1000000000'],
     [["--offload", "on"], 'invalid value for --offload: "on" is neither "auto" nor "off"'],
+    [["--cpu", "one"], 'invalid value for --cpu: "one" is not a whole number from 0 to 1023'],
+    [["--cpu", "1024"], 'invalid value for --cpu: "1024" is not a whole number from 0 to 1023'],
+    [["--cpu", "0,"], 'invalid value for --cpu: "" is not a whole number from 0 to 1023'],
+    [["--cpu", "1,1"], 'invalid value for --cpu: "1,1" names CPU 1 twice (one event loop each)'],
+    [
+      ["--cpu", "0,1", "--workers", "3"],
+      "--cpu 0,1 names 2 CPUs, but there are 3 workers: name one CPU for each worker's event loop",
+    ],
+    [["--port", "0", "--cpu", "0,1"], "--cpu 0,1 names 2 CPUs, but there is 1 worker: name one CPU for each worker's event loop"],
     [["--frobnicate"], "unknown option --frobnicate"],
     [["--trace=yes"], "option --trace takes no value"],
     [["7777"], "unexpected argument 7777: udp-echo takes options only"],
@@ -243,3 +284,12 @@ describe("udp-echo refuses bad input with one clear line", () => {
     expect(stderr).toBe(`udp-echo: Cannot bind UDP socket to 127.0.0.1:${first.port}: address already in use (EADDRINUSE)\n`);
   });
 });
+
+/** The CPUs thread `tid` (of process `pid`) may run on, from /proc. */
+function cpusOf(tid: number, pid = tid): number[] {
+  const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8"))![1]!;
+  return list.split(",").flatMap((range) => {
+    const [from, to = from] = range.split("-").map(Number);
+    return Array.from({ length: to! - from! + 1 }, (_, index) => from! + index);
+  });
+}
