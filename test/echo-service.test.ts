@@ -17,6 +17,7 @@ import { RateLimiter } from "../src/echo/rate-limit.ts";
 import { ReplyQueue } from "../src/echo/reply-queue.ts";
 import { serveEcho } from "../src/echo/service.ts";
 import { EchoStats } from "../src/echo/stats.ts";
+import { DRAIN_MAX, UnreachablePeers } from "../src/echo/unreachable.ts";
 import { RestartLimitError, supervise } from "../src/echo/supervisor.ts";
 import type { Async } from "../src/runtime/future.ts";
 import { drivers, osEvent } from "./helpers.ts";
@@ -247,6 +248,35 @@ class SegmentingSocket extends RecordingSocket {
     return null;
   }
 }
+
+describe.skipIf(process.platform !== "linux")("UnreachablePeers", () => {
+  test("a drain takes at most DRAIN_MAX errors, counted as unreachable; the next drain takes the rest", async () => {
+    using server = UdpSocket.bind("127.0.0.1:0");
+    expect(server.enableErrorQueue()).toBe(true);
+    const client = UdpSocket.bind("127.0.0.1:0");
+    const departed = client.localAddress;
+    client.close();
+    // A burst of replies to a client that has left: an ICMP error each (loopback's are not rate-limited).
+    const replies = DRAIN_MAX * 2 + 22;
+    for (let index = 0; index < replies; index++) server.trySendTo(new Uint8Array(8), departed);
+    const stats = new EchoStats();
+    const peers = new UnreachablePeers(server, stats);
+    const drains: number[] = [];
+    const deadline = performance.now() + 10_000;
+    while (drains.reduce((sum, taken) => sum + taken, 0) < replies) {
+      if (performance.now() > deadline) throw new Error(`only ${drains.join(" + ")} of ${replies} errors came within 10 s`);
+      const taken = peers.drain();
+      if (taken > 0) drains.push(taken);
+      else await Bun.sleep(2);
+    }
+    expect(Math.max(...drains)).toBe(DRAIN_MAX);
+    expect(drains.slice(0, 2)).toEqual([DRAIN_MAX, DRAIN_MAX]); // all had come by the first drain
+    expect(stats.get("droppedUnreachable")).toBe(replies);
+    expect(peers.summary()).toBe(
+      `unreachable: ${replies} replies met an ICMP error, to 1 peers; most to 127.0.0.1:${departed.port} (${replies})`,
+    );
+  });
+});
 
 describe.each(drivers)("the echo service (%s driver)", (driver) => {
   test("when the kernel refuses segmented sends, the service says so once and echoes on", () => {

@@ -18,11 +18,11 @@
  *
  * @module
  */
-import { type Async, COALESCED_BYTES_MAX, DatagramBatch, now, sleep, SystemError, type UdpSocket } from "../index.ts";
+import { type Async, COALESCED_BYTES_MAX, DatagramBatch, now, sleep, SystemError, type UdpSocket, yieldNow } from "../index.ts";
 import type { ReflectionGuard } from "./guard.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { ReplyQueue } from "./reply-queue.ts";
-import type { UnreachablePeers } from "./unreachable.ts";
+import { DRAIN_MAX, type UnreachablePeers } from "./unreachable.ts";
 import { Counter, type EchoStats } from "./stats.ts";
 
 /** What the echo needs of its socket (its public API): a `UdpSocket`, or a test double. */
@@ -197,7 +197,11 @@ export function* echoReader(
     let count: number;
     // While errors keep coming (clients leaving), take them before receiving: a waiting error
     // would otherwise fail the receive first, and an exception per departed client is costly.
-    if (unreachable !== null && unreachable.active) unreachable.drain();
+    // A full drain may have left more: the poll ends there, and the next takes them.
+    if (unreachable !== null && unreachable.active && unreachable.drain() === DRAIN_MAX) {
+      yield* yieldNow();
+      continue;
+    }
     try {
       count = yield* receive;
     } catch (error) {
