@@ -7,8 +7,13 @@
 //! With `--offload` it receives with UDP_GRO and echoes each coalesced entry with one segmented
 //! send (UDP_SEGMENT), the limit of an echo with offload; a kernel that refuses is an error.
 //!
-//! Usage: echo-reference HOST PORT [--offload]. Prints `echo-reference listening on HOST:PORT`
-//! (and ` (offload on)`) when ready; runs until killed.
+//! With `--polls` it also times its work as udp-echo's console times a poll: a stretch of draining
+//! ends when the socket would block or after `turn_budget_ns` (udp-echo's turn budget, 0.5 ms)
+//! and one batch more, and is counted over 1 ms when the wall clock says so. It prints the counts
+//! so far every second: `polls N over-1ms M longest-us L`, for the benchmark's slow-poll control.
+//!
+//! Usage: echo-reference HOST PORT [--offload | --polls]. Prints `echo-reference listening on
+//! HOST:PORT` (and ` (offload on)`) when ready; runs until killed.
 
 const std = @import("std");
 const lib = @import("bun_reactor");
@@ -74,7 +79,11 @@ pub fn main(init: std.process.Init.Minimal) void {
     const port = std.fmt.parseInt(u16, port_text, 10) catch die("bad port {s}", .{port_text});
     var address = parseAddress(host, port);
     const flag = args.next();
-    const offload = if (flag) |text| std.mem.eql(u8, text, "--offload") or die("unknown option {s}", .{text}) else false;
+    var offload = false;
+    var timed = false;
+    if (flag) |text| {
+        if (std.mem.eql(u8, text, "--offload")) offload = true else if (std.mem.eql(u8, text, "--polls")) timed = true else die("unknown option {s}", .{text});
+    }
 
     const fd = lib.udp.open(address.family) catch |err| die("socket: {t}", .{err});
     // Larger buffers are a wish: the kernel caps them at its limits, and the echo still works.
@@ -92,11 +101,13 @@ pub fn main(init: std.process.Init.Minimal) void {
     _ = linux.write(1, ready.ptr, ready.len);
 
     var events: [16]abi.Event = undefined;
+    var polls = Polls{};
     while (true) {
-        _ = lib.poller.wait(poller, &events, -1) catch |err| die("wait: {t}", .{err});
+        _ = lib.poller.wait(poller, &events, if (timed) 1000 else -1) catch |err| die("wait: {t}", .{err});
         // Edge-triggered: drain the socket until it would block. An error an earlier datagram
         // left (ECONNREFUSED from a peer gone away) is reported once and cleared: keep draining,
         // or the datagrams behind it would wait for the next edge.
+        if (timed) polls.start();
         while (true) {
             const received = lib.udp.recvBatch(fd, &payloads, slot_size, &datagrams) catch |err| switch (err) {
                 error.WouldBlock => break,
@@ -106,6 +117,61 @@ pub fn main(init: std.process.Init.Minimal) void {
                 else => die("recvmmsg: {t}", .{err}),
             };
             sendAll(poller, fd, received);
+            if (timed) polls.afterBatch();
         }
+        if (timed) polls.end();
     }
+}
+
+/// udp-echo's turn budget (`TURN_BUDGET_MS` in src/echo/service.ts): a poll of its reader ends
+/// after it, at most one batch later.
+const turn_budget_ns = 500_000;
+const slow_ns = 1_000_000;
+
+/// `--polls`: the draining cut into polls as udp-echo's would be, and how many took over 1 ms.
+const Polls = struct {
+    count: u64 = 0,
+    slow: u64 = 0,
+    longest_ns: u64 = 0,
+    started_ns: u64 = 0,
+    /// Batches echoed in the poll in progress: a wake with nothing to read is no poll.
+    batches: u64 = 0,
+    printed_ns: u64 = 0,
+
+    fn start(self: *Polls) void {
+        self.started_ns = nowNs();
+        self.batches = 0;
+    }
+
+    fn afterBatch(self: *Polls) void {
+        self.batches += 1;
+        const now = nowNs();
+        if (now - self.started_ns < turn_budget_ns) return;
+        self.countOne(now);
+        self.started_ns = now;
+        self.batches = 0;
+    }
+
+    fn end(self: *Polls) void {
+        const now = nowNs();
+        if (self.batches > 0) self.countOne(now);
+        if (now - self.printed_ns < std.time.ns_per_s) return;
+        self.printed_ns = now;
+        var buffer: [96]u8 = undefined;
+        const line = std.fmt.bufPrint(&buffer, "polls {d} over-1ms {d} longest-us {d}\n", .{ self.count, self.slow, self.longest_ns / 1000 }) catch unreachable;
+        _ = linux.write(1, line.ptr, line.len);
+    }
+
+    fn countOne(self: *Polls, now: u64) void {
+        const took = now - self.started_ns;
+        self.count += 1;
+        if (took > slow_ns) self.slow += 1;
+        self.longest_ns = @max(self.longest_ns, took);
+    }
+};
+
+fn nowNs() u64 {
+    var ts: linux.timespec = undefined;
+    _ = linux.clock_gettime(.MONOTONIC, &ts);
+    return @as(u64, @intCast(ts.sec)) * std.time.ns_per_s + @as(u64, @intCast(ts.nsec));
 }
