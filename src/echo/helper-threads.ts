@@ -67,7 +67,7 @@ export function cpusLeftBy(loopCpus: readonly number[]): number[] {
 
 /**
  * Pins the calling thread, an event loop, to `cpu` alone, and returns its thread id (for
- * {@link ThreadPlacement.loops}).
+ * {@link ThreadPlacement.loops}). Throws an Error that names the flag where the OS refuses.
  *
  * @example
  * ```ts
@@ -75,8 +75,12 @@ export function cpusLeftBy(loopCpus: readonly number[]): number[] {
  * ```
  */
 export function pinEventLoop(cpu: number): number {
-  setThreadCpus(0, [cpu]);
-  return currentThreadId();
+  try {
+    setThreadCpus(0, [cpu]);
+    return currentThreadId();
+  } catch (error) {
+    throw new Error(`--cpu: ${reasonOf(error)}`); // (a sandbox that forbids sched_setaffinity: EPERM)
+  }
 }
 
 /**

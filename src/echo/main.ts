@@ -45,7 +45,7 @@ import { echoMetricsBlock } from "./metrics.ts";
 import { Counter, type CounterName, countersOf, EchoStats, formatStatsLine, formatTotals, STATS_BYTES } from "./stats.ts";
 import { RestartLimitError } from "./supervisor.ts";
 import { TracePrinter } from "./trace-printer.ts";
-import { cpusLeftBy, keepHelperThreads, pinEventLoop } from "./helper-threads.ts";
+import { cpusLeftBy, keepHelperThreads, pinEventLoop, type ThreadPlacement } from "./helper-threads.ts";
 import { unlessQuiet, warmUpQuietly } from "./warm-up.ts";
 import type { EchoWorkerData } from "./worker.ts";
 import { WorkerSlots, WorkerState } from "./worker-slots.ts";
@@ -188,10 +188,8 @@ function serveInProcess(
   sockets: UdpSocket[],
   signals: SignalWatch,
   activated: boolean,
-  otherCpus: readonly number[] | null,
+  placement: ThreadPlacement | null,
 ): number {
-  // With --cpu, this thread is the event loop: on its CPU from the warm-up on.
-  const loops = config.cpus === null ? null : new Set([pinEventLoop(config.cpus[0]!)]);
   const printer = config.trace ? new TracePrinter(out) : null;
   let traceFile: TraceFile | null;
   try {
@@ -245,10 +243,7 @@ function serveInProcess(
                 { name: "stats printer" },
               );
         // Polled first, before the service's ready line.
-        const helperThreads = spawn(
-          keepHelperThreads({ idleCompilers: true, placement: loops === null ? null : { loops, cpus: otherCpus! } }, report),
-          { name: "helper threads" },
-        );
+        const helperThreads = spawn(keepHelperThreads({ idleCompilers: true, placement }, report), { name: "helper threads" });
         try {
           yield* serveEcho(listenersFor(config, stats, sockets), {
             stop: signals.next(),
@@ -433,6 +428,8 @@ function main(args: readonly string[]): number {
   }
   const { config, groups, activated } = listening;
   let otherCpus: number[] | null = null;
+  // With --cpu and one worker, this thread is the event loop: on its CPU from the warm-up on.
+  let loops: ReadonlySet<number> | null = null;
   if (config.cpus !== null) {
     if (config.cpus.length !== config.workers) {
       for (const socket of groups.flat()) socket.close();
@@ -440,6 +437,7 @@ function main(args: readonly string[]): number {
     }
     try {
       otherCpus = cpusLeftBy(config.cpus);
+      if (config.workers === 1) loops = new Set([pinEventLoop(config.cpus[0]!)]);
     } catch (error) {
       for (const socket of groups.flat()) socket.close();
       if (!(error instanceof Error)) throw error;
@@ -458,7 +456,7 @@ function main(args: readonly string[]): number {
   // reach the handler, not the default action.
   using signals = SignalWatch.open(["SIGINT", "SIGTERM"]);
   return config.workers === 1
-    ? serveInProcess(config, groups[0]!, signals, activated, otherCpus)
+    ? serveInProcess(config, groups[0]!, signals, activated, loops === null ? null : { loops, cpus: otherCpus! })
     : serveWithWorkers(config, groups, signals, activated, otherCpus);
 }
 
