@@ -21,7 +21,7 @@ const ACTIVE_MS = 1000;
  * How many errors one drain takes at most, as many as a receive takes datagrams: the reader
  * ends its poll after a full drain and takes the rest in the next. When a flood's clients left
  * together, the 256 replies they had in flight met an error each: drained in one go, that was
- * one poll of 1.1–1.9 ms of the thread's CPU (three runs, the bench's flood).
+ * one poll of 1.07–1.15 ms of the thread's CPU (three runs, the bench's flood).
  */
 export const DRAIN_MAX = 64;
 
