@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { readdirSync } from "node:fs";
-import { check, SystemError } from "./errors.ts";
+import { check } from "./errors.ts";
 import { native } from "./ffi.ts";
+import { ThreadSweep } from "./thread-sweep.ts";
 
 /** The CPUs a mask holds: Linux's `cpu_set_t`, 1,024 (CPU numbers 0 to 1023). */
 export const CPUS_MAX = 1024;
@@ -44,7 +44,7 @@ export function currentThreadId(): number {
  */
 export function threadCpus(tid = 0): number[] {
   checkThreadId(tid);
-  check(native.br_thread_cpus(tid, mask, mask), "sched_getaffinity", () => `Cannot read the CPUs of ${threadName(tid)}`);
+  check(native.br_thread_cpus(tid, mask, mask), "sched_getaffinity", () => `Cannot read the CPUs of ${describeThread(tid)}`);
   const cpus: number[] = [];
   for (let cpu = 0; cpu < CPUS_MAX; cpu++) if ((mask[cpu >> 3]! & (1 << (cpu & 7))) !== 0) cpus.push(cpu);
   return cpus;
@@ -64,7 +64,7 @@ export function threadCpus(tid = 0): number[] {
  */
 export function setThreadCpus(tid: number, cpus: readonly number[]): void {
   checkThreadId(tid);
-  if (cpus.length === 0) throw new RangeError(`${threadName(tid)} needs at least one CPU to run on`);
+  if (cpus.length === 0) throw new RangeError(`${describeThread(tid)} needs at least one CPU to run on`);
   mask.fill(0);
   for (const cpu of cpus) {
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= CPUS_MAX) {
@@ -75,12 +75,12 @@ export function setThreadCpus(tid: number, cpus: readonly number[]): void {
   check(
     native.br_thread_set_cpus(tid, mask, mask),
     "sched_setaffinity",
-    () => `Cannot let ${threadName(tid)} run on CPU${cpus.length === 1 ? "" : "s"} ${cpus.join(",")}`,
+    () => `Cannot let ${describeThread(tid)} run on CPU${cpus.length === 1 ? "" : "s"} ${cpus.join(",")}`,
   );
 }
 
-/** The threads {@link keepThreadsOn} has placed, by id, with the CPUs they were given (pruned of threads gone). */
-const placed = new Map<number, string>();
+/** The threads {@link keepThreadsOn} has placed, with the CPUs they were given. */
+const placed = new ThreadSweep();
 
 /**
  * Lets every thread of this process but those of `except` run on `cpus` only, and returns how
@@ -96,27 +96,14 @@ const placed = new Map<number, string>();
  * ```
  */
 export function keepThreadsOn(cpus: readonly number[], except: ReadonlySet<number>): number {
-  if (process.platform !== "linux") return 0;
-  const key = cpus.join(",");
-  const listed = readdirSync("/proc/self/task").map(Number);
-  const present = new Set(listed);
-  for (const tid of placed.keys()) if (!present.has(tid)) placed.delete(tid);
-  let changed = 0;
-  for (const tid of listed) {
-    if (except.has(tid) || placed.get(tid) === key) continue;
-    try {
-      setThreadCpus(tid, cpus);
-    } catch (error) {
-      if (error instanceof SystemError && error.code === "ESRCH") continue; // it has just ended
-      throw error;
-    }
-    placed.set(tid, key);
-    changed++;
-  }
-  return changed;
+  return placed.sweep(
+    cpus.join(","),
+    (tid) => !except.has(tid),
+    (tid) => setThreadCpus(tid, cpus),
+  );
 }
 
-function threadName(tid: number): string {
+function describeThread(tid: number): string {
   return tid === 0 ? "this thread" : `thread ${tid}`;
 }
 

@@ -9,9 +9,10 @@
  *
  * @module
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { check, SystemError } from "./errors.ts";
+import { readFileSync } from "node:fs";
+import { check } from "./errors.ts";
 import { native } from "./ffi.ts";
+import { ThreadSweep } from "./thread-sweep.ts";
 
 /**
  * Gives thread `tid` of this process the idle scheduling policy. Throws a RangeError for a
@@ -33,8 +34,8 @@ export function setThreadIdle(tid: number): void {
 /** How JavaScriptCore names its compiler threads (`/proc/self/task/TID/comm`). */
 const COMPILER_THREAD = /^JITWorker/;
 
-/** The compiler threads given the idle policy so far, by thread id (pruned of threads gone). */
-const idled = new Set<number>();
+/** The compiler threads given the idle policy so far. */
+const idled = new ThreadSweep();
 
 /**
  * Gives each of JavaScriptCore's compiler threads the idle scheduling policy (see the module's
@@ -49,23 +50,7 @@ const idled = new Set<number>();
  * ```
  */
 export function idleCompilerThreads(): number {
-  if (process.platform !== "linux") return 0;
-  const listed = readdirSync("/proc/self/task").map(Number);
-  const present = new Set(listed);
-  for (const tid of idled) if (!present.has(tid)) idled.delete(tid);
-  let changed = 0;
-  for (const tid of listed) {
-    if (idled.has(tid) || !COMPILER_THREAD.test(threadName(tid))) continue;
-    try {
-      setThreadIdle(tid);
-    } catch (error) {
-      if (error instanceof SystemError && error.code === "ESRCH") continue; // it has just ended
-      throw error;
-    }
-    idled.add(tid);
-    changed++;
-  }
-  return changed;
+  return idled.sweep("idle", (tid) => COMPILER_THREAD.test(threadName(tid)), setThreadIdle);
 }
 
 /** The name of thread `tid` of this process, or "" if it has just ended. */
