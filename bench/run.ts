@@ -71,6 +71,8 @@ interface Server {
   readonly viewer?: boolean;
   /** Whether to scrape the metrics it serves (`metrics: URL`) once a second while it is measured. */
   readonly scrape?: boolean;
+  /** Whether it places its own threads on the cores (`--cpu`): then it is started without `taskset`. */
+  readonly pinsItself?: boolean;
 }
 
 const SERVERS: Server[] = [
@@ -253,6 +255,8 @@ function freePort(): number {
 interface Running {
   readonly pid: number;
   readonly port: number;
+  /** What it has printed on stdout so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -294,7 +298,8 @@ function watchConsole(output: string): AbortController {
 
 async function start(server: Server): Promise<Running> {
   const port = freePort();
-  const child = Bun.spawn(onCore(1, server.command(port)), { stdout: "pipe", stderr: "inherit" });
+  const command = server.pinsItself === true ? server.command(port) : onCore(1, server.command(port));
+  const child = Bun.spawn(command, { stdout: "pipe", stderr: "inherit" });
   const reader = child.stdout.getReader();
   let output = "";
   const deadline = performance.now() + 15_000;
@@ -304,15 +309,16 @@ async function start(server: Server): Promise<Running> {
     if (done) throw new Error(`${server.name} exited before it was ready: ${output}`);
     output += new TextDecoder().decode(value);
   }
-  // Keep draining its output so that it never blocks on a full pipe.
+  // Keep reading its output so that it never blocks on a full pipe.
   void (async () => {
-    while (!(await reader.read()).done);
+    for (let read = await reader.read(); !read.done; read = await reader.read()) output += new TextDecoder().decode(read.value);
   })();
   const viewer = server.viewer === true ? watchConsole(output) : server.scrape === true ? scrapeMetrics(output) : null;
   // With taskset the child is taskset's exec'd program: same pid.
   return {
     pid: child.pid,
     port,
+    output: () => output,
     stop: async () => {
       viewer?.abort();
       child.kill("SIGKILL");
@@ -750,33 +756,29 @@ const ECHO_TASKS: ReadonlySet<string> = new Set(["echo reader", "echo writer"]);
  * over 1 ms in that window, from the console's snapshots before and after, and its warnings.
  */
 async function slowPollRows(opts: Options): Promise<string[]> {
-  const server = SERVERS.find((candidate) => candidate.name === "udp-echo-console")!;
-  const port = freePort();
+  const watched = SERVERS.find((candidate) => candidate.name === "udp-echo-console")!;
   // Its event loop alone on core 1, as the reference is (`--cpu`): its other threads on core 0.
-  const command = pinned ? [...server.command(port), "--cpu", "1"] : server.command(port);
-  const child = Bun.spawn(command, { stdout: "pipe", stderr: "inherit" });
+  // The row reads the console's snapshots itself: no viewer.
+  const server: Server = {
+    ...watched,
+    command: (port) => (pinned ? [...watched.command(port), "--cpu", "1"] : watched.command(port)),
+    viewer: false,
+    pinsItself: true,
+  };
+  const running = await start(server);
+  const { pid, port } = running;
   try {
-    let output = "";
-    const reader = child.stdout.getReader();
-    while (!/listening on .*:\d+/.test(output)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`udp-echo --console exited before it was ready: ${output}`);
-      output += new TextDecoder().decode(value);
-    }
-    void (async () => {
-      while (!(await reader.read()).done);
-    })();
-    const url = /^console: (http:\/\/\S+)$/m.exec(output)?.[1];
-    if (url === undefined) throw new Error(`no console address in: ${output}`);
+    const url = /^console: (http:\/\/\S+)$/m.exec(running.output())?.[1];
+    if (url === undefined) throw new Error(`no console address in: ${running.output()}`);
     const flood = (seconds: number) => ["throughput", "127.0.0.1", String(port), "64", String(seconds), "8", "32"];
     if (opts.warmupSeconds > 0) await loadgenJson(flood(opts.warmupSeconds));
     const before = await snapshotAfter(url, Date.now());
     const load = await loadAverage();
-    const preemptedBefore = await preemptions(child.pid);
-    const helpersBefore = await helperThreadsCpuMs(child.pid);
+    const preemptedBefore = await preemptions(pid);
+    const helpersBefore = await helperThreadsCpuMs(pid);
     const flooded = await loadgenJson(flood(opts.tailSeconds));
-    const preempted = (await preemptions(child.pid)) - preemptedBefore;
-    const helpers = [...(await helperThreadsCpuMs(child.pid))]
+    const preempted = (await preemptions(pid)) - preemptedBefore;
+    const helpers = [...(await helperThreadsCpuMs(pid))]
       .map(([name, ms]) => [name, ms - (helpersBefore.get(name) ?? 0)] as const)
       .filter(([, ms]) => ms > 0)
       .sort((a, b) => b[1] - a[1]);
@@ -831,8 +833,7 @@ async function slowPollRows(opts: Options): Promise<string[]> {
         (longPolls.length === 0 ? "" : ` (it says: ${longPolls.map((warning) => warning.message).join("; ")})`),
     ];
   } finally {
-    child.kill("SIGKILL");
-    await child.exited;
+    await running.stop();
   }
 }
 
@@ -841,39 +842,28 @@ async function slowPollRows(opts: Options): Promise<string[]> {
  * flood after the same warm-up; its counts (printed every second) before and after the window.
  */
 async function referencePolls(opts: Options): Promise<{ polls: number; slow: number; longestMs: number }> {
-  const port = freePort();
-  const child = Bun.spawn(onCore(1, [join(zigBin, "echo-reference"), "127.0.0.1", String(port), "--polls"]), {
-    stdout: "pipe",
-    stderr: "inherit",
+  const reference = SERVERS[0]!;
+  const running = await start({
+    ...reference,
+    name: `${reference.name} --polls`,
+    command: (port) => [...reference.command(port), "--polls"],
   });
-  let output = "";
-  const reading = (async () => {
-    for await (const chunk of child.stdout) output += new TextDecoder().decode(chunk);
-  })();
   /** The counts of the line it printed last, after waiting for the next one. */
   const counts = async () => {
     await Bun.sleep(1_100);
-    const lines = [...output.matchAll(/^polls (\d+) over-1ms (\d+) longest-us (\d+)$/gm)];
-    const last = lines.at(-1);
-    if (last === undefined) throw new Error(`echo-reference --polls printed no counts: ${output}`);
+    const last = [...running.output().matchAll(/^polls (\d+) over-1ms (\d+) longest-us (\d+)$/gm)].at(-1);
+    if (last === undefined) throw new Error(`echo-reference --polls printed no counts: ${running.output()}`);
     return { polls: Number(last[1]), slow: Number(last[2]), longestMs: Number(last[3]) / 1000 };
   };
   try {
-    const deadline = performance.now() + 15_000;
-    while (!/listening on/.test(output)) {
-      if (performance.now() > deadline || child.exitCode !== null) throw new Error(`echo-reference did not get ready: ${output}`);
-      await Bun.sleep(20);
-    }
-    const flood = (seconds: number) => ["throughput", "127.0.0.1", String(port), "64", String(seconds), "8", "32"];
+    const flood = (seconds: number) => ["throughput", "127.0.0.1", String(running.port), "64", String(seconds), "8", "32"];
     if (opts.warmupSeconds > 0) await loadgenJson(flood(opts.warmupSeconds));
     const before = await counts();
     await loadgenJson(flood(opts.tailSeconds));
     const after = await counts();
     return { polls: after.polls - before.polls, slow: after.slow - before.slow, longestMs: after.longestMs };
   } finally {
-    child.kill("SIGKILL");
-    await child.exited;
-    await reading;
+    await running.stop();
   }
 }
 
