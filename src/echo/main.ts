@@ -429,7 +429,7 @@ function main(args: readonly string[]): number {
   const { config, groups, activated } = listening;
   let otherCpus: number[] | null = null;
   // With --cpu and one worker, this thread is the event loop: on its CPU from the warm-up on.
-  let loops: ReadonlySet<number> | null = null;
+  let placement: ThreadPlacement | null = null;
   if (config.cpus !== null) {
     if (config.cpus.length !== config.workers) {
       for (const socket of groups.flat()) socket.close();
@@ -437,7 +437,7 @@ function main(args: readonly string[]): number {
     }
     try {
       otherCpus = cpusLeftBy(config.cpus);
-      if (config.workers === 1) loops = new Set([pinEventLoop(config.cpus[0]!)]);
+      if (config.workers === 1) placement = { loops: new Set([pinEventLoop(config.cpus[0]!)]), cpus: otherCpus };
     } catch (error) {
       for (const socket of groups.flat()) socket.close();
       if (!(error instanceof Error)) throw error;
@@ -456,7 +456,7 @@ function main(args: readonly string[]): number {
   // reach the handler, not the default action.
   using signals = SignalWatch.open(["SIGINT", "SIGTERM"]);
   return config.workers === 1
-    ? serveInProcess(config, groups[0]!, signals, activated, loops === null ? null : { loops, cpus: otherCpus! })
+    ? serveInProcess(config, groups[0]!, signals, activated, placement)
     : serveWithWorkers(config, groups, signals, activated, otherCpus);
 }
 

@@ -1,7 +1,7 @@
 /**
  * The shared memory between the main thread and the echo workers (`--workers N`): a stop flag,
- * and for each worker its state, its thread's id (with `--cpu`) and its counters (so that the main thread can add them up
- * without asking).
+ * and for each worker its state, its thread's id (with `--cpu`) and its counters (so that the
+ * main thread can add them up without asking).
  *
  * @module
  */
