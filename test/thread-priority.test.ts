@@ -26,6 +26,16 @@ async function runScript(script: string): Promise<{ stdout: string; stderr: stri
   }
 }
 
+/** In a script: what `call()` did, "ok" or the class and message of what it threw. */
+const OUTCOME = `const outcome = (call) => {
+  try {
+    call();
+    return "ok";
+  } catch (error) {
+    return error.constructor.name + ": " + error.message;
+  }
+};`;
+
 test("idleCompilerThreads gives each JITWorker thread SCHED_IDLE, once, and leaves the other threads alone", async () => {
   // Elsewhere there is no /proc to find them in, nor the policy: it changes nothing.
   if (process.platform !== "linux") return void expect(idleCompilerThreads()).toBe(0);
@@ -72,15 +82,8 @@ test("idleCompilerThreads gives each JITWorker thread SCHED_IDLE, once, and leav
 test("setThreadIdle refuses what is not a thread id before any system call, and names a thread that does not exist", async () => {
   const { stdout, stderr, code } = await runScript(`
     import { setThreadIdle } from "./src/sys/thread-priority.ts";
-    const outcome = (tid) => {
-      try {
-        setThreadIdle(tid);
-        return "ok";
-      } catch (error) {
-        return error.constructor.name + ": " + error.message;
-      }
-    };
-    console.log(JSON.stringify([0, -1, 1.5, 2 ** 31, 2 ** 31 - 1].map(outcome)));
+    ${OUTCOME}
+    console.log(JSON.stringify([0, -1, 1.5, 2 ** 31, 2 ** 31 - 1].map((tid) => outcome(() => setThreadIdle(tid)))));
   `);
   expect(stderr).toBe("");
   expect(code).toBe(0);
@@ -146,14 +149,7 @@ test("keepThreadsOn moves every thread but those excepted, once, and setThreadCp
 test("setThreadCpus and threadCpus refuse bad input before any system call, and name what the OS refused", async () => {
   const { stdout, stderr, code } = await runScript(`
     import { setThreadCpus, threadCpus } from "./src/sys/thread-affinity.ts";
-    const outcome = (call) => {
-      try {
-        call();
-        return "ok";
-      } catch (error) {
-        return error.constructor.name + ": " + error.message;
-      }
-    };
+    ${OUTCOME}
     console.log(JSON.stringify([
       () => setThreadCpus(0, []),
       () => setThreadCpus(0, [1024]),
